@@ -1,0 +1,75 @@
+// Loads the WASM core once per thread and owns its linear-memory layout: static data,
+// then an arena from arenaBase() that calls lay their inputs and outputs in. Calls are
+// synchronous and never nest, so one arena serves every call on this thread.
+
+import { readFileSync } from 'node:fs';
+
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  arenaBase(): number;
+  CTX_SIZE: WebAssembly.Global;
+  hashInit(ctx: number, alg: number): void;
+  hashUpdate(ctx: number, data: number, len: number): void;
+  hashFinal(ctx: number, out: number): void;
+  hashOneshot(alg: number, data: number, len: number, out: number): void;
+  hashBatch(alg: number, table: number, count: number, out: number): void;
+  merkleRoot(alg: number, table: number, count: number, scratch: number, out: number): void;
+  merkleProof(alg: number, table: number, count: number, index: number, scratch: number, out: number): number;
+  merkleVerify(
+    alg: number, leaf: number, leafLen: number, index: number, treeSize: number,
+    proof: number, proofCount: number, root: number,
+  ): number;
+  merkleConsistencyProof(alg: number, table: number, count: number, m: number, scratch: number, out: number): number;
+  merkleVerifyConsistency(
+    alg: number, m: number, n: number, proof: number, proofCount: number, oldRoot: number, newRoot: number,
+  ): number;
+}
+
+/** Linear memory may not grow past this; wasm32 allows 4 GiB, we keep headroom. */
+export const ARENA_MAX_BYTES = 2 * 1024 * 1024 * 1024;
+const PAGE_BYTES = 65536;
+
+const WASM_URL = new URL('../../../build/gmledger.wasm', import.meta.url);
+
+function instantiate(): CoreExports {
+  const module = new WebAssembly.Module(readFileSync(WASM_URL));
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      abort(_msg: number, _file: number, line: number, column: number): never {
+        throw new Error(`gmledger WASM assertion failed at ${line}:${column}`);
+      },
+    },
+  });
+  return instance.exports as unknown as CoreExports;
+}
+
+export const core: CoreExports = instantiate();
+export const ARENA_BASE: number = core.arenaBase();
+export const CTX_SIZE: number = core.CTX_SIZE.value as number;
+
+let view = new Uint8Array(core.memory.buffer);
+
+/** Current byte view of linear memory (re-created after the memory grows). */
+export function mem(): Uint8Array {
+  if (view.buffer !== core.memory.buffer) view = new Uint8Array(core.memory.buffer);
+  return view;
+}
+
+/** Ensures the arena holds `bytes` bytes from ARENA_BASE; returns ARENA_BASE. */
+export function reserve(bytes: number): number {
+  const end = ARENA_BASE + bytes;
+  if (end > ARENA_MAX_BYTES) {
+    throw new RangeError(`input needs ${bytes} bytes of WASM memory; the limit is ${ARENA_MAX_BYTES - ARENA_BASE}`);
+  }
+  const have = core.memory.buffer.byteLength;
+  if (end > have) core.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+  return ARENA_BASE;
+}
+
+/** Copies `count` 32-byte digests starting at `ptr` out of linear memory. */
+export function readDigests(ptr: number, count: number): Uint8Array[] {
+  const m = mem();
+  const out: Uint8Array[] = new Array(count);
+  for (let i = 0; i < count; i++) out[i] = m.slice(ptr + i * 32, ptr + i * 32 + 32);
+  return out;
+}
