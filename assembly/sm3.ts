@@ -1,23 +1,6 @@
 // SM3 (GB/T 32905-2016): the IV and the compression function. Padding and streaming,
 // shared with SHA-256, are in md.ts.
 
-// rotl(T_j, j mod 32) for j = 0..63, precomputed so the round does one load.
-const T_ROT: usize = memory.data<u32>([
-  0x79cc4519, 0xf3988a32, 0xe7311465, 0xce6228cb, 0x9cc45197, 0x3988a32f, 0x7311465e, 0xe6228cbc,
-  0xcc451979, 0x988a32f3, 0x311465e7, 0x6228cbce, 0xc451979c, 0x88a32f39, 0x11465e73, 0x228cbce6,
-  0x9d8a7a87, 0x3b14f50f, 0x7629ea1e, 0xec53d43c, 0xd8a7a879, 0xb14f50f3, 0x629ea1e7, 0xc53d43ce,
-  0x8a7a879d, 0x14f50f3b, 0x29ea1e76, 0x53d43cec, 0xa7a879d8, 0x4f50f3b1, 0x9ea1e762, 0x3d43cec5,
-  0x7a879d8a, 0xf50f3b14, 0xea1e7629, 0xd43cec53, 0xa879d8a7, 0x50f3b14f, 0xa1e7629e, 0x43cec53d,
-  0x879d8a7a, 0x0f3b14f5, 0x1e7629ea, 0x3cec53d4, 0x79d8a7a8, 0xf3b14f50, 0xe7629ea1, 0xcec53d43,
-  0x9d8a7a87, 0x3b14f50f, 0x7629ea1e, 0xec53d43c, 0xd8a7a879, 0xb14f50f3, 0x629ea1e7, 0xc53d43ce,
-  0x8a7a879d, 0x14f50f3b, 0x29ea1e76, 0x53d43cec, 0xa7a879d8, 0x4f50f3b1, 0x9ea1e762, 0x3d43cec5,
-]);
-
-// Message expansion W[0..67], reused by every compression (no allocation).
-const W: usize = memory.data(68 * 4);
-// Padding scratch: at most two blocks are needed for the tail of a message.
-// Context used by one-shot hashing.
-
 // @ts-ignore: decorator
 @inline function p0(x: u32): u32 { return x ^ rotl<u32>(x, 9) ^ rotl<u32>(x, 17); }
 // @ts-ignore: decorator
@@ -25,38 +8,271 @@ const W: usize = memory.data(68 * 4);
 
 /** Compresses one 64-byte block at `block` into the chaining value at `v`. */
 export function sm3Compress(v: usize, block: usize): void {
-  for (let j = 0; j < 16; j++) {
-    store<u32>(W + (<usize>j << 2), bswap<u32>(load<u32>(block + (<usize>j << 2))));
-  }
-  for (let j = 16; j < 68; j++) {
-    const p = W + (<usize>j << 2);
-    const x = load<u32>(p - 64) ^ load<u32>(p - 36) ^ rotl<u32>(load<u32>(p - 12), 15);
-    store<u32>(p, p1(x) ^ rotl<u32>(load<u32>(p - 52), 7) ^ load<u32>(p - 24));
-  }
+  // Straight-line form: every message word and state word stays in a local, which lets
+  // the engine keep them in registers; the loop form was about half as fast on 1 MiB.
+  const w0 = bswap<u32>(load<u32>(block, 0));
+  const w1 = bswap<u32>(load<u32>(block, 4));
+  const w2 = bswap<u32>(load<u32>(block, 8));
+  const w3 = bswap<u32>(load<u32>(block, 12));
+  const w4 = bswap<u32>(load<u32>(block, 16));
+  const w5 = bswap<u32>(load<u32>(block, 20));
+  const w6 = bswap<u32>(load<u32>(block, 24));
+  const w7 = bswap<u32>(load<u32>(block, 28));
+  const w8 = bswap<u32>(load<u32>(block, 32));
+  const w9 = bswap<u32>(load<u32>(block, 36));
+  const w10 = bswap<u32>(load<u32>(block, 40));
+  const w11 = bswap<u32>(load<u32>(block, 44));
+  const w12 = bswap<u32>(load<u32>(block, 48));
+  const w13 = bswap<u32>(load<u32>(block, 52));
+  const w14 = bswap<u32>(load<u32>(block, 56));
+  const w15 = bswap<u32>(load<u32>(block, 60));
   let a = load<u32>(v), b = load<u32>(v, 4), c = load<u32>(v, 8), d = load<u32>(v, 12);
   let e = load<u32>(v, 16), f = load<u32>(v, 20), g = load<u32>(v, 24), h = load<u32>(v, 28);
-  for (let j = 0; j < 16; j++) {
-    const off = <usize>j << 2;
-    const a12 = rotl<u32>(a, 12);
-    const ss1 = rotl<u32>(a12 + e + load<u32>(T_ROT + off), 7);
-    const ss2 = ss1 ^ a12;
-    const w = load<u32>(W + off);
-    const tt1 = (a ^ b ^ c) + d + ss2 + (w ^ load<u32>(W + off, 16));
-    const tt2 = (e ^ f ^ g) + h + ss1 + w;
-    d = c; c = rotl<u32>(b, 9); b = a; a = tt1;
-    h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
-  }
-  for (let j = 16; j < 64; j++) {
-    const off = <usize>j << 2;
-    const a12 = rotl<u32>(a, 12);
-    const ss1 = rotl<u32>(a12 + e + load<u32>(T_ROT + off), 7);
-    const ss2 = ss1 ^ a12;
-    const w = load<u32>(W + off);
-    const tt1 = ((a & b) | (a & c) | (b & c)) + d + ss2 + (w ^ load<u32>(W + off, 16));
-    const tt2 = ((e & f) | (~e & g)) + h + ss1 + w;
-    d = c; c = rotl<u32>(b, 9); b = a; a = tt1;
-    h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
-  }
+  let a12: u32, ss1: u32, tt1: u32, tt2: u32;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x79cc4519, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w0 ^ w4); tt2 = (e ^ f ^ g) + h + ss1 + w0;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xf3988a32, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w1 ^ w5); tt2 = (e ^ f ^ g) + h + ss1 + w1;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xe7311465, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w2 ^ w6); tt2 = (e ^ f ^ g) + h + ss1 + w2;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xce6228cb, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w3 ^ w7); tt2 = (e ^ f ^ g) + h + ss1 + w3;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x9cc45197, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w4 ^ w8); tt2 = (e ^ f ^ g) + h + ss1 + w4;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x3988a32f, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w5 ^ w9); tt2 = (e ^ f ^ g) + h + ss1 + w5;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x7311465e, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w6 ^ w10); tt2 = (e ^ f ^ g) + h + ss1 + w6;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xe6228cbc, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w7 ^ w11); tt2 = (e ^ f ^ g) + h + ss1 + w7;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xcc451979, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w8 ^ w12); tt2 = (e ^ f ^ g) + h + ss1 + w8;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x988a32f3, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w9 ^ w13); tt2 = (e ^ f ^ g) + h + ss1 + w9;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x311465e7, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w10 ^ w14); tt2 = (e ^ f ^ g) + h + ss1 + w10;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x6228cbce, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w11 ^ w15); tt2 = (e ^ f ^ g) + h + ss1 + w11;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w16 = p1(w0 ^ w7 ^ rotl<u32>(w13, 15)) ^ rotl<u32>(w3, 7) ^ w10;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xc451979c, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w12 ^ w16); tt2 = (e ^ f ^ g) + h + ss1 + w12;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w17 = p1(w1 ^ w8 ^ rotl<u32>(w14, 15)) ^ rotl<u32>(w4, 7) ^ w11;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x88a32f39, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w13 ^ w17); tt2 = (e ^ f ^ g) + h + ss1 + w13;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w18 = p1(w2 ^ w9 ^ rotl<u32>(w15, 15)) ^ rotl<u32>(w5, 7) ^ w12;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x11465e73, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w14 ^ w18); tt2 = (e ^ f ^ g) + h + ss1 + w14;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w19 = p1(w3 ^ w10 ^ rotl<u32>(w16, 15)) ^ rotl<u32>(w6, 7) ^ w13;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x228cbce6, 7);
+  tt1 = (a ^ b ^ c) + d + (ss1 ^ a12) + (w15 ^ w19); tt2 = (e ^ f ^ g) + h + ss1 + w15;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w20 = p1(w4 ^ w11 ^ rotl<u32>(w17, 15)) ^ rotl<u32>(w7, 7) ^ w14;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x9d8a7a87, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w16 ^ w20); tt2 = ((e & f) | (~e & g)) + h + ss1 + w16;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w21 = p1(w5 ^ w12 ^ rotl<u32>(w18, 15)) ^ rotl<u32>(w8, 7) ^ w15;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x3b14f50f, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w17 ^ w21); tt2 = ((e & f) | (~e & g)) + h + ss1 + w17;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w22 = p1(w6 ^ w13 ^ rotl<u32>(w19, 15)) ^ rotl<u32>(w9, 7) ^ w16;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x7629ea1e, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w18 ^ w22); tt2 = ((e & f) | (~e & g)) + h + ss1 + w18;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w23 = p1(w7 ^ w14 ^ rotl<u32>(w20, 15)) ^ rotl<u32>(w10, 7) ^ w17;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xec53d43c, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w19 ^ w23); tt2 = ((e & f) | (~e & g)) + h + ss1 + w19;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w24 = p1(w8 ^ w15 ^ rotl<u32>(w21, 15)) ^ rotl<u32>(w11, 7) ^ w18;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xd8a7a879, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w20 ^ w24); tt2 = ((e & f) | (~e & g)) + h + ss1 + w20;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w25 = p1(w9 ^ w16 ^ rotl<u32>(w22, 15)) ^ rotl<u32>(w12, 7) ^ w19;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xb14f50f3, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w21 ^ w25); tt2 = ((e & f) | (~e & g)) + h + ss1 + w21;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w26 = p1(w10 ^ w17 ^ rotl<u32>(w23, 15)) ^ rotl<u32>(w13, 7) ^ w20;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x629ea1e7, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w22 ^ w26); tt2 = ((e & f) | (~e & g)) + h + ss1 + w22;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w27 = p1(w11 ^ w18 ^ rotl<u32>(w24, 15)) ^ rotl<u32>(w14, 7) ^ w21;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xc53d43ce, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w23 ^ w27); tt2 = ((e & f) | (~e & g)) + h + ss1 + w23;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w28 = p1(w12 ^ w19 ^ rotl<u32>(w25, 15)) ^ rotl<u32>(w15, 7) ^ w22;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x8a7a879d, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w24 ^ w28); tt2 = ((e & f) | (~e & g)) + h + ss1 + w24;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w29 = p1(w13 ^ w20 ^ rotl<u32>(w26, 15)) ^ rotl<u32>(w16, 7) ^ w23;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x14f50f3b, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w25 ^ w29); tt2 = ((e & f) | (~e & g)) + h + ss1 + w25;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w30 = p1(w14 ^ w21 ^ rotl<u32>(w27, 15)) ^ rotl<u32>(w17, 7) ^ w24;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x29ea1e76, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w26 ^ w30); tt2 = ((e & f) | (~e & g)) + h + ss1 + w26;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w31 = p1(w15 ^ w22 ^ rotl<u32>(w28, 15)) ^ rotl<u32>(w18, 7) ^ w25;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x53d43cec, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w27 ^ w31); tt2 = ((e & f) | (~e & g)) + h + ss1 + w27;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w32 = p1(w16 ^ w23 ^ rotl<u32>(w29, 15)) ^ rotl<u32>(w19, 7) ^ w26;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xa7a879d8, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w28 ^ w32); tt2 = ((e & f) | (~e & g)) + h + ss1 + w28;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w33 = p1(w17 ^ w24 ^ rotl<u32>(w30, 15)) ^ rotl<u32>(w20, 7) ^ w27;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x4f50f3b1, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w29 ^ w33); tt2 = ((e & f) | (~e & g)) + h + ss1 + w29;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w34 = p1(w18 ^ w25 ^ rotl<u32>(w31, 15)) ^ rotl<u32>(w21, 7) ^ w28;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x9ea1e762, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w30 ^ w34); tt2 = ((e & f) | (~e & g)) + h + ss1 + w30;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w35 = p1(w19 ^ w26 ^ rotl<u32>(w32, 15)) ^ rotl<u32>(w22, 7) ^ w29;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x3d43cec5, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w31 ^ w35); tt2 = ((e & f) | (~e & g)) + h + ss1 + w31;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w36 = p1(w20 ^ w27 ^ rotl<u32>(w33, 15)) ^ rotl<u32>(w23, 7) ^ w30;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x7a879d8a, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w32 ^ w36); tt2 = ((e & f) | (~e & g)) + h + ss1 + w32;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w37 = p1(w21 ^ w28 ^ rotl<u32>(w34, 15)) ^ rotl<u32>(w24, 7) ^ w31;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xf50f3b14, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w33 ^ w37); tt2 = ((e & f) | (~e & g)) + h + ss1 + w33;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w38 = p1(w22 ^ w29 ^ rotl<u32>(w35, 15)) ^ rotl<u32>(w25, 7) ^ w32;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xea1e7629, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w34 ^ w38); tt2 = ((e & f) | (~e & g)) + h + ss1 + w34;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w39 = p1(w23 ^ w30 ^ rotl<u32>(w36, 15)) ^ rotl<u32>(w26, 7) ^ w33;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xd43cec53, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w35 ^ w39); tt2 = ((e & f) | (~e & g)) + h + ss1 + w35;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w40 = p1(w24 ^ w31 ^ rotl<u32>(w37, 15)) ^ rotl<u32>(w27, 7) ^ w34;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xa879d8a7, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w36 ^ w40); tt2 = ((e & f) | (~e & g)) + h + ss1 + w36;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w41 = p1(w25 ^ w32 ^ rotl<u32>(w38, 15)) ^ rotl<u32>(w28, 7) ^ w35;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x50f3b14f, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w37 ^ w41); tt2 = ((e & f) | (~e & g)) + h + ss1 + w37;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w42 = p1(w26 ^ w33 ^ rotl<u32>(w39, 15)) ^ rotl<u32>(w29, 7) ^ w36;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xa1e7629e, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w38 ^ w42); tt2 = ((e & f) | (~e & g)) + h + ss1 + w38;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w43 = p1(w27 ^ w34 ^ rotl<u32>(w40, 15)) ^ rotl<u32>(w30, 7) ^ w37;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x43cec53d, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w39 ^ w43); tt2 = ((e & f) | (~e & g)) + h + ss1 + w39;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w44 = p1(w28 ^ w35 ^ rotl<u32>(w41, 15)) ^ rotl<u32>(w31, 7) ^ w38;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x879d8a7a, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w40 ^ w44); tt2 = ((e & f) | (~e & g)) + h + ss1 + w40;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w45 = p1(w29 ^ w36 ^ rotl<u32>(w42, 15)) ^ rotl<u32>(w32, 7) ^ w39;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x0f3b14f5, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w41 ^ w45); tt2 = ((e & f) | (~e & g)) + h + ss1 + w41;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w46 = p1(w30 ^ w37 ^ rotl<u32>(w43, 15)) ^ rotl<u32>(w33, 7) ^ w40;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x1e7629ea, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w42 ^ w46); tt2 = ((e & f) | (~e & g)) + h + ss1 + w42;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w47 = p1(w31 ^ w38 ^ rotl<u32>(w44, 15)) ^ rotl<u32>(w34, 7) ^ w41;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x3cec53d4, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w43 ^ w47); tt2 = ((e & f) | (~e & g)) + h + ss1 + w43;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w48 = p1(w32 ^ w39 ^ rotl<u32>(w45, 15)) ^ rotl<u32>(w35, 7) ^ w42;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x79d8a7a8, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w44 ^ w48); tt2 = ((e & f) | (~e & g)) + h + ss1 + w44;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w49 = p1(w33 ^ w40 ^ rotl<u32>(w46, 15)) ^ rotl<u32>(w36, 7) ^ w43;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xf3b14f50, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w45 ^ w49); tt2 = ((e & f) | (~e & g)) + h + ss1 + w45;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w50 = p1(w34 ^ w41 ^ rotl<u32>(w47, 15)) ^ rotl<u32>(w37, 7) ^ w44;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xe7629ea1, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w46 ^ w50); tt2 = ((e & f) | (~e & g)) + h + ss1 + w46;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w51 = p1(w35 ^ w42 ^ rotl<u32>(w48, 15)) ^ rotl<u32>(w38, 7) ^ w45;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xcec53d43, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w47 ^ w51); tt2 = ((e & f) | (~e & g)) + h + ss1 + w47;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w52 = p1(w36 ^ w43 ^ rotl<u32>(w49, 15)) ^ rotl<u32>(w39, 7) ^ w46;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x9d8a7a87, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w48 ^ w52); tt2 = ((e & f) | (~e & g)) + h + ss1 + w48;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w53 = p1(w37 ^ w44 ^ rotl<u32>(w50, 15)) ^ rotl<u32>(w40, 7) ^ w47;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x3b14f50f, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w49 ^ w53); tt2 = ((e & f) | (~e & g)) + h + ss1 + w49;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w54 = p1(w38 ^ w45 ^ rotl<u32>(w51, 15)) ^ rotl<u32>(w41, 7) ^ w48;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x7629ea1e, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w50 ^ w54); tt2 = ((e & f) | (~e & g)) + h + ss1 + w50;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w55 = p1(w39 ^ w46 ^ rotl<u32>(w52, 15)) ^ rotl<u32>(w42, 7) ^ w49;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xec53d43c, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w51 ^ w55); tt2 = ((e & f) | (~e & g)) + h + ss1 + w51;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w56 = p1(w40 ^ w47 ^ rotl<u32>(w53, 15)) ^ rotl<u32>(w43, 7) ^ w50;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xd8a7a879, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w52 ^ w56); tt2 = ((e & f) | (~e & g)) + h + ss1 + w52;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w57 = p1(w41 ^ w48 ^ rotl<u32>(w54, 15)) ^ rotl<u32>(w44, 7) ^ w51;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xb14f50f3, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w53 ^ w57); tt2 = ((e & f) | (~e & g)) + h + ss1 + w53;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w58 = p1(w42 ^ w49 ^ rotl<u32>(w55, 15)) ^ rotl<u32>(w45, 7) ^ w52;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x629ea1e7, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w54 ^ w58); tt2 = ((e & f) | (~e & g)) + h + ss1 + w54;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w59 = p1(w43 ^ w50 ^ rotl<u32>(w56, 15)) ^ rotl<u32>(w46, 7) ^ w53;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xc53d43ce, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w55 ^ w59); tt2 = ((e & f) | (~e & g)) + h + ss1 + w55;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w60 = p1(w44 ^ w51 ^ rotl<u32>(w57, 15)) ^ rotl<u32>(w47, 7) ^ w54;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x8a7a879d, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w56 ^ w60); tt2 = ((e & f) | (~e & g)) + h + ss1 + w56;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w61 = p1(w45 ^ w52 ^ rotl<u32>(w58, 15)) ^ rotl<u32>(w48, 7) ^ w55;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x14f50f3b, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w57 ^ w61); tt2 = ((e & f) | (~e & g)) + h + ss1 + w57;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w62 = p1(w46 ^ w53 ^ rotl<u32>(w59, 15)) ^ rotl<u32>(w49, 7) ^ w56;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x29ea1e76, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w58 ^ w62); tt2 = ((e & f) | (~e & g)) + h + ss1 + w58;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w63 = p1(w47 ^ w54 ^ rotl<u32>(w60, 15)) ^ rotl<u32>(w50, 7) ^ w57;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x53d43cec, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w59 ^ w63); tt2 = ((e & f) | (~e & g)) + h + ss1 + w59;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w64 = p1(w48 ^ w55 ^ rotl<u32>(w61, 15)) ^ rotl<u32>(w51, 7) ^ w58;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0xa7a879d8, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w60 ^ w64); tt2 = ((e & f) | (~e & g)) + h + ss1 + w60;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w65 = p1(w49 ^ w56 ^ rotl<u32>(w62, 15)) ^ rotl<u32>(w52, 7) ^ w59;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x4f50f3b1, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w61 ^ w65); tt2 = ((e & f) | (~e & g)) + h + ss1 + w61;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w66 = p1(w50 ^ w57 ^ rotl<u32>(w63, 15)) ^ rotl<u32>(w53, 7) ^ w60;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x9ea1e762, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w62 ^ w66); tt2 = ((e & f) | (~e & g)) + h + ss1 + w62;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
+  const w67 = p1(w51 ^ w58 ^ rotl<u32>(w64, 15)) ^ rotl<u32>(w54, 7) ^ w61;
+  a12 = rotl<u32>(a, 12); ss1 = rotl<u32>(a12 + e + 0x3d43cec5, 7);
+  tt1 = ((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (w63 ^ w67); tt2 = ((e & f) | (~e & g)) + h + ss1 + w63;
+  d = c; c = rotl<u32>(b, 9); b = a; a = tt1; h = g; g = rotl<u32>(f, 19); f = e; e = p0(tt2);
   store<u32>(v, a ^ load<u32>(v));
   store<u32>(v, b ^ load<u32>(v, 4), 4);
   store<u32>(v, c ^ load<u32>(v, 8), 8);
