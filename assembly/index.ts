@@ -10,3 +10,4 @@ export {
 export function arenaBase(): usize {
   return (__heap_base + 63) & ~<usize>63;
 }
+export { stateLeafBatch, stateNodeBatch } from './state';

@@ -1,44 +1,213 @@
 // SHA-256 (FIPS 180-4): the IV and the compression function. Padding and streaming,
 // shared with SM3, are in md.ts.
 
-const K: usize = memory.data<u32>([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-]);
-
-const W: usize = memory.data(64 * 4);
+// @ts-ignore: decorator
+@inline function s0(x: u32): u32 { return rotr<u32>(x, 7) ^ rotr<u32>(x, 18) ^ (x >>> 3); }
+// @ts-ignore: decorator
+@inline function s1(x: u32): u32 { return rotr<u32>(x, 17) ^ rotr<u32>(x, 19) ^ (x >>> 10); }
+// @ts-ignore: decorator
+@inline function bs0(x: u32): u32 { return rotr<u32>(x, 2) ^ rotr<u32>(x, 13) ^ rotr<u32>(x, 22); }
+// @ts-ignore: decorator
+@inline function bs1(x: u32): u32 { return rotr<u32>(x, 6) ^ rotr<u32>(x, 11) ^ rotr<u32>(x, 25); }
 
 /** Compresses one 64-byte block at `block` into the state at `v`. */
 export function sha256Compress(v: usize, block: usize): void {
-  for (let j = 0; j < 16; j++) {
-    store<u32>(W + (<usize>j << 2), bswap<u32>(load<u32>(block + (<usize>j << 2))));
-  }
-  for (let j = 16; j < 64; j++) {
-    const p = W + (<usize>j << 2);
-    const w15 = load<u32>(p - 60), w2 = load<u32>(p - 8);
-    const s0 = rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3);
-    const s1 = rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10);
-    store<u32>(p, load<u32>(p - 64) + s0 + load<u32>(p - 28) + s1);
-  }
+  // Straight-line form, as in sm3.ts: message and state words stay in locals.
+  const w0 = bswap<u32>(load<u32>(block, 0));
+  const w1 = bswap<u32>(load<u32>(block, 4));
+  const w2 = bswap<u32>(load<u32>(block, 8));
+  const w3 = bswap<u32>(load<u32>(block, 12));
+  const w4 = bswap<u32>(load<u32>(block, 16));
+  const w5 = bswap<u32>(load<u32>(block, 20));
+  const w6 = bswap<u32>(load<u32>(block, 24));
+  const w7 = bswap<u32>(load<u32>(block, 28));
+  const w8 = bswap<u32>(load<u32>(block, 32));
+  const w9 = bswap<u32>(load<u32>(block, 36));
+  const w10 = bswap<u32>(load<u32>(block, 40));
+  const w11 = bswap<u32>(load<u32>(block, 44));
+  const w12 = bswap<u32>(load<u32>(block, 48));
+  const w13 = bswap<u32>(load<u32>(block, 52));
+  const w14 = bswap<u32>(load<u32>(block, 56));
+  const w15 = bswap<u32>(load<u32>(block, 60));
   let a = load<u32>(v), b = load<u32>(v, 4), c = load<u32>(v, 8), d = load<u32>(v, 12);
   let e = load<u32>(v, 16), f = load<u32>(v, 20), g = load<u32>(v, 24), h = load<u32>(v, 28);
-  for (let j = 0; j < 64; j++) {
-    const off = <usize>j << 2;
-    const S1 = rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25);
-    const ch = (e & f) ^ (~e & g);
-    const t1 = h + S1 + ch + load<u32>(K + off) + load<u32>(W + off);
-    const S0 = rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22);
-    const maj = (a & b) ^ (a & c) ^ (b & c);
-    const t2 = S0 + maj;
-    h = g; g = f; f = e; e = d + t1;
-    d = c; c = b; b = a; a = t1 + t2;
-  }
+  let t1: u32, t2: u32;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x428a2f98 + w0; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x71374491 + w1; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xb5c0fbcf + w2; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xe9b5dba5 + w3; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x3956c25b + w4; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x59f111f1 + w5; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x923f82a4 + w6; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xab1c5ed5 + w7; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xd807aa98 + w8; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x12835b01 + w9; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x243185be + w10; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x550c7dc3 + w11; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x72be5d74 + w12; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x80deb1fe + w13; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x9bdc06a7 + w14; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xc19bf174 + w15; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w16 = w0 + s0(w1) + w9 + s1(w14);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xe49b69c1 + w16; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w17 = w1 + s0(w2) + w10 + s1(w15);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xefbe4786 + w17; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w18 = w2 + s0(w3) + w11 + s1(w16);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x0fc19dc6 + w18; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w19 = w3 + s0(w4) + w12 + s1(w17);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x240ca1cc + w19; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w20 = w4 + s0(w5) + w13 + s1(w18);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x2de92c6f + w20; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w21 = w5 + s0(w6) + w14 + s1(w19);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x4a7484aa + w21; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w22 = w6 + s0(w7) + w15 + s1(w20);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x5cb0a9dc + w22; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w23 = w7 + s0(w8) + w16 + s1(w21);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x76f988da + w23; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w24 = w8 + s0(w9) + w17 + s1(w22);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x983e5152 + w24; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w25 = w9 + s0(w10) + w18 + s1(w23);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xa831c66d + w25; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w26 = w10 + s0(w11) + w19 + s1(w24);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xb00327c8 + w26; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w27 = w11 + s0(w12) + w20 + s1(w25);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xbf597fc7 + w27; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w28 = w12 + s0(w13) + w21 + s1(w26);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xc6e00bf3 + w28; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w29 = w13 + s0(w14) + w22 + s1(w27);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xd5a79147 + w29; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w30 = w14 + s0(w15) + w23 + s1(w28);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x06ca6351 + w30; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w31 = w15 + s0(w16) + w24 + s1(w29);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x14292967 + w31; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w32 = w16 + s0(w17) + w25 + s1(w30);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x27b70a85 + w32; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w33 = w17 + s0(w18) + w26 + s1(w31);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x2e1b2138 + w33; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w34 = w18 + s0(w19) + w27 + s1(w32);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x4d2c6dfc + w34; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w35 = w19 + s0(w20) + w28 + s1(w33);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x53380d13 + w35; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w36 = w20 + s0(w21) + w29 + s1(w34);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x650a7354 + w36; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w37 = w21 + s0(w22) + w30 + s1(w35);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x766a0abb + w37; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w38 = w22 + s0(w23) + w31 + s1(w36);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x81c2c92e + w38; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w39 = w23 + s0(w24) + w32 + s1(w37);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x92722c85 + w39; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w40 = w24 + s0(w25) + w33 + s1(w38);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xa2bfe8a1 + w40; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w41 = w25 + s0(w26) + w34 + s1(w39);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xa81a664b + w41; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w42 = w26 + s0(w27) + w35 + s1(w40);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xc24b8b70 + w42; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w43 = w27 + s0(w28) + w36 + s1(w41);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xc76c51a3 + w43; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w44 = w28 + s0(w29) + w37 + s1(w42);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xd192e819 + w44; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w45 = w29 + s0(w30) + w38 + s1(w43);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xd6990624 + w45; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w46 = w30 + s0(w31) + w39 + s1(w44);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xf40e3585 + w46; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w47 = w31 + s0(w32) + w40 + s1(w45);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x106aa070 + w47; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w48 = w32 + s0(w33) + w41 + s1(w46);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x19a4c116 + w48; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w49 = w33 + s0(w34) + w42 + s1(w47);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x1e376c08 + w49; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w50 = w34 + s0(w35) + w43 + s1(w48);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x2748774c + w50; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w51 = w35 + s0(w36) + w44 + s1(w49);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x34b0bcb5 + w51; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w52 = w36 + s0(w37) + w45 + s1(w50);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x391c0cb3 + w52; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w53 = w37 + s0(w38) + w46 + s1(w51);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x4ed8aa4a + w53; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w54 = w38 + s0(w39) + w47 + s1(w52);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x5b9cca4f + w54; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w55 = w39 + s0(w40) + w48 + s1(w53);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x682e6ff3 + w55; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w56 = w40 + s0(w41) + w49 + s1(w54);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x748f82ee + w56; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w57 = w41 + s0(w42) + w50 + s1(w55);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x78a5636f + w57; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w58 = w42 + s0(w43) + w51 + s1(w56);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x84c87814 + w58; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w59 = w43 + s0(w44) + w52 + s1(w57);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x8cc70208 + w59; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w60 = w44 + s0(w45) + w53 + s1(w58);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0x90befffa + w60; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w61 = w45 + s0(w46) + w54 + s1(w59);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xa4506ceb + w61; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w62 = w46 + s0(w47) + w55 + s1(w60);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xbef9a3f7 + w62; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  const w63 = w47 + s0(w48) + w56 + s1(w61);
+  t1 = h + bs1(e) + ((e & f) ^ (~e & g)) + 0xc67178f2 + w63; t2 = bs0(a) + ((a & b) ^ (a & c) ^ (b & c));
+  h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
   store<u32>(v, a + load<u32>(v));
   store<u32>(v, b + load<u32>(v, 4), 4);
   store<u32>(v, c + load<u32>(v, 8), 8);

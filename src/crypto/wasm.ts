@@ -23,6 +23,8 @@ export interface CoreExports {
   merkleVerifyConsistency(
     alg: number, m: number, n: number, proof: number, proofCount: number, oldRoot: number, newRoot: number,
   ): number;
+  stateLeafBatch(alg: number, data: number, leafBytes: number, count: number, out: number): void;
+  stateNodeBatch(alg: number, pairs: number, count: number, out: number): void;
 }
 
 /** Linear memory may not grow past this; wasm32 allows 4 GiB, we keep headroom. */

@@ -1,0 +1,116 @@
+// Thin typed adapter over the `rocksdb` addon (leveldown API). The only file that touches
+// the addon: everything else sees promises, Uint8Array keys and values, and one atomic
+// batch type. Keys and values are always binary (Buffer views), never strings.
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+interface RawIterator {
+  next(cb: (err: Error | null, key?: Buffer, value?: Buffer) => void): void;
+  end(cb: (err: Error | null) => void): void;
+}
+interface RawDb {
+  open(options: object, cb: (err: Error | null) => void): void;
+  close(cb: (err: Error | null) => void): void;
+  get(key: Buffer, options: object, cb: (err: (Error & { code?: string }) | null, value?: Buffer) => void): void;
+  getMany(keys: Buffer[], options: object, cb: (err: Error | null, values?: (Buffer | undefined)[]) => void): void;
+  batch(ops: RawOp[], options: object, cb: (err: Error | null) => void): void;
+  iterator(options: object): RawIterator;
+}
+type RawOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+const rocksdb = require('rocksdb') as (location: string) => RawDb;
+
+function buf(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Operations applied atomically by `RocksDb.write`. */
+export class WriteBatch {
+  readonly ops: RawOp[] = [];
+  bytes = 0;
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.ops.push({ type: 'put', key: buf(key), value: buf(value) });
+    this.bytes += key.length + value.length;
+  }
+  del(key: Uint8Array): void {
+    this.ops.push({ type: 'del', key: buf(key) });
+    this.bytes += key.length;
+  }
+}
+
+export interface RangeOptions {
+  gte?: Uint8Array;
+  lt?: Uint8Array;
+  reverse?: boolean;
+  limit?: number;
+}
+
+export class RocksDb {
+  readonly #db: RawDb;
+  #open = false;
+
+  private constructor(db: RawDb) {
+    this.#db = db;
+  }
+
+  static async open(location: string, options: { createIfMissing?: boolean; readOnly?: boolean } = {}): Promise<RocksDb> {
+    const db = rocksdb(location);
+    await new Promise<void>((resolve, reject) =>
+      db.open({ createIfMissing: options.createIfMissing ?? true, readOnly: options.readOnly ?? false, infoLogLevel: 'error' },
+        (err) => (err ? reject(err) : resolve())));
+    const out = new RocksDb(db);
+    out.#open = true;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    await new Promise<void>((resolve, reject) => this.#db.close((err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Value at `key`, or undefined. */
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return new Promise((resolve, reject) =>
+      this.#db.get(buf(key), { asBuffer: true, fillCache: true }, (err, value) => {
+        if (err) {
+          if (err.code === 'LEVEL_NOT_FOUND' || /NotFound/.test(err.message)) resolve(undefined);
+          else reject(err);
+          return;
+        }
+        resolve(value);
+      }));
+  }
+
+  getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    return new Promise((resolve, reject) =>
+      this.#db.getMany(keys.map(buf), { asBuffer: true }, (err, values) => (err ? reject(err) : resolve(values ?? []))));
+  }
+
+  /** Applies `batch` atomically; with `sync` it is on disk (fsync'd WAL) when this resolves. */
+  write(batch: WriteBatch, sync: boolean): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#db.batch(batch.ops, { sync }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Iterates key/value pairs in key order over [gte, lt). */
+  async *range(options: RangeOptions): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const raw: Record<string, unknown> = { keyAsBuffer: true, valueAsBuffer: true, reverse: options.reverse ?? false,
+      limit: options.limit ?? -1 };
+    if (options.gte) raw.gte = buf(options.gte);
+    if (options.lt) raw.lt = buf(options.lt);
+    const it = this.#db.iterator(raw);
+    try {
+      for (;;) {
+        const entry = await new Promise<[Buffer, Buffer] | undefined>((resolve, reject) =>
+          it.next((err, key, value) => (err ? reject(err) : resolve(key === undefined ? undefined : [key, value!]))));
+        if (!entry) return;
+        yield entry;
+      }
+    } finally {
+      await new Promise<void>((resolve) => it.end(() => resolve()));
+    }
+  }
+}

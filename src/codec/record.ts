@@ -1,0 +1,320 @@
+// The 256-byte transaction record (docs/protocol.md fixes every byte). Records are handled
+// as bytes end to end: a batch is one Uint8Array of count × 256 bytes, and every field is
+// read in place at a fixed offset. Objects exist only at the edges (builders, decode()).
+//
+// Integers are little-endian; the SM2 signature r‖s is big-endian, as in GM/T 0009.
+
+export const RECORD_BYTES = 256;
+export const RECORD_VERSION = 1;
+
+// Header.
+export const OFF_VERSION = 0;          // u8
+export const OFF_KIND = 1;             // u8
+export const OFF_FLAGS = 2;            // u16
+export const OFF_CHAIN_ID = 4;         // u32
+export const OFF_TIMESTAMP = 8;        // u64, client time in ms since the Unix epoch
+export const OFF_ID = 16;              // u128
+export const OFF_SIGNER = 32;          // 32 bytes: key id = SM3(65-byte public key)
+export const OFF_BODY = 64;            // 127 bytes, kind-specific
+export const BODY_BYTES = 127;
+export const OFF_SIGNATURE = 191;      // r (32, BE) ‖ s (32, BE)
+export const OFF_HINT = 255;           // u8 recovery hint
+/** The signed message M is bytes [0, MESSAGE_BYTES). */
+export const MESSAGE_BYTES = OFF_SIGNATURE;
+export const SIGNATURE_BYTES = 64;
+export const KEY_ID_BYTES = 32;
+export const PUBLIC_KEY_BYTES = 65;
+
+export const Kind = {
+  register_key: 1,
+  create_account: 2,
+  transfer: 3,
+  anchor: 4,
+  freeze_account: 5,
+  unfreeze_account: 6,
+  halt_ledger: 7,
+  resume_ledger: 8,
+} as const;
+export type KindName = keyof typeof Kind;
+export const KIND_MAX = 8;
+export const KIND_NAMES: readonly string[] = ['', ...Object.keys(Kind)];
+
+// Flags: bit 0 is common to every kind, the rest are kind-specific.
+export const FLAG_LINKED = 1 << 0;
+export const TRANSFER_PENDING = 1 << 1;
+export const TRANSFER_POST_PENDING = 1 << 2;
+export const TRANSFER_VOID_PENDING = 1 << 3;
+export const ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS = 1 << 1;
+export const ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS = 1 << 2;
+/** State-only account flag (set by freeze_account); never valid in a create_account record. */
+export const ACCOUNT_FROZEN = 1 << 8;
+
+export const ROLE_ADMIN = 1 << 0;
+export const ROLE_REGULATOR = 1 << 1;
+export const ROLE_OPERATOR = 1 << 2;
+export const ROLE_PARTICIPANT = 1 << 3;
+export const ROLES_ALL = 0x0f;
+
+// Body offsets (absolute, within the record).
+// register_key
+export const RK_PUBLIC_KEY = 64;       // 65 bytes, 0x04 ‖ x ‖ y
+export const RK_ROLES = 129;           // u8
+export const RK_LEDGER = 132;          // u32, operator scope (bytes 130..131 reserved)
+// create_account
+export const CA_LEDGER = 64;           // u32
+export const CA_CODE = 68;             // u16 (70..71 reserved)
+export const CA_USER_DATA = 72;        // u128
+export const CA_CONTROLLER = 88;       // 32-byte key id
+// transfer
+export const TR_DEBIT = 64;            // u128
+export const TR_CREDIT = 80;           // u128
+export const TR_AMOUNT = 96;           // u128
+export const TR_PENDING_ID = 112;      // u128
+export const TR_USER_DATA = 128;       // u128
+export const TR_LEDGER = 144;          // u32
+export const TR_CODE = 148;            // u16 (150..151 reserved)
+export const TR_TIMEOUT = 152;         // u32 seconds
+// anchor
+export const AN_DIGEST = 64;           // 32 bytes
+export const AN_METADATA = 96;         // 32 bytes
+// freeze_account / unfreeze_account
+export const FR_ACCOUNT = 64;          // u128
+// halt_ledger / resume_ledger
+export const HL_LEDGER = 64;           // u32
+
+/** Bytes of the body each kind uses; the rest of the body must be zero. */
+const BODY_USED: readonly (readonly [number, number][])[] = [
+  [],
+  [[64, 130], [132, 136]],                     // register_key (130..131 reserved)
+  [[64, 70], [72, 120]],                       // create_account (70..71 reserved)
+  [[64, 150], [152, 156]],                     // transfer (150..151 reserved)
+  [[64, 128]],                                 // anchor
+  [[64, 80]],                                  // freeze
+  [[64, 80]],                                  // unfreeze
+  [[64, 68]],                                  // halt
+  [[64, 68]],                                  // resume
+];
+
+const ALLOWED_FLAGS: readonly number[] = [
+  0,
+  FLAG_LINKED,
+  FLAG_LINKED | ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS | ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS,
+  FLAG_LINKED | TRANSFER_PENDING | TRANSFER_POST_PENDING | TRANSFER_VOID_PENDING,
+  FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED,
+];
+
+// ---------------------------------------------------------------------------------------
+// Little-endian field access on plain Uint8Arrays (no DataView allocation on hot paths).
+
+export function u16(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8);
+}
+export function u32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+export function u64(b: Uint8Array, o: number): bigint {
+  return BigInt(u32(b, o)) | (BigInt(u32(b, o + 4)) << 32n);
+}
+export function u128(b: Uint8Array, o: number): bigint {
+  return u64(b, o) | (u64(b, o + 8) << 64n);
+}
+export function setU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff; b[o + 1] = (v >>> 8) & 0xff;
+}
+export function setU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff; b[o + 1] = (v >>> 8) & 0xff; b[o + 2] = (v >>> 16) & 0xff; b[o + 3] = (v >>> 24) & 0xff;
+}
+export function setU64(b: Uint8Array, o: number, v: bigint): void {
+  setU32(b, o, Number(v & 0xffffffffn));
+  setU32(b, o + 4, Number((v >> 32n) & 0xffffffffn));
+}
+export const U128_MAX = (1n << 128n) - 1n;
+export function setU128(b: Uint8Array, o: number, v: bigint): void {
+  if (v < 0n || v > U128_MAX) throw new RangeError(`u128 out of range: ${v}`);
+  setU64(b, o, v & 0xffffffffffffffffn);
+  setU64(b, o + 8, v >> 64n);
+}
+export function isZero(b: Uint8Array, from: number, to: number): boolean {
+  let acc = 0;
+  for (let i = from; i < to; i++) acc |= b[i];
+  return acc === 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Structural validation: everything that can be decided from the record alone.
+
+/** Structural result codes (a subset of ResultCode; see src/ledger/results.ts). */
+export const STRUCT_OK = 0;
+export const STRUCT_BAD_VERSION = 1;
+export const STRUCT_BAD_KIND = 2;
+export const STRUCT_BAD_CHAIN = 3;
+export const STRUCT_RESERVED_FLAG = 4;
+export const STRUCT_RESERVED_FIELD = 5;
+export const STRUCT_BAD_SIGNATURE_ENCODING = 6;
+
+/**
+ * Checks one record at `off` in `batch`: version, kind, chain id, flags allowed for the
+ * kind, reserved body bytes zero, signature scalars non-zero. Returns a STRUCT_* code.
+ */
+export function checkStructure(batch: Uint8Array, off: number, chainId: number): number {
+  if (batch[off + OFF_VERSION] !== RECORD_VERSION) return STRUCT_BAD_VERSION;
+  const kind = batch[off + OFF_KIND];
+  if (kind === 0 || kind > KIND_MAX) return STRUCT_BAD_KIND;
+  if (u32(batch, off + OFF_CHAIN_ID) !== chainId) return STRUCT_BAD_CHAIN;
+  const flags = u16(batch, off + OFF_FLAGS);
+  if ((flags & ~ALLOWED_FLAGS[kind]) !== 0) return STRUCT_RESERVED_FLAG;
+  const used = BODY_USED[kind];
+  let at = OFF_BODY;
+  for (let i = 0; i < used.length; i++) {
+    if (!isZero(batch, off + at, off + used[i][0])) return STRUCT_RESERVED_FIELD;
+    at = used[i][1];
+  }
+  if (!isZero(batch, off + at, off + OFF_BODY + BODY_BYTES)) return STRUCT_RESERVED_FIELD;
+  if (isZero(batch, off + OFF_SIGNATURE, off + OFF_SIGNATURE + 32)) return STRUCT_BAD_SIGNATURE_ENCODING;
+  if (isZero(batch, off + OFF_SIGNATURE + 32, off + OFF_SIGNATURE + 64)) return STRUCT_BAD_SIGNATURE_ENCODING;
+  if (batch[off + OFF_HINT] > 3 && batch[off + OFF_HINT] !== 0xff) return STRUCT_BAD_SIGNATURE_ENCODING;
+  return STRUCT_OK;
+}
+
+// ---------------------------------------------------------------------------------------
+// Objects at the edge.
+
+export interface RecordHeader {
+  kind: KindName;
+  flags?: number;
+  chainId: number;
+  timestamp?: bigint;
+  id: bigint;
+  /** 32-byte key id of the signer (SM3 of its public key). */
+  signer: Uint8Array;
+}
+export interface RegisterKeyBody { publicKey: Uint8Array; roles: number; ledger?: number }
+export interface CreateAccountBody { ledger: number; code: number; userData?: bigint; controller: Uint8Array }
+export interface TransferBody {
+  debitAccountId?: bigint; creditAccountId?: bigint; amount?: bigint; pendingId?: bigint;
+  userData?: bigint; ledger?: number; code?: number; timeout?: number;
+}
+export interface AnchorBody { digest: Uint8Array; metadata?: Uint8Array }
+export interface AccountRefBody { accountId: bigint }
+export interface LedgerRefBody { ledger: number }
+
+export type RecordFields = RecordHeader & Partial<RegisterKeyBody & CreateAccountBody & TransferBody & AnchorBody & AccountRefBody> & {
+  ledger?: number;
+};
+
+function put(b: Uint8Array, o: number, bytes: Uint8Array | undefined, len: number, name: string): void {
+  if (bytes === undefined) return;
+  if (!(bytes instanceof Uint8Array) || bytes.length !== len) throw new RangeError(`${name} must be ${len} bytes`);
+  b.set(bytes, o);
+}
+
+/** Encodes an unsigned record (signature bytes zero). */
+export function encode(f: RecordFields): Uint8Array {
+  const kind = Kind[f.kind];
+  if (kind === undefined) throw new TypeError(`unknown kind ${JSON.stringify(f.kind)}`);
+  const b = new Uint8Array(RECORD_BYTES);
+  b[OFF_VERSION] = RECORD_VERSION;
+  b[OFF_KIND] = kind;
+  setU16(b, OFF_FLAGS, f.flags ?? 0);
+  setU32(b, OFF_CHAIN_ID, f.chainId);
+  setU64(b, OFF_TIMESTAMP, f.timestamp ?? BigInt(Date.now()));
+  setU128(b, OFF_ID, f.id);
+  put(b, OFF_SIGNER, f.signer, KEY_ID_BYTES, 'signer');
+  switch (kind) {
+    case Kind.register_key:
+      put(b, RK_PUBLIC_KEY, f.publicKey, PUBLIC_KEY_BYTES, 'publicKey');
+      b[RK_ROLES] = f.roles ?? 0;
+      setU32(b, RK_LEDGER, f.ledger ?? 0);
+      break;
+    case Kind.create_account:
+      setU32(b, CA_LEDGER, f.ledger ?? 0);
+      setU16(b, CA_CODE, f.code ?? 0);
+      setU128(b, CA_USER_DATA, f.userData ?? 0n);
+      put(b, CA_CONTROLLER, f.controller, KEY_ID_BYTES, 'controller');
+      break;
+    case Kind.transfer:
+      setU128(b, TR_DEBIT, f.debitAccountId ?? 0n);
+      setU128(b, TR_CREDIT, f.creditAccountId ?? 0n);
+      setU128(b, TR_AMOUNT, f.amount ?? 0n);
+      setU128(b, TR_PENDING_ID, f.pendingId ?? 0n);
+      setU128(b, TR_USER_DATA, f.userData ?? 0n);
+      setU32(b, TR_LEDGER, f.ledger ?? 0);
+      setU16(b, TR_CODE, f.code ?? 0);
+      setU32(b, TR_TIMEOUT, f.timeout ?? 0);
+      break;
+    case Kind.anchor:
+      put(b, AN_DIGEST, f.digest, 32, 'digest');
+      put(b, AN_METADATA, f.metadata, 32, 'metadata');
+      break;
+    case Kind.freeze_account:
+    case Kind.unfreeze_account:
+      setU128(b, FR_ACCOUNT, f.accountId ?? 0n);
+      break;
+    case Kind.halt_ledger:
+    case Kind.resume_ledger:
+      setU32(b, HL_LEDGER, f.ledger ?? 0);
+      break;
+  }
+  return b;
+}
+
+export interface DecodedRecord {
+  version: number;
+  kind: string;
+  flags: number;
+  chainId: number;
+  timestamp: bigint;
+  id: bigint;
+  signer: Uint8Array;
+  body: Record<string, unknown>;
+  signature: Uint8Array;
+  hint: number;
+}
+
+/** Decodes one record into an object (for display, queries and tests). */
+export function decode(rec: Uint8Array, off = 0): DecodedRecord {
+  const b = rec.subarray(off, off + RECORD_BYTES);
+  if (b.length !== RECORD_BYTES) throw new RangeError(`record must be ${RECORD_BYTES} bytes`);
+  const kind = b[OFF_KIND];
+  const body: Record<string, unknown> = {};
+  switch (kind) {
+    case Kind.register_key:
+      body.publicKey = b.slice(RK_PUBLIC_KEY, RK_PUBLIC_KEY + 65); body.roles = b[RK_ROLES]; body.ledger = u32(b, RK_LEDGER);
+      break;
+    case Kind.create_account:
+      body.ledger = u32(b, CA_LEDGER); body.code = u16(b, CA_CODE); body.userData = u128(b, CA_USER_DATA);
+      body.controller = b.slice(CA_CONTROLLER, CA_CONTROLLER + 32);
+      break;
+    case Kind.transfer:
+      body.debitAccountId = u128(b, TR_DEBIT); body.creditAccountId = u128(b, TR_CREDIT);
+      body.amount = u128(b, TR_AMOUNT); body.pendingId = u128(b, TR_PENDING_ID);
+      body.userData = u128(b, TR_USER_DATA); body.ledger = u32(b, TR_LEDGER); body.code = u16(b, TR_CODE);
+      body.timeout = u32(b, TR_TIMEOUT);
+      break;
+    case Kind.anchor:
+      body.digest = b.slice(AN_DIGEST, AN_DIGEST + 32); body.metadata = b.slice(AN_METADATA, AN_METADATA + 32);
+      break;
+    case Kind.freeze_account: case Kind.unfreeze_account:
+      body.accountId = u128(b, FR_ACCOUNT);
+      break;
+    case Kind.halt_ledger: case Kind.resume_ledger:
+      body.ledger = u32(b, HL_LEDGER);
+      break;
+  }
+  return {
+    version: b[OFF_VERSION], kind: KIND_NAMES[kind] ?? `unknown(${kind})`, flags: u16(b, OFF_FLAGS),
+    chainId: u32(b, OFF_CHAIN_ID), timestamp: u64(b, OFF_TIMESTAMP), id: u128(b, OFF_ID),
+    signer: b.slice(OFF_SIGNER, OFF_SIGNER + 32), body,
+    signature: b.slice(OFF_SIGNATURE, OFF_SIGNATURE + 64), hint: b[OFF_HINT],
+  };
+}
+
+/** Concatenates records into one batch buffer (count × 256 bytes). */
+export function concatRecords(records: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(records.length * RECORD_BYTES);
+  for (let i = 0; i < records.length; i++) {
+    if (records[i].length !== RECORD_BYTES) throw new RangeError(`records[${i}] must be ${RECORD_BYTES} bytes`);
+    out.set(records[i], i * RECORD_BYTES);
+  }
+  return out;
+}
