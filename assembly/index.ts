@@ -11,3 +11,9 @@ export function arenaBase(): usize {
   return (__heap_base + 63) & ~<usize>63;
 }
 export { stateLeafBatch, stateNodeBatch } from './state';
+
+// SM2 (issue 3): see assembly/sm2/ and docs/sm2.md.
+export { sm2PublicKey, sm2SignerInit, sm2SignDigest, sm2Sign, sm2Digest, SIGNER_BYTES } from './sm2/sign';
+export { sm2Verify, sm2VerifyDigest, sm2ValidatePublicKey, sm2ZaEncoded } from './sm2/verify';
+export { sm2Init, SM2_INIT_SCRATCH } from './sm2/init';
+export { sm2VerifyPacked, SM2_BATCH_SCRATCH, SM2_ITEM_BYTES } from './sm2/batch';

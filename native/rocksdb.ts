@@ -26,10 +26,30 @@ function buf(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Scratch chunk size for WriteBatch.alloc. */
+const WRITE_BATCH_CHUNK_BYTES = 1 << 20;
+
 /** Operations applied atomically by `RocksDb.write`. */
 export class WriteBatch {
   readonly ops: RawOp[] = [];
   bytes = 0;
+  #chunk: Buffer = Buffer.allocUnsafeSlow(0);
+  #used = 0;
+
+  /**
+   * `bytes` bytes of scratch owned by this batch, for building keys and values without
+   * one allocation each (the caller writes every byte).
+   */
+  alloc(bytes: number): Buffer {
+    if (this.#used + bytes > this.#chunk.length) {
+      this.#chunk = Buffer.allocUnsafeSlow(Math.max(WRITE_BATCH_CHUNK_BYTES, bytes));
+      this.#used = 0;
+    }
+    const out = this.#chunk.subarray(this.#used, this.#used + bytes);
+    this.#used += bytes;
+    return out;
+  }
+
   put(key: Uint8Array, value: Uint8Array): void {
     this.ops.push({ type: 'put', key: buf(key), value: buf(value) });
     this.bytes += key.length + value.length;

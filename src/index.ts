@@ -7,3 +7,35 @@ export {
   MERKLE_LEAVES_MAX, MERKLE_PROOF_MAX,
 } from './crypto/merkle.js';
 export { toHex, fromHex } from './crypto/bytes.js';
+
+// SM2 signatures (GB/T 32918) and the verification worker pool. See docs/sm2.md.
+export * as sm2 from './crypto/sm2.js';
+export type { KeyPair, SignOptions, VerifyBatchItem } from './crypto/sm2.js';
+export { createVerifyPool } from './pool/index.js';
+export type { VerifyPool, VerifyPoolOptions } from './pool/index.js';
+
+// ---- ledger core (issue 4): records, state machine, blocks, storage. See docs/api-ledger.md. ----
+export {
+  RECORD_BYTES, MESSAGE_BYTES, RECORD_VERSION, Kind, FLAG_LINKED, TRANSFER_PENDING, TRANSFER_POST_PENDING,
+  TRANSFER_VOID_PENDING, ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS, ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS, ACCOUNT_FROZEN,
+  ROLE_ADMIN, ROLE_REGULATOR, ROLE_OPERATOR, ROLE_PARTICIPANT, ROLE_NODE, HINT_NONE,
+  encode as encodeRecord, decode as decodeRecord, concatRecords, checkStructure,
+} from './codec/record.js';
+export type { RecordFields, DecodedRecord, KindName } from './codec/record.js';
+export { ResultCode, resultName } from './ledger/results.js';
+export type { ResultName } from './ledger/results.js';
+export { Ledger, BATCH_RECORDS_MAX } from './ledger/ledger.js';
+export type { LedgerOptions, SubmitResult, BlockEvent, ChainConfig, AccountView, TransferView, Sequencer } from './ledger/ledger.js';
+export { records, buildRecord, signRecord, generateSigner, signerFromKeyPair, keyIdOf } from './ledger/sign.js';
+export type { Signer } from './ledger/sign.js';
+export { sm2RecordVerifier, poolRecordVerifier } from './ledger/verify.js';
+export type { RecordVerifier, BatchVerifyPool } from './ledger/verify.js';
+export {
+  HEADER_BYTES, encodeHeader, decodeHeader, headerHash, verifyHeaderSignature, verifyInclusionProof, verifyAccountProof,
+} from './chain/block.js';
+export type { BlockHeader, InclusionProof, AccountProof } from './chain/block.js';
+export { initChain } from './chain/init.js';
+export type { InitOptions, InitResult } from './chain/init.js';
+export { verifyChain } from './chain/verify.js';
+export type { VerifyReport } from './chain/verify.js';
+// ---- end ledger core ----

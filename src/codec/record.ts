@@ -18,7 +18,8 @@ export const OFF_SIGNER = 32;          // 32 bytes: key id = SM3(65-byte public 
 export const OFF_BODY = 64;            // 127 bytes, kind-specific
 export const BODY_BYTES = 127;
 export const OFF_SIGNATURE = 191;      // r (32, BE) ‖ s (32, BE)
-export const OFF_HINT = 255;           // u8 recovery hint
+export const OFF_HINT = 255;           // u8 recovery hint (0..3), or HINT_NONE
+export const HINT_NONE = 0xff;
 /** The signed message M is bytes [0, MESSAGE_BYTES). */
 export const MESSAGE_BYTES = OFF_SIGNATURE;
 export const SIGNATURE_BYTES = 64;
@@ -53,7 +54,9 @@ export const ROLE_ADMIN = 1 << 0;
 export const ROLE_REGULATOR = 1 << 1;
 export const ROLE_OPERATOR = 1 << 2;
 export const ROLE_PARTICIPANT = 1 << 3;
-export const ROLES_ALL = 0x0f;
+/** Block-signing node key (an extension of the four roles: only node keys sign headers). */
+export const ROLE_NODE = 1 << 4;
+export const ROLES_ALL = 0x1f;
 
 // Body offsets (absolute, within the record).
 // register_key

@@ -5,6 +5,24 @@
 import { readFileSync } from 'node:fs';
 
 export interface CoreExports {
+  // SM2 (src/crypto/sm2.ts)
+  SIGNER_BYTES: WebAssembly.Global;
+  SM2_INIT_SCRATCH: WebAssembly.Global;
+  SM2_BATCH_SCRATCH: WebAssembly.Global;
+  SM2_ITEM_BYTES: WebAssembly.Global;
+  sm2Init(scratch: number): void;
+  sm2PublicKey(priv: number, out65: number): number;
+  sm2SignerInit(priv: number, blob: number): number;
+  sm2SignDigest(blob: number, e: number, rand: number, out: number): number;
+  sm2Sign(blob: number, id: number, idLen: number, msg: number, msgLen: number, rand: number, out: number): number;
+  sm2Digest(pk: number, id: number, idLen: number, msg: number, msgLen: number, out: number): void;
+  sm2Verify(
+    pk: number, pkLen: number, id: number, idLen: number, msg: number, msgLen: number, sig: number, sigLen: number,
+  ): number;
+  sm2VerifyDigest(pk: number, pkLen: number, e: number, sig: number, sigLen: number): number;
+  sm2ValidatePublicKey(pk: number, len: number, out64: number): number;
+  sm2ZaEncoded(pk: number, pkLen: number, id: number, idLen: number, out: number): number;
+  sm2VerifyPacked(buf: number, count: number, out: number, rand: number, scratch: number): number;
   memory: WebAssembly.Memory;
   arenaBase(): number;
   CTX_SIZE: WebAssembly.Global;

@@ -13,7 +13,11 @@ export class Slab {
   bytes: Uint8Array;
   count = 0;
 
-  constructor(initialEntries = 1024) {
+  readonly #growth: number;
+
+  /** `growth`: capacity factor on a full slab (small for accounts, to bound memory slack). */
+  constructor(initialEntries = 1024, growth = 1.25) {
+    this.#growth = growth;
     this.words = new Uint32Array(initialEntries * ENTRY_WORDS);
     this.bytes = new Uint8Array(this.words.buffer);
   }
@@ -27,7 +31,7 @@ export class Slab {
     if (this.count === this.capacity) {
       if (this.count >= SLAB_ENTRIES_MAX) throw new RangeError('slab full');
       // Grow by 1/4: bounded slack for the memory budget, amortised O(1) appends.
-      const next = new Uint32Array(Math.ceil(this.capacity * 1.25 + 1024) * ENTRY_WORDS);
+      const next = new Uint32Array(Math.ceil(this.capacity * this.#growth + 1024) * ENTRY_WORDS);
       next.set(this.words);
       this.words = next;
       this.bytes = new Uint8Array(next.buffer);
@@ -88,7 +92,7 @@ export class IdIndex {
 
   /** Indexes slab entry `index` (its id words must already be written). */
   insert(index: number): void {
-    if ((this.#size + 1) * 2 > this.#slots.length) this.#grow();
+    if ((this.#size + 1) * 2 > this.#slots.length) this.#grow(index);
     this.#place(index);
     this.#size++;
   }
@@ -114,14 +118,11 @@ export class IdIndex {
     this.#slots[s] = index + 1;
   }
 
-  #grow(): void {
-    const old = this.#slots;
-    this.#slots = new Int32Array(old.length * 2);
+  #grow(adding: number): void {
+    this.#slots = new Int32Array(this.#slots.length * 2);
     this.#mask = this.#slots.length - 1;
-    // Reinsert in entry order so last-in-first-out removal stays valid.
-    const entries: number[] = [];
-    for (let s = 0; s < old.length; s++) if (old[s] !== 0) entries.push(old[s] - 1);
-    entries.sort((a, b) => a - b);
-    for (const e of entries) this.#place(e);
+    // Every slab entry is indexed: reinsert them in entry order (so last-in-first-out
+    // removal stays valid), all but the one being added.
+    for (let e = 0; e < this.#slab.count; e++) if (e !== adding) this.#place(e);
   }
 }

@@ -1,0 +1,215 @@
+// Ledger benchmarks (docs/benchmarks-ledger.md). Run: npm run build && npm run bench:ledger
+//   [--transfers N] [--accounts N] [--sm2 N] [--memory-accounts N] [--no-sync]
+//
+// 1. apply: transfers/s through Ledger.submitBatch with signatures already verified
+//    (a bench-only verifier that passes every record), durable per block (sync: true).
+// 2. sm2: the full path with SM2 verification of every record by the default verifier.
+// 3. memory: bytes per account for N accounts in the state machine (slab, index, tree).
+// 4. restart: Ledger.open on the chain written by (1).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initChain } from '../src/chain/init.js';
+import { Ledger } from '../src/ledger/ledger.js';
+import { LedgerState } from '../src/ledger/state.js';
+import { generateSigner, records, type Signer } from '../src/ledger/sign.js';
+import {
+  HINT_NONE, OFF_HINT, OFF_SIGNATURE, RECORD_BYTES, ROLE_OPERATOR, ROLE_PARTICIPANT, encode, setU128,
+  TR_AMOUNT, OFF_ID, TR_DEBIT, TR_CREDIT,
+} from '../src/codec/record.js';
+import { type RecordVerifier, poolRecordVerifier } from '../src/ledger/verify.js';
+import { createVerifyPool } from '../src/pool/index.js';
+import { sm2Backend } from '../src/ledger/sm2backend.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const TRANSFERS = opt('transfers', 1_000_000);
+const ACCOUNTS = opt('accounts', 10_000);
+const SM2_TRANSFERS = opt('sm2', 20_000);
+const MEMORY_ACCOUNTS = opt('memory-accounts', 1_000_000);
+const SYNC = !args.includes('--no-sync');
+const BATCH = 8190;
+const CHAIN = 77;
+
+/** Bench-only: signatures count as already verified (what stage 1 measures). */
+const preVerified: RecordVerifier = {
+  name: 'bench-pre-verified',
+  async verifyRecords(_b, n, keys) {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = keys[i] ? 1 : 0;
+    return out;
+  },
+};
+
+function transferBatch(first: number, count: number, op: Signer, accounts: number): Uint8Array {
+  const template = encode({ kind: 'transfer', chainId: CHAIN, id: 1n, signer: op.keyId, debitAccountId: 1n, creditAccountId: 2n, amount: 1n, ledger: 1, code: 1 });
+  template.fill(0x11, OFF_SIGNATURE, OFF_SIGNATURE + 64);
+  template[OFF_HINT] = HINT_NONE;
+  const out = new Uint8Array(count * RECORD_BYTES);
+  for (let i = 0; i < count; i++) {
+    const o = i * RECORD_BYTES;
+    out.set(template, o);
+    const n = first + i;
+    const rec = out.subarray(o, o + RECORD_BYTES);
+    setU128(rec, OFF_ID, BigInt(1_000_000_000 + n));
+    const d = 1 + (n % accounts);
+    const c = 1 + ((n * 7919 + 1) % accounts);
+    setU128(rec, TR_DEBIT, BigInt(d));
+    setU128(rec, TR_CREDIT, BigInt(c === d ? 1 + (c % accounts) : c));
+    setU128(rec, TR_AMOUNT, BigInt(1 + (n % 100)));
+  }
+  return out;
+}
+
+async function setupChain(dir: string, verifier: RecordVerifier) {
+  const admin = generateSigner(), regulator = generateSigner(), node = generateSigner(), op = generateSigner();
+  await initChain({ dir, chainId: CHAIN, admin, regulator, node });
+  const ledger = await Ledger.open({ dir, verifier, blockMaxRecords: BATCH, blockMaxMs: 5, sync: SYNC });
+  const r = await ledger.submit([records.registerKey({ chainId: CHAIN, id: 10n, publicKey: op.publicKey, roles: ROLE_OPERATOR | ROLE_PARTICIPANT, ledger: 1 }, admin)]);
+  if (r[0].code !== 0) throw new Error(`setup: ${r[0].name}`);
+  // Accounts, created by the operator (bench-signed: the pre-verified stage only).
+  for (let first = 0; first < ACCOUNTS; first += BATCH) {
+    const n = Math.min(BATCH, ACCOUNTS - first);
+    const batch = new Uint8Array(n * RECORD_BYTES);
+    for (let i = 0; i < n; i++) {
+      const rec = encode({ kind: 'create_account', chainId: CHAIN, id: BigInt(first + i + 1), signer: op.keyId, ledger: 1, code: 1, controller: op.keyId });
+      rec.fill(0x11, OFF_SIGNATURE, OFF_SIGNATURE + 64);
+      rec[OFF_HINT] = HINT_NONE;
+      batch.set(rec, i * RECORD_BYTES);
+    }
+    const res = await ledger.submitBatch(batch);
+    if (res.codes.some((c) => c !== 0)) throw new Error('account setup failed');
+  }
+  return { ledger, op };
+}
+
+async function benchApply(): Promise<{ dir: string; tps: number; blocks: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gmledger-bench-'));
+  const { ledger, op } = await setupChain(dir, preVerified);
+  let blocks = 0;
+  ledger.on('block', () => blocks++);
+  const batches: Uint8Array[] = [];
+  for (let first = 0; first < TRANSFERS; first += BATCH) batches.push(transferBatch(first, Math.min(BATCH, TRANSFERS - first), op, ACCOUNTS));
+  const IN_FLIGHT = 8;
+  const started = performance.now();
+  const pending: Promise<unknown>[] = [];
+  let failures = 0;
+  for (const b of batches) {
+    pending.push(ledger.submitBatch(b).then((r) => { for (const c of r.codes) if (c !== 0) failures++; }));
+    if (pending.length >= IN_FLIGHT) await pending.shift();
+  }
+  await Promise.all(pending);
+  const seconds = (performance.now() - started) / 1000;
+  await ledger.close();
+  if (failures) console.log(`  (${failures} transfers failed)`);
+  return { dir, tps: TRANSFERS / seconds, blocks };
+}
+
+async function benchSm2(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'gmledger-bench-sm2-'));
+  try {
+    const { ledger, op } = await setupChain(dir, preVerified);
+    await ledger.close();
+    const pool = createVerifyPool();
+    const real = await Ledger.open({ dir, blockMaxRecords: BATCH, blockMaxMs: 5, sync: SYNC, verifier: poolRecordVerifier(pool) });
+    const recs: Uint8Array[] = [];
+    const signStart = performance.now();
+    for (let i = 0; i < SM2_TRANSFERS; i++) {
+      recs.push(records.transfer({ chainId: CHAIN, id: BigInt(5_000_000 + i), debitAccountId: BigInt(1 + (i % ACCOUNTS)),
+        creditAccountId: BigInt(1 + ((i + 1) % ACCOUNTS)), amount: 1n, ledger: 1, code: 1 }, op));
+    }
+    const signSeconds = (performance.now() - signStart) / 1000;
+    console.log(`  signing ${SM2_TRANSFERS} records: ${(SM2_TRANSFERS / signSeconds).toFixed(0)}/s (${sm2Backend.name})`);
+    const started = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let first = 0; first < recs.length; first += 2048) pending.push(real.submit(recs.slice(first, first + 2048)));
+    const results = (await Promise.all(pending)).flat() as { code: number }[];
+    const seconds = (performance.now() - started) / 1000;
+    if (results.some((r) => r.code !== 0)) console.log('  (some sm2 transfers failed)');
+    console.log(`  verifier: ${real.info().verifier}`);
+    await real.close();
+    await pool.close();
+    return SM2_TRANSFERS / seconds;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The state machine alone: apply + state-root update per block, no hashing of records, no storage. */
+function benchStateMachine(): { applyTps: number; withRootTps: number } {
+  const state = new LedgerState();
+  const op = generateSigner();
+  const setup = encode({ kind: 'register_key', chainId: CHAIN, id: 1n, signer: op.keyId, publicKey: op.publicKey, roles: 1 | ROLE_OPERATOR, ledger: 1 });
+  state.beginBlock(0, 1);
+  const codes = new Uint16Array(BATCH);
+  state.applyBatch(setup, 0, 1, codes, 0, 0);
+  const accounts = new Uint8Array(ACCOUNTS * RECORD_BYTES);
+  for (let i = 0; i < ACCOUNTS; i++) {
+    accounts.set(encode({ kind: 'create_account', chainId: CHAIN, id: BigInt(i + 1), signer: op.keyId, ledger: 1, code: 1, controller: op.keyId }), i * RECORD_BYTES);
+  }
+  const big = new Uint16Array(ACCOUNTS);
+  state.applyBatch(accounts, 0, ACCOUNTS, big, 0, 0);
+  state.endBlock();
+  const batches: Uint8Array[] = [];
+  for (let first = 0; first < TRANSFERS; first += BATCH) batches.push(transferBatch(first, Math.min(BATCH, TRANSFERS - first), op, ACCOUNTS));
+  let applyMs = 0;
+  let rootMs = 0;
+  let height = 1;
+  for (const b of batches) {
+    const t0 = performance.now();
+    state.beginBlock(height++, height);
+    state.applyBatch(b, 0, b.length / RECORD_BYTES, codes, 0, 0);
+    const t1 = performance.now();
+    state.endBlock();
+    applyMs += t1 - t0;
+    rootMs += performance.now() - t1;
+  }
+  return { applyTps: TRANSFERS / (applyMs / 1000), withRootTps: TRANSFERS / ((applyMs + rootMs) / 1000) };
+}
+
+function benchMemory(): number {
+  globalThis.gc?.();
+  const before = process.memoryUsage();
+  const state = new LedgerState();
+  const rec = new Uint8Array(128);
+  for (let i = 0; i < MEMORY_ACCOUNTS; i++) {
+    rec.fill(0);
+    setU128(rec, 0, BigInt(i + 1));
+    rec[96] = 1; rec[100] = 1;
+    state.restoreAccount(rec);
+  }
+  state.finishRestore(0, 0);
+  globalThis.gc?.();
+  const after = process.memoryUsage();
+  const bytes = (after.heapUsed + after.arrayBuffers) - (before.heapUsed + before.arrayBuffers);
+  return bytes / MEMORY_ACCOUNTS;
+}
+
+async function main(): Promise<void> {
+  console.log(`gmledger ledger bench — node ${process.version}, sm2 backend ${sm2Backend.name}, sync ${SYNC}`);
+  const sm = benchStateMachine();
+  console.log(`0. state machine only, ${TRANSFERS} transfers over ${ACCOUNTS} accounts`);
+  console.log(`   apply: ${sm.applyTps.toFixed(0)} transfers/s; apply + incremental state root: ${sm.withRootTps.toFixed(0)} transfers/s`);
+  console.log(`1. apply ${TRANSFERS} transfers over ${ACCOUNTS} accounts (signatures pre-verified), batches of ${BATCH}`);
+  const apply = await benchApply();
+  console.log(`   ${apply.tps.toFixed(0)} transfers/s durable (${apply.blocks} blocks)`);
+  console.log('4. restart');
+  const t0 = performance.now();
+  const reopened = await Ledger.open({ dir: apply.dir, verifier: preVerified });
+  const restartSeconds = (performance.now() - t0) / 1000;
+  console.log(`   Ledger.open on ${reopened.info().transfers} transfers, ${reopened.info().accounts} accounts: ${restartSeconds.toFixed(2)} s`);
+  await reopened.close();
+  rmSync(apply.dir, { recursive: true, force: true });
+  if (SM2_TRANSFERS > 0) {
+    console.log(`2. full path with SM2 verification: ${SM2_TRANSFERS} transfers`);
+    console.log(`   ${(await benchSm2()).toFixed(0)} transfers/s`);
+  }
+  console.log(`3. memory for ${MEMORY_ACCOUNTS} accounts`);
+  console.log(`   ${benchMemory().toFixed(1)} bytes/account`);
+}
+
+await main();

@@ -1,0 +1,457 @@
+#!/usr/bin/env node
+// `gmledger bench` / `npm run bench:load -- [options]`: the end-to-end load harness.
+//
+//  1. creates a chain in a temporary directory and runs `gmledger start` on it as a
+//     separate process (so the node's CPU and memory can be measured apart);
+//  2. registers participant keys and accounts through the node;
+//  3. pre-signs every transfer before the clock starts (worker threads, progress bar), so
+//     the run measures the node, not the signer;
+//  4. opens several connections and streams at a target rate (or flat out), timing each
+//     batch from the moment it is handed to the SDK to its durable result;
+//  5. reports committed TPS, p50/p95/p99/max latency, the node's CPU and memory; writes
+//     JSON and prints a markdown table row for docs/benchmarks.md.
+//
+// Latency is measured from the scheduled send time, so time spent waiting for a free
+// in-flight slot counts (no coordinated omission).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LEDGER = 1;
+
+export interface BenchOptions {
+  connections: number;
+  /** Target records/s; 0 = flat out. */
+  rate: number;
+  durationS: number;
+  /** Records per frame. */
+  batch: number;
+  /** Batches in flight per connection. */
+  window: number;
+  signers: number;
+  accounts: number;
+  /** Flat-out total records (rate 0). */
+  count: number;
+  trusted: boolean;
+  backend: 'ledger' | 'memory';
+  blockMs?: number;
+  verifyThreads?: number;
+  /** Extra `gmledger start` arguments (--limit NAME=n …). */
+  nodeArgs: string[];
+  out: string;
+  keep: boolean;
+}
+
+const DEFAULTS: BenchOptions = {
+  connections: 4, rate: 10_000, durationS: 60, batch: 256, window: 8, signers: 64, accounts: 1024, count: 200_000,
+  trusted: false, backend: 'ledger', nodeArgs: [], out: 'bench-results/load.json', keep: false,
+};
+
+export const BENCH_USAGE = `usage: gmledger bench [options]
+  --rate <n>          target records/s (default ${DEFAULTS.rate}); 0 = flat out
+  --duration <s>      seconds at the target rate (default ${DEFAULTS.durationS})
+  --count <n>         records when flat out (default ${DEFAULTS.count})
+  --connections <n>   WebSocket connections (default ${DEFAULTS.connections})
+  --batch <n>         records per frame (default ${DEFAULTS.batch})
+  --window <n>        frames in flight per connection (default ${DEFAULTS.window})
+  --signers <n>       participant keys (default ${DEFAULTS.signers})
+  --accounts <n>      accounts (default ${DEFAULTS.accounts})
+  --trusted           gateway mode: unsigned records vouched for by the connection's key
+  --backend memory    measure the network layer alone (node with no ledger behind it)
+  --block-ms <n>      node block time limit
+  --verify-threads <n> node verifies SM2 on n worker threads (default: main thread)
+  --limit NAME=<n>    passed to the node (repeatable)
+  --out <file>        JSON results (default ${DEFAULTS.out})
+  --keep              keep the chain directory`;
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const o = { ...DEFAULTS, nodeArgs: [] as string[] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = () => {
+      const v = argv[++i];
+      if (v === undefined || !/^[0-9]+$/.test(v)) throw new Error(`${a} needs a non-negative integer`);
+      return Number(v);
+    };
+    switch (a) {
+      case '--rate': o.rate = num(); break;
+      case '--duration': o.durationS = num(); break;
+      case '--count': o.count = num(); break;
+      case '--connections': o.connections = Math.max(1, num()); break;
+      case '--batch': o.batch = Math.max(1, num()); break;
+      case '--window': o.window = Math.max(1, num()); break;
+      case '--signers': o.signers = Math.max(1, num()); break;
+      case '--accounts': o.accounts = Math.max(2, num()); break;
+      case '--block-ms': o.blockMs = num(); break;
+      case '--verify-threads': o.verifyThreads = num(); break;
+      case '--limit': o.nodeArgs.push('--limit', argv[++i] ?? ''); break;
+      case '--trusted': o.trusted = true; break;
+      case '--keep': o.keep = true; break;
+      case '--backend': {
+        const b = argv[++i];
+        if (b !== 'ledger' && b !== 'memory') throw new Error('--backend ledger|memory');
+        o.backend = b;
+        break;
+      }
+      case '--out': o.out = argv[++i] ?? o.out; break;
+      default: throw new Error(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------
+// Signing workers: each signs a slice of the transfers.
+
+interface SignJob {
+  chainId: number;
+  first: number;
+  count: number;
+  idBase: string;
+  signers: { privateKey: Uint8Array; publicKey: Uint8Array }[];
+  accounts: number;
+  accountBase: string;
+  trusted: boolean;
+}
+
+async function signSlice(job: SignJob, progress: (n: number) => void): Promise<Uint8Array> {
+  const { encode } = await import(pathToFileURL(join(ROOT, 'dist/src/codec/record.js')).href);
+  const { signRecord, signerFromKeyPair } = await import(pathToFileURL(join(ROOT, 'dist/src/ledger/sign.js')).href);
+  const signers = job.signers.map((s: { privateKey: Uint8Array; publicKey: Uint8Array }) => signerFromKeyPair(s));
+  const out = new Uint8Array(job.count * 256);
+  const idBase = BigInt(job.idBase);
+  const accountBase = BigInt(job.accountBase);
+  for (let k = 0; k < job.count; k++) {
+    const i = job.first + k;
+    // Account a is controlled by signer a % signers; debit from one the signer controls.
+    const debitIdx = i % job.accounts;
+    const creditIdx = (debitIdx + 1 + (i % 7)) % job.accounts;
+    const signer = signers[debitIdx % signers.length];
+    const rec = encode({
+      kind: 'transfer', chainId: job.chainId, id: idBase + BigInt(i), signer: signer.keyId,
+      debitAccountId: accountBase + BigInt(debitIdx), creditAccountId: accountBase + BigInt(creditIdx), amount: 1n,
+      ledger: LEDGER, code: 1,
+    });
+    if (!job.trusted) signRecord(rec, signer);
+    out.set(rec, k * 256);
+    if ((k & 1023) === 1023) progress(1024);
+  }
+  progress(job.count & 1023);
+  return out;
+}
+
+if (!isMainThread && (workerData as { gmledgerBenchSign?: boolean })?.gmledgerBenchSign) {
+  const job = (workerData as { job: SignJob }).job;
+  signSlice(job, (n) => parentPort!.postMessage({ progress: n })).then((out) => {
+    parentPort!.postMessage({ done: out }, [out.buffer as ArrayBuffer]);
+  });
+}
+
+function progressBar(label: string, total: number): (n: number) => void {
+  let done = 0;
+  let last = 0;
+  return (n) => {
+    done += n;
+    const now = Date.now();
+    if (now - last < 200 && done < total) return;
+    last = now;
+    const w = 30;
+    const fill = Math.round((done / total) * w);
+    process.stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${done}/${total}`);
+    if (done >= total) process.stderr.write('\n');
+  };
+}
+
+async function presign(base: Omit<SignJob, 'first' | 'count'>, total: number): Promise<Uint8Array> {
+  const threads = Math.max(1, Math.min(cpus().length, 8));
+  const per = Math.ceil(total / threads);
+  const bar = progressBar(base.trusted ? 'building' : 'signing ', total);
+  const parts = await Promise.all(Array.from({ length: threads }, (_, t) => {
+    const first = t * per;
+    const count = Math.max(0, Math.min(per, total - first));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      if (count === 0) return resolve(new Uint8Array(0));
+      const w = new Worker(fileURLToPath(import.meta.url), { workerData: { gmledgerBenchSign: true, job: { ...base, first, count } } });
+      w.on('message', (m: { progress?: number; done?: Uint8Array }) => {
+        if (m.progress) bar(m.progress);
+        if (m.done) {
+          resolve(m.done);
+          void w.terminate();
+        }
+      });
+      w.on('error', reject);
+    });
+  }));
+  const all = new Uint8Array(total * 256);
+  let at = 0;
+  for (const p of parts) { all.set(p, at); at += p.length; }
+  return all;
+}
+
+// ---------------------------------------------------------------------------------------
+// The node process and its resource use.
+
+async function spawnNode(dir: string, o: BenchOptions, gateway?: Uint8Array): Promise<{ child: ChildProcess; url: string; http: string }> {
+  const { toHex } = await import(pathToFileURL(join(ROOT, 'dist/src/crypto/bytes.js')).href);
+  // GMLEDGER_BENCH_NODE_FLAGS: extra node flags for the node process (e.g. --cpu-prof).
+  const flags = (process.env.GMLEDGER_BENCH_NODE_FLAGS ?? '').split(' ').filter((x) => x !== '');
+  const args = [...flags, join(ROOT, 'dist/src/server/cli-start.js'), '--dir', dir, '--port', '0', '--backend', o.backend];
+  if (o.blockMs !== undefined) args.push('--block-ms', String(o.blockMs));
+  if (o.verifyThreads !== undefined) args.push('--verify-threads', String(o.verifyThreads));
+  args.push(...o.nodeArgs);
+  if (gateway) args.push('--gateway', toHex(gateway));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const rl = createInterface({ input: child.stdout! });
+  return new Promise((resolve, reject) => {
+    rl.on('line', (line) => {
+      try {
+        const m = JSON.parse(line) as { event: string; url: string; http: string };
+        if (m.event === 'listening') resolve({ child, url: m.url, http: m.http });
+      } catch { /* not ours */ }
+    });
+    child.on('exit', (code) => reject(new Error(`node exited with ${code}`)));
+  });
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+async function procSample(pid: number): Promise<{ cpuS: number; rssBytes: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuS = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+  return { cpuS, rssBytes: rss ? Number(rss[1]) * 1024 : 0 };
+}
+
+function percentile(sorted: Float64Array, weights: Float64Array, cum: Float64Array, p: number): number {
+  const total = cum[cum.length - 1];
+  const target = p * total;
+  let lo = 0, hi = cum.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cum[mid] < target) lo = mid + 1; else hi = mid;
+  }
+  void weights;
+  return sorted[lo];
+}
+
+export interface BenchReport {
+  when: string;
+  options: BenchOptions;
+  machine: { cpus: number; model: string; node: string };
+  sm2: string;
+  sent: number;
+  committed: number;
+  rejected: number;
+  errors: number;
+  elapsedS: number;
+  committedTps: number;
+  perSecond: { min: number; median: number; max: number };
+  latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+  nodeCpu: { meanCores: number; peakCores: number };
+  nodeRssMiB: { start: number; peak: number; end: number };
+  loadgenCpuCores: number;
+  /** The node's /metrics at the end of the run. */
+  nodeMetrics: string;
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const imp = (p: string) => import(pathToFileURL(join(ROOT, p)).href);
+  const { initChain } = await imp('dist/src/chain/init.js');
+  const { Client, authSigner, records, generateSigner } = await imp('dist/src/client/index.js');
+  const { ROLE_PARTICIPANT } = await imp('dist/src/codec/record.js');
+  const { sm2Backend } = await imp('dist/src/ledger/sm2backend.js');
+
+  const dir = await mkdtemp(join(tmpdir(), 'gmledger-bench-'));
+  const chainId = 77;
+  const init = await initChain({ dir, chainId });
+  const gateway = o.trusted ? generateSigner() : undefined;
+  const node = await spawnNode(dir, o, gateway?.keyId);
+  const pid = node.child.pid!;
+  process.stderr.write(`node pid ${pid} at ${node.url} (${o.backend})\n`);
+  try {
+    // Keys and accounts.
+    const admin = await Client.connect(node.url, { signer: authSigner(init.admin) });
+    const signers = Array.from({ length: o.signers }, () => generateSigner());
+    const regs = signers.map((s, i) => records.registerKey({ chainId, id: 10_000n + BigInt(i), publicKey: s.publicKey, roles: ROLE_PARTICIPANT }, init.admin));
+    if (gateway) regs.push(records.registerKey({ chainId, id: 9_999n, publicKey: gateway.publicKey, roles: ROLE_PARTICIPANT }, init.admin));
+    const rr = await admin.submitBatch(regs);
+    if (!rr.every((r: { ok: boolean }) => r.ok)) throw new Error(`key registration failed: ${rr.find((r: { ok: boolean }) => !r.ok).result}`);
+    const accountBase = 1_000_000n;
+    const creates = Array.from({ length: o.accounts }, (_, a) => {
+      const s = signers[a % signers.length];
+      return records.createAccount({ chainId, id: accountBase + BigInt(a), ledger: LEDGER, code: 1, controller: s.keyId }, s);
+    });
+    const cr = await admin.submitBatch(creates);
+    if (!cr.every((r: { ok: boolean }) => r.ok)) throw new Error(`account creation failed: ${cr.find((r: { ok: boolean }) => !r.ok).result}`);
+    await admin.close();
+    process.stderr.write(`registered ${o.signers} keys, created ${o.accounts} accounts\n`);
+
+    // Pre-sign.
+    const total = o.rate > 0 ? o.rate * o.durationS : o.count;
+    const txs = await presign({
+      chainId, idBase: (1n << 64n).toString(), signers: signers.map((s) => ({ privateKey: s.privateKey, publicKey: s.publicKey })),
+      accounts: o.accounts, accountBase: accountBase.toString(), trusted: o.trusted,
+    }, total);
+
+    // Connections.
+    const connSigner = gateway ?? signers[0];
+    const clients = await Promise.all(Array.from({ length: o.connections },
+      () => Client.connect(node.url, { signer: authSigner(connSigner), maxInFlight: o.window, batchRecords: o.batch })));
+
+    const batches = Math.ceil(total / o.batch);
+    const lat = new Float64Array(batches);
+    const cnt = new Float64Array(batches);
+    const perSecond = new Float64Array(Math.ceil(o.durationS * 4 + 600));
+    let committed = 0, rejected = 0, errors = 0, sent = 0, answered = 0;
+    const start = performance.now();
+    const cpu0 = await procSample(pid);
+    const rssStart = cpu0.rssBytes;
+    let rssPeak = rssStart;
+    let peakCores = 0;
+    let prev = { t: performance.now(), cpu: cpu0.cpuS };
+    const lg0 = process.cpuUsage();
+    const sampler = setInterval(() => {
+      procSample(pid).then((s) => {
+        const t = performance.now();
+        peakCores = Math.max(peakCores, (s.cpuS - prev.cpu) / ((t - prev.t) / 1000));
+        prev = { t, cpu: s.cpuS };
+        rssPeak = Math.max(rssPeak, s.rssBytes);
+      }, () => undefined);
+    }, 1000);
+    let lastReport = 0;
+    const report = () => {
+      const now = performance.now();
+      if (now - lastReport < 1000) return;
+      lastReport = now;
+      process.stderr.write(`\r${((now - start) / 1000).toFixed(0)} s: sent ${sent}, committed ${committed}, errors ${errors}   `);
+    };
+
+    let done!: () => void;
+    const finished = new Promise<void>((r) => { done = r; });
+    const send = (b: number, scheduledMs: number) => {
+      const first = b * o.batch;
+      const n = Math.min(o.batch, total - first);
+      const c = clients[b % clients.length];
+      sent += n;
+      c.submitBatch(txs.subarray(first * 256, (first + n) * 256), { trusted: o.trusted }).then((rs: { ok: boolean }[]) => {
+        const now = performance.now();
+        lat[b] = now - scheduledMs;
+        cnt[b] = n;
+        let ok = 0;
+        for (const r of rs) if (r.ok) ok++;
+        committed += ok;
+        rejected += n - ok;
+        perSecond[Math.floor((now - start) / 1000)] += ok;
+      }, () => {
+        errors += n;
+      }).finally(() => {
+        answered += n;
+        report();
+        if (answered >= total) done();
+      });
+    };
+
+    if (o.rate > 0) {
+      // Open loop: batch b is due at start + b × batch / rate.
+      let b = 0;
+      const tick = () => {
+        const now = performance.now();
+        while (b < batches && start + (b * o.batch * 1000) / o.rate <= now) {
+          send(b, start + (b * o.batch * 1000) / o.rate);
+          b++;
+        }
+        if (b < batches) setTimeout(tick, 1);
+      };
+      tick();
+    } else {
+      // Closed loop: keep every connection's window full.
+      let b = 0;
+      const pump = () => {
+        while (b < batches && sent - answered < o.connections * o.window * o.batch) send(b++, performance.now());
+        if (b < batches) setTimeout(pump, 1);
+      };
+      pump();
+    }
+    await finished;
+    const elapsedS = (performance.now() - start) / 1000;
+    clearInterval(sampler);
+    const cpu1 = await procSample(pid);
+    const lg = process.cpuUsage(lg0);
+    process.stderr.write('\n');
+    for (const c of clients) await c.close();
+    const nodeMetrics = await (await fetch(node.http + '/metrics')).text();
+
+    // Latency percentiles weighted by records per batch.
+    const order = Array.from({ length: batches }, (_, i) => i).filter((i) => cnt[i] > 0).sort((x, y) => lat[x] - lat[y]);
+    const sorted = Float64Array.from(order.map((i) => lat[i]));
+    const weights = Float64Array.from(order.map((i) => cnt[i]));
+    const cum = new Float64Array(weights.length);
+    let acc = 0, wsum = 0;
+    for (let i = 0; i < weights.length; i++) { acc += weights[i]; cum[i] = acc; wsum += weights[i] * sorted[i]; }
+    const full = Array.from(perSecond.subarray(0, Math.max(1, Math.floor(elapsedS)))).sort((x, y) => x - y);
+    const r: BenchReport = {
+      when: new Date().toISOString(), options: o,
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version }, sm2: sm2Backend.name,
+      sent, committed, rejected, errors, elapsedS, committedTps: committed / elapsedS,
+      perSecond: { min: full[0], median: full[Math.floor(full.length / 2)], max: full[full.length - 1] },
+      latencyMs: sorted.length === 0 ? { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 } : {
+        p50: percentile(sorted, weights, cum, 0.5), p95: percentile(sorted, weights, cum, 0.95),
+        p99: percentile(sorted, weights, cum, 0.99), max: sorted[sorted.length - 1], mean: wsum / acc,
+      },
+      nodeCpu: { meanCores: (cpu1.cpuS - cpu0.cpuS) / elapsedS, peakCores },
+      nodeRssMiB: { start: rssStart / 2 ** 20, peak: Math.max(rssPeak, cpu1.rssBytes) / 2 ** 20, end: cpu1.rssBytes / 2 ** 20 },
+      loadgenCpuCores: (lg.user + lg.system) / 1e6 / elapsedS,
+      nodeMetrics,
+    };
+    return r;
+  } finally {
+    node.child.kill('SIGTERM');
+    await new Promise((r) => node.child.once('exit', r));
+    if (!o.keep) await rm(dir, { recursive: true, force: true });
+    else process.stderr.write(`chain kept in ${dir}\n`);
+  }
+}
+
+export function markdownRow(r: BenchReport): string {
+  const o = r.options;
+  const f = (x: number) => x.toFixed(1);
+  const head = '| mode | target/s | conns × window × batch | committed | TPS | p50 ms | p95 ms | p99 ms | max ms | node CPU (cores, mean/peak) | node RSS MiB (peak) |\n' +
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n';
+  const mode = `${o.trusted ? 'trusted gateway' : 'SM2-signed'}${o.backend === 'memory' ? ', memory backend' : ''}`;
+  return head + `| ${mode} | ${o.rate || 'flat out'} | ${o.connections} × ${o.window} × ${o.batch} | ${r.committed}/${r.sent} | ` +
+    `${Math.round(r.committedTps)} | ${f(r.latencyMs.p50)} | ${f(r.latencyMs.p95)} | ${f(r.latencyMs.p99)} | ${f(r.latencyMs.max)} | ` +
+    `${r.nodeCpu.meanCores.toFixed(2)} / ${r.nodeCpu.peakCores.toFixed(2)} | ${Math.round(r.nodeRssMiB.peak)} |`;
+}
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  let o: BenchOptions;
+  try {
+    o = parseBenchArgs(argv);
+  } catch (e) {
+    console.error(`gmledger bench: ${(e as Error).message}\n${BENCH_USAGE}`);
+    return 2;
+  }
+  const r = await runBench(o);
+  await mkdir(dirname(o.out), { recursive: true });
+  await writeFile(o.out, JSON.stringify(r, null, 2) + '\n');
+  console.log(markdownRow(r));
+  console.log(`\nper-second committed: min ${r.perSecond.min}, median ${r.perSecond.median}, max ${r.perSecond.max}; ` +
+    `errors ${r.errors}, rejected ${r.rejected}; load generator ${r.loadgenCpuCores.toFixed(2)} cores; sm2 ${r.sm2}; JSON in ${o.out}`);
+  return 0;
+}
+
+if (isMainThread && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  benchCommand(argv[0] === 'bench' ? argv.slice(1) : argv).then((code) => process.exit(code), (e: Error) => {
+    console.error(`gmledger bench: ${e.stack ?? e.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,123 @@
+// Thin typed adapter over uWebSockets.js — the only file that touches the addon. uWS is
+// CommonJS with its own (loose) typings; this file narrows it to what the node uses and
+// turns listen/close into promises. Two uWS rules everything above must respect:
+//   - an ArrayBuffer handed to a message/data callback is valid only during that call:
+//     copy it before any await;
+//   - a socket or response must not be touched after its close/abort callback.
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+export type Sendable = string | ArrayBuffer | Uint8Array;
+
+export interface UwsSocket<U> {
+  /** 1 = sent, 0 = queued under backpressure, 2 = dropped (over maxBackpressure). */
+  send(message: Sendable, isBinary?: boolean, compress?: boolean): number;
+  getBufferedAmount(): number;
+  end(code?: number, shortMessage?: Sendable): void;
+  close(): void;
+  subscribe(topic: string): boolean;
+  unsubscribe(topic: string): boolean;
+  isSubscribed(topic: string): boolean;
+  getTopics(): string[];
+  cork(cb: () => void): UwsSocket<U>;
+  getRemoteAddressAsText(): ArrayBuffer;
+  getUserData(): U;
+}
+
+export interface UwsResponse {
+  writeStatus(status: string): UwsResponse;
+  writeHeader(key: string, value: string): UwsResponse;
+  end(body?: Sendable, closeConnection?: boolean): UwsResponse;
+  onAborted(handler: () => void): UwsResponse;
+  onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): UwsResponse;
+  cork(cb: () => void): UwsResponse;
+  upgrade<U>(userData: U, key: string, protocol: string, extensions: string, context: unknown): void;
+}
+
+export interface UwsRequest {
+  getHeader(lowerCaseKey: string): string;
+  getParameter(index: number): string;
+  getUrl(): string;
+  getMethod(): string;
+  getQuery(): string;
+  getQuery(key: string): string | undefined;
+}
+
+export interface UwsBehavior<U> {
+  maxPayloadLength: number;
+  maxBackpressure: number;
+  closeOnBackpressureLimit: boolean;
+  idleTimeout: number;
+  sendPingsAutomatically: boolean;
+  compression: number;
+  upgrade: (res: UwsResponse, req: UwsRequest, context: unknown) => void;
+  open: (ws: UwsSocket<U>) => void;
+  message: (ws: UwsSocket<U>, message: ArrayBuffer, isBinary: boolean) => void;
+  drain: (ws: UwsSocket<U>) => void;
+  close: (ws: UwsSocket<U>, code: number, message: ArrayBuffer) => void;
+}
+
+type Handler = (res: UwsResponse, req: UwsRequest) => void;
+
+export interface UwsApp {
+  ws<U>(pattern: string, behavior: UwsBehavior<U>): UwsApp;
+  get(pattern: string, handler: Handler): UwsApp;
+  any(pattern: string, handler: Handler): UwsApp;
+  publish(topic: string, message: Sendable, isBinary?: boolean, compress?: boolean): boolean;
+  numSubscribers(topic: string): number;
+}
+
+interface UwsModule {
+  App(): UwsApp & { listen(host: string, port: number, cb: (socket: unknown) => void): void };
+  us_listen_socket_close(socket: unknown): void;
+  us_socket_local_port(socket: unknown): number;
+  DISABLED: number;
+}
+
+const uws = require('uWebSockets.js') as UwsModule;
+
+export const COMPRESSION_DISABLED = uws.DISABLED;
+export const SEND_SUCCESS = 1;
+export const SEND_BACKPRESSURE = 0;
+export const SEND_DROPPED = 2;
+
+export interface Listening {
+  app: UwsApp;
+  /** The bound port (useful when listening on port 0). */
+  port: number;
+  /** Stops accepting connections; open sockets are the caller's to end. */
+  close(): void;
+}
+
+export function createApp(): UwsApp {
+  return uws.App();
+}
+
+/** Binds `host:port` (port 0 = ephemeral). Rejects if the address cannot be bound. */
+export function listen(app: UwsApp, host: string, port: number): Promise<Listening> {
+  const a = app as ReturnType<UwsModule['App']>;
+  return new Promise((resolve, reject) => {
+    a.listen(host, port, (socket) => {
+      if (!socket) {
+        reject(new Error(`cannot listen on ${host}:${port}`));
+        return;
+      }
+      let open = true;
+      resolve({
+        app,
+        port: uws.us_socket_local_port(socket),
+        close() {
+          if (open) uws.us_listen_socket_close(socket);
+          open = false;
+        },
+      });
+    });
+  });
+}
+
+/** Copies a uWS ArrayBuffer (valid only during its callback) into memory the caller owns. */
+export function copyBytes(ab: ArrayBuffer): Uint8Array {
+  return new Uint8Array(ab.slice(0));
+}

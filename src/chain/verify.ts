@@ -1,0 +1,170 @@
+// Offline chain verification (`gmledger verify`): replays every block from genesis into a
+// fresh state machine and checks header links, every header and record signature, the
+// tx, result and state roots, the stored result codes, per-ledger Σ debits = Σ credits,
+// and finally that the stored account entries equal the recomputed ones. Stops at the
+// first bad block and names it.
+
+import { join } from 'node:path';
+import { RocksDb } from '../../native/rocksdb.js';
+import {
+  FLAG_LINKED, Kind, OFF_FLAGS, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK, checkStructure, u16,
+} from '../codec/record.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
+import { DIGEST_BYTES, hashBatch } from '../crypto/hash.js';
+import { ROLE_NODE } from '../codec/record.js';
+import { HEADER_BYTES, decodeHeader, headerHash, resultRoot, txHashes, txRoot, verifyHeaderSignature } from './block.js';
+import {
+  META_CONFIG, META_TIP, P_ACCOUNT, P_BLOCK, blockKey, decodeBlock, decodeTip, readBe32,
+} from '../store/store.js';
+import { LedgerState, A_LEDGER } from '../ledger/state.js';
+import { ENTRY_BYTES, ENTRY_WORDS } from '../ledger/tables.js';
+import { sm2Backend } from '../ledger/sm2backend.js';
+import { type RecordVerifier, sm2RecordVerifier } from '../ledger/verify.js';
+import type { ChainConfig } from '../ledger/ledger.js';
+
+export interface VerifyReport {
+  ok: boolean;
+  blocks: number;
+  records: number;
+  height: number;
+  /** First bad block height (or -1 when the problem is not in a block), and why. */
+  badHeight?: number;
+  error?: string;
+  stateRoot?: string;
+}
+
+export interface VerifyOptions {
+  verifier?: RecordVerifier;
+  /** Called every `progressEvery` blocks. */
+  onProgress?: (height: number) => void;
+}
+
+class Bad extends Error {
+  constructor(readonly height: number, message: string) { super(message); }
+}
+
+export async function verifyChain(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false, readOnly: true });
+  const report: VerifyReport = { ok: false, blocks: 0, records: 0, height: -1 };
+  try {
+    const raw = await db.get(META_CONFIG);
+    if (!raw) throw new Bad(-1, 'no chain config');
+    const config = JSON.parse(Buffer.from(raw).toString('utf8')) as ChainConfig;
+    const alg = config.alg;
+    const verifier = options.verifier ?? sm2RecordVerifier();
+    const state = new LedgerState({ alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
+    let prevHash: Uint8Array = new Uint8Array(DIGEST_BYTES);
+    let prevTime = 0;
+    let expect = 0;
+    for await (const [k, v] of db.range({ gte: new Uint8Array([P_BLOCK]), lt: new Uint8Array([P_BLOCK + 1]) })) {
+      const height = readBe32(k, 1) * 0x100000000 + readBe32(k, 5);
+      if (height !== expect) throw new Bad(expect, `block ${expect} is missing (next stored block is ${height})`);
+      let b: ReturnType<typeof decodeBlock>;
+      try { b = decodeBlock(v); } catch (e) { throw new Bad(height, (e as Error).message); }
+      const h = decodeHeader(b.header);
+      if (h.version !== 1) throw new Bad(height, `header version ${h.version}`);
+      if (h.height !== height) throw new Bad(height, `header says height ${h.height}`);
+      if (h.chainId !== config.chainId) throw new Bad(height, 'wrong chain id');
+      if (h.alg !== alg) throw new Bad(height, 'wrong hash algorithm');
+      if (!equalBytes(h.prevHash, prevHash)) throw new Bad(height, 'previous header hash does not link');
+      if (h.timeMs < prevTime) throw new Bad(height, 'block time goes backwards');
+      if (h.count === 0) throw new Bad(height, 'empty block');
+      // Records: structure, keys, signatures, closed chains.
+      const n = b.count;
+      const keys: (Uint8Array | null)[] = new Array(n).fill(null);
+      const inBlock = new Map<string, Uint8Array>();
+      const regs: number[] = [];
+      for (let i = 0; i < n; i++) if (b.records[i * RECORD_BYTES + OFF_KIND] === Kind.register_key) regs.push(i);
+      if (regs.length) {
+        const pks = regs.map((i) => b.records.subarray(i * RECORD_BYTES + RK_PUBLIC_KEY, i * RECORD_BYTES + RK_PUBLIC_KEY + 65));
+        hashBatch(pks, alg).forEach((id, j) => { if (!inBlock.has(toHex(id))) inBlock.set(toHex(id), pks[j]); });
+      }
+      for (let i = 0; i < n; i++) {
+        const o = i * RECORD_BYTES;
+        const s = checkStructure(b.records, o, config.chainId);
+        if (s !== STRUCT_OK) throw new Bad(height, `record ${i} is malformed (structure code ${s})`);
+        const id = toHex(b.records.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32));
+        const pk = state.keyByHex.get(id)?.publicKey ?? inBlock.get(id);
+        if (!pk) throw new Bad(height, `record ${i}: signer key unknown`);
+        keys[i] = pk;
+      }
+      if ((u16(b.records, (n - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) throw new Bad(height, 'block ends inside a linked chain');
+      const sigOk = await verifier.verifyRecords(b.records, n, keys);
+      for (let i = 0; i < n; i++) if (sigOk[i] !== 1) throw new Bad(height, `record ${i}: bad signature`);
+      // Replay.
+      state.beginBlock(height, h.timeMs);
+      const codes = new Uint16Array(n);
+      state.applyBatch(b.records, 0, n, codes, 0, 0);
+      const { stateRoot } = state.endBlock();
+      for (let i = 0; i < n; i++) {
+        if (codes[i] !== b.codes[i]) throw new Bad(height, `record ${i}: stored result ${b.codes[i]}, replay gives ${codes[i]}`);
+      }
+      const hashes = txHashes(b.records, n, alg);
+      if (!equalBytes(txRoot(hashes, alg), h.txRoot)) throw new Bad(height, 'tx root mismatch');
+      if (!equalBytes(resultRoot(hashes, codes, alg), h.resultRoot)) throw new Bad(height, 'result root mismatch');
+      if (!equalBytes(stateRoot, h.stateRoot)) throw new Bad(height, 'state root mismatch');
+      if (h.accounts !== state.accounts.count) throw new Bad(height, 'account count mismatch');
+      // Header signature: by a key holding the node role.
+      const node = state.keyByHex.get(toHex(h.nodeKey));
+      if (!node || (node.roles & ROLE_NODE) === 0) throw new Bad(height, 'header signed by a key without the node role');
+      if (!verifyHeaderSignature(b.header.slice(0, HEADER_BYTES), node.publicKey)) throw new Bad(height, 'bad header signature');
+      prevHash = headerHash(b.header);
+      prevTime = h.timeMs;
+      report.blocks++;
+      report.records += n;
+      report.height = height;
+      expect++;
+      options.onProgress?.(height);
+    }
+    // Tip and stored state.
+    const tipRaw = await db.get(META_TIP);
+    if (report.blocks > 0) {
+      if (!tipRaw) throw new Bad(-1, 'tip record missing');
+      const tip = decodeTip(tipRaw);
+      if (tip.height !== report.height || !equalBytes(tip.hash, prevHash)) throw new Bad(tip.height, 'tip does not match the last block');
+    }
+    let i = 0;
+    for await (const [k, v] of db.range({ gte: new Uint8Array([P_ACCOUNT]), lt: new Uint8Array([P_ACCOUNT + 1]) })) {
+      const idx = readBe32(k, 1);
+      if (idx !== i || idx >= state.accounts.count) throw new Bad(-1, `stored account entry ${idx} is unexpected`);
+      if (!equalBytes(v, state.accounts.bytes.subarray(idx * ENTRY_BYTES, (idx + 1) * ENTRY_BYTES))) {
+        throw new Bad(-1, `stored account entry ${idx} differs from the balances recomputed from the records`);
+      }
+      i++;
+    }
+    if (i !== state.accounts.count) throw new Bad(-1, `store holds ${i} accounts, the records create ${state.accounts.count}`);
+    const sums = ledgerSums(state);
+    for (const [ledger, s] of sums) {
+      if (s.dp !== s.cp || s.dpo !== s.cpo) throw new Bad(-1, `ledger ${ledger}: Σ debits ≠ Σ credits`);
+    }
+    report.ok = true;
+    report.stateRoot = toHex(state.tree.root());
+    return report;
+  } catch (err) {
+    if (err instanceof Bad) {
+      report.badHeight = err.height;
+      report.error = err.height >= 0 ? `block ${err.height}: ${err.message}` : err.message;
+      return report;
+    }
+    throw err;
+  } finally {
+    await db.close();
+  }
+}
+
+/** Per-ledger sums of debits and credits, pending and posted. */
+export function ledgerSums(state: LedgerState): Map<number, { dp: bigint; dpo: bigint; cp: bigint; cpo: bigint }> {
+  const out = new Map<number, { dp: bigint; dpo: bigint; cp: bigint; cpo: bigint }>();
+  const w = state.accounts.words;
+  const rd = (at: number): bigint => BigInt(w[at]) | (BigInt(w[at + 1]) << 32n) | (BigInt(w[at + 2]) << 64n) | (BigInt(w[at + 3]) << 96n);
+  for (let i = 0; i < state.accounts.count; i++) {
+    const e = i * ENTRY_WORDS;
+    const l = w[e + A_LEDGER];
+    const s = out.get(l) ?? { dp: 0n, dpo: 0n, cp: 0n, cpo: 0n };
+    s.dp += rd(e + 4); s.dpo += rd(e + 8); s.cp += rd(e + 12); s.cpo += rd(e + 16);
+    out.set(l, s);
+  }
+  return out;
+}
+
+export { blockKey };

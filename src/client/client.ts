@@ -1,0 +1,326 @@
+// The client SDK: connect, authenticate, submit, subscribe. It speaks the binary protocol
+// (src/server/protocol.ts; docs/protocol-network.md) and keeps within the server's limits
+// on its own — batches are split at BATCH_RECORDS_MAX and at most `maxInFlight` batches are
+// outstanding, further submits wait — so a well-behaved client never sees
+// too_many_in_flight or batch_too_large. Works with any WebSocket constructor that has the
+// browser API (globalThis.WebSocket, or NodeWebSocket on Node 20).
+
+import { LIMITS } from '../server/limits.js';
+import {
+  Frame, HEADER_BYTES, KEY_ID_BYTES, RECORD_BYTES, SUBMIT_TRUSTED, authMessage, errorName, makeFrame, parseError,
+  readBlockEvent, readRecordEvents, readResults, type WireBlockEvent, type WireRecordEvent,
+} from '../server/protocol.js';
+import { resultName } from '../ledger/results.js';
+
+export interface WebSocketLike {
+  binaryType: string;
+  readyState: number;
+  bufferedAmount: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string | ArrayBuffer | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Signs the authentication challenge: SM2 over the message, default ID; returns r‖s (64 bytes). */
+export interface AuthSigner {
+  keyId: Uint8Array;
+  sign(message: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
+export interface ClientOptions {
+  /** Default: globalThis.WebSocket, else NodeWebSocket (Node 20). */
+  WebSocket?: WebSocketConstructor;
+  /** Authenticate right after connecting. */
+  signer?: AuthSigner;
+  /** Batches outstanding at once (≤ the server's IN_FLIGHT_BATCHES_MAX). */
+  maxInFlight?: number;
+  /** Records per frame (≤ the server's BATCH_RECORDS_MAX). */
+  batchRecords?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface Result {
+  code: number;
+  /** Result name (src/ledger/results.ts), e.g. 'ok', 'exists', 'bad_signature'. */
+  result: string;
+  ok: boolean;
+  /** Block height (0: never entered a block). */
+  height: number;
+  index: number;
+}
+
+/** A frame-level refusal (the server's ERROR frame) or a lost connection (code 0). */
+export class ClientError extends Error {
+  constructor(readonly code: number, readonly name: string, message: string) {
+    super(`${name}: ${message}`);
+  }
+}
+
+export type BlockEvent = WireBlockEvent;
+export interface RecordEvent extends WireRecordEvent { result: string; topic: string }
+export type EventHandler = (event: BlockEvent | RecordEvent) => void;
+
+interface Pending {
+  resolve(frame: Uint8Array): void;
+  reject(e: Error): void;
+}
+
+export class Client {
+  readonly url: string;
+  chainId = 0;
+  /** Roles of the authenticated key (0 until authenticated). */
+  roles = 0;
+  readonly #ws: WebSocketLike;
+  readonly #pending = new Map<number, Pending>();
+  readonly #handlers = new Map<string, Set<EventHandler>>();
+  readonly #maxInFlight: number;
+  readonly #batchRecords: number;
+  #inFlight = 0;
+  #slotWaiters: (() => void)[] = [];
+  #nextId = 1;
+  #nonce: Uint8Array | undefined;
+  #challengeWaiters: ((nonce: Uint8Array) => void)[] = [];
+  #closed: { code: number; reason: string } | undefined;
+  #closeListeners: ((code: number, reason: string) => void)[] = [];
+  // Per-record submit(): records queued this tick, sent as one batch on a microtask.
+  #single: { record: Uint8Array; resolve(r: Result): void; reject(e: Error): void }[] = [];
+
+  private constructor(url: string, ws: WebSocketLike, options: ClientOptions) {
+    this.url = url;
+    this.#ws = ws;
+    this.#maxInFlight = Math.max(1, Math.min(options.maxInFlight ?? 16, LIMITS.IN_FLIGHT_BATCHES_MAX));
+    this.#batchRecords = Math.max(1, Math.min(options.batchRecords ?? LIMITS.BATCH_RECORDS_MAX, LIMITS.BATCH_RECORDS_MAX));
+    ws.binaryType = 'arraybuffer';
+    ws.onmessage = (ev) => this.#onMessage(ev.data);
+    ws.onclose = (ev) => this.#onClose(ev.code, ev.reason);
+  }
+
+  /** Connects to `url` (ws://host:port/ws), waits for the challenge, and authenticates if a signer is given. */
+  static async connect(url: string, options: ClientOptions = {}): Promise<Client> {
+    let Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (Ctor === undefined) Ctor = (await import('./node-websocket.js')).NodeWebSocket as unknown as WebSocketConstructor;
+    const ws = new Ctor(url);
+    const client = new Client(url, ws, options);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        ws.close();
+        reject(new ClientError(0, 'timeout', `no challenge from ${url}`));
+      }, options.connectTimeoutMs ?? 10_000);
+      client.#challengeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.#closeListeners.push((code, reason) => {
+        clearTimeout(timer);
+        reject(new ClientError(0, 'closed', `connection closed (${code} ${reason})`));
+      });
+    });
+    client.#closeListeners.length = 0;
+    if (options.signer !== undefined) await client.authenticate(options.signer);
+    return client;
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  onClose(listener: (code: number, reason: string) => void): void {
+    if (this.#closed) listener(this.#closed.code, this.#closed.reason);
+    else this.#closeListeners.push(listener);
+  }
+
+  /** SM2 challenge-response with a registered key. Resolves with the key's roles. */
+  async authenticate(signer: AuthSigner): Promise<{ roles: number; ledger: number; gateway: boolean }> {
+    if (signer.keyId.length !== KEY_ID_BYTES) throw new RangeError('keyId must be 32 bytes');
+    const nonce = this.#nonce!;
+    const sig = await signer.sign(authMessage(this.chainId, nonce));
+    const f = makeFrame(Frame.auth, 0, 0, KEY_ID_BYTES + 64);
+    f.set(signer.keyId, HEADER_BYTES);
+    f.set(sig.subarray(0, 64), HEADER_BYTES + KEY_ID_BYTES);
+    const reply = await this.#request(f);
+    const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+    this.roles = v.getUint32(HEADER_BYTES, true);
+    return { roles: this.roles, ledger: v.getUint32(HEADER_BYTES + 4, true), gateway: reply[2] === 1 };
+  }
+
+  /**
+   * Submits records (an array of 256-byte records, or one buffer of n × 256 bytes) and
+   * resolves with one result per record, in order, once every block holding them is
+   * durable. Large inputs are split into several frames.
+   */
+  async submitBatch(records: Uint8Array[] | Uint8Array, options: { trusted?: boolean } = {}): Promise<Result[]> {
+    const batch = records instanceof Uint8Array ? records : concat(records);
+    if (batch.length % RECORD_BYTES !== 0) throw new RangeError(`batch length ${batch.length} is not a multiple of 256`);
+    const n = batch.length / RECORD_BYTES;
+    const parts: Promise<Result[]>[] = [];
+    for (let at = 0; at < n; at += this.#batchRecords) {
+      const k = Math.min(this.#batchRecords, n - at);
+      parts.push(this.#submitFrame(batch.subarray(at * RECORD_BYTES, (at + k) * RECORD_BYTES), k, options.trusted === true));
+    }
+    return (await Promise.all(parts)).flat();
+  }
+
+  /** Submits one record; records submitted in the same tick travel in one frame. */
+  submit(record: Uint8Array): Promise<Result> {
+    if (record.length !== RECORD_BYTES) return Promise.reject(new RangeError('a record is 256 bytes'));
+    return new Promise((resolve, reject) => {
+      if (this.#single.push({ record, resolve, reject }) === 1) {
+        queueMicrotask(() => {
+          const items = this.#single.splice(0);
+          this.submitBatch(items.map((x) => x.record)).then(
+            (rs) => rs.forEach((r, i) => items[i].resolve(r)),
+            (e) => items.forEach((x) => x.reject(e)));
+        });
+      }
+    });
+  }
+
+  async #submitFrame(batch: Uint8Array, count: number, trusted: boolean): Promise<Result[]> {
+    while (this.#inFlight >= this.#maxInFlight) {
+      if (this.#closed) throw this.#closedError();
+      await new Promise<void>((r) => this.#slotWaiters.push(r));
+    }
+    this.#inFlight++;
+    try {
+      const f = makeFrame(Frame.submit, 0, count, batch.length, trusted ? SUBMIT_TRUSTED : 0);
+      f.set(batch, HEADER_BYTES);
+      const reply = await this.#request(f);
+      return readResults(reply).map((r) => ({ ...r, result: resultName(r.code), ok: r.code === 0 }));
+    } finally {
+      this.#inFlight--;
+      this.#slotWaiters.shift()?.();
+    }
+  }
+
+  /** Subscribes to a topic ('blocks', 'firehose', 'account/<id>', 'ledger/<n>'). Resolves with an unsubscribe function. */
+  async subscribe(topic: string, handler: EventHandler): Promise<() => Promise<void>> {
+    let set = this.#handlers.get(topic);
+    const first = set === undefined;
+    if (first) this.#handlers.set(topic, (set = new Set()));
+    set!.add(handler);
+    if (first) {
+      try {
+        await this.#request(topicFrame(Frame.subscribe, topic));
+      } catch (e) {
+        this.#handlers.delete(topic);
+        throw e;
+      }
+    }
+    return async () => {
+      const s = this.#handlers.get(topic);
+      if (s === undefined || !s.delete(handler) || s.size > 0) return;
+      this.#handlers.delete(topic);
+      if (!this.#closed) await this.#request(topicFrame(Frame.unsubscribe, topic));
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.#request(makeFrame(Frame.ping, 0, 0, 0));
+  }
+
+  /** Sends raw bytes (tests and tools); replies to them arrive as errors/results on their request id. */
+  sendRaw(data: Uint8Array | string): void {
+    this.#ws.send(data);
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#closeListeners.push(() => resolve());
+      this.#ws.close(1000, 'bye');
+    });
+  }
+
+  #request(frame: Uint8Array): Promise<Uint8Array> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    let id = this.#nextId;
+    this.#nextId = this.#nextId >= 0xffffffff ? 1 : this.#nextId + 1;
+    while (this.#pending.has(id)) id = id >= 0xffffffff ? 1 : id + 1;
+    new DataView(frame.buffer, frame.byteOffset).setUint32(4, id, true);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#ws.send(frame);
+    });
+  }
+
+  #closedError(): ClientError {
+    return new ClientError(0, 'closed', `connection closed (${this.#closed?.code} ${this.#closed?.reason})`);
+  }
+
+  #onMessage(data: unknown): void {
+    if (typeof data === 'string') return; // this client speaks binary; JSON replies are not expected
+    const f = new Uint8Array(data as ArrayBuffer);
+    if (f.length < HEADER_BYTES) return;
+    const type = f[1];
+    const id = new DataView(f.buffer, f.byteOffset).getUint32(4, true);
+    switch (type) {
+      case Frame.challenge: {
+        const v = new DataView(f.buffer, f.byteOffset);
+        this.chainId = v.getUint32(HEADER_BYTES, true);
+        this.#nonce = f.slice(HEADER_BYTES + 4, HEADER_BYTES + 36);
+        for (const w of this.#challengeWaiters.splice(0)) w(this.#nonce);
+        return;
+      }
+      case Frame.event_block: {
+        const e = readBlockEvent(f);
+        for (const h of this.#handlers.get('blocks') ?? []) h(e);
+        return;
+      }
+      case Frame.event_records: {
+        const { topic, events } = readRecordEvents(f);
+        const hs = this.#handlers.get(topic);
+        if (hs === undefined) return;
+        for (const e of events) {
+          const ev: RecordEvent = { ...e, result: resultName(e.code), topic };
+          for (const h of hs) h(ev);
+        }
+        return;
+      }
+      case Frame.error: {
+        const err = parseError(f);
+        const p = this.#pending.get(id);
+        if (p !== undefined) {
+          this.#pending.delete(id);
+          p.reject(new ClientError(err.code, errorName(err.code), err.message));
+        }
+        return;
+      }
+      default: {
+        const p = this.#pending.get(id);
+        if (p !== undefined) {
+          this.#pending.delete(id);
+          p.resolve(f);
+        }
+      }
+    }
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.#closed = { code, reason };
+    const e = this.#closedError();
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+    for (const w of this.#slotWaiters.splice(0)) w();
+    for (const l of this.#closeListeners.splice(0)) l(code, reason);
+  }
+}
+
+function topicFrame(type: number, topic: string): Uint8Array {
+  const t = new TextEncoder().encode(topic);
+  const f = makeFrame(type, 0, 0, t.length);
+  f.set(t, HEADER_BYTES);
+  return f;
+}
+
+function concat(records: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(records.length * RECORD_BYTES);
+  records.forEach((r, i) => {
+    if (r.length !== RECORD_BYTES) throw new RangeError(`records[${i}] is ${r.length} bytes, not 256`);
+    out.set(r, i * RECORD_BYTES);
+  });
+  return out;
+}

@@ -1,0 +1,33 @@
+// gmledger/client — the SDK for talking to a gmledger node over WebSocket.
+//
+//   import { Client, records, generateSigner, authSigner } from 'gmledger/client';
+//   const client = await Client.connect('ws://127.0.0.1:7300/ws', { signer: authSigner(mySigner) });
+//   const [r] = await client.submitBatch([records.transfer({ chainId: client.chainId, id, ... }, mySigner)]);
+//
+// The connection, protocol and submit/subscribe logic (client.ts, ../server/protocol.ts)
+// has no Node dependencies. Record signing uses the ledger's SM2 backend (Node); a browser
+// build supplies its own AuthSigner and signs records with its own SM2.
+
+import type { AuthSigner } from './client.js';
+
+export { Client, ClientError } from './client.js';
+export type { AuthSigner, ClientOptions, Result, BlockEvent, RecordEvent, EventHandler, WebSocketConstructor, WebSocketLike } from './client.js';
+export {
+  Frame, ErrorCode, CloseCode, PROTOCOL_VERSION, HEADER_BYTES, RESULT_BYTES, SUBMIT_TRUSTED, authMessage, errorName,
+  parseTopic, TOPIC_BLOCKS, TOPIC_FIREHOSE, TOPIC_ACCOUNT_PREFIX, TOPIC_LEDGER_PREFIX,
+} from '../server/protocol.js';
+export { LIMITS } from '../server/limits.js';
+export { ResultCode, resultName } from '../ledger/results.js';
+export { records, generateSigner, signerFromKeyPair, signRecord, buildRecord, keyIdOf } from '../ledger/sign.js';
+export type { Signer } from '../ledger/sign.js';
+
+/** An AuthSigner for a key pair held in this process (SM2 through the ledger's backend). */
+export function authSigner(signer: { keyId: Uint8Array; privateKey: Uint8Array }): AuthSigner {
+  return {
+    keyId: signer.keyId,
+    async sign(message) {
+      const { sm2Backend } = await import('../ledger/sm2backend.js');
+      return sm2Backend.sign(message, signer.privateKey).subarray(0, 64);
+    },
+  };
+}

@@ -1,0 +1,703 @@
+// The embeddable ledger node: admission (structure, keys, signatures) → sequencer (single
+// writer, deterministic apply) → block builder (roots, node signature) → one synced
+// RocksDB WriteBatch per block → results released. See docs/api-ledger.md.
+//
+// Ordering sits behind the Sequencer interface: today a local in-process sequencer; a
+// replicated log can replace it because apply only depends on (records, height, time).
+
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  FLAG_LINKED, Kind, OFF_FLAGS, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK,
+  checkStructure, concatRecords, decode, setU128, u16,
+} from '../codec/record.js';
+import { fromHex, toHex, equalBytes } from '../crypto/bytes.js';
+import { DIGEST_BYTES, hashBatch } from '../crypto/hash.js';
+import { merkleProof } from '../crypto/merkle.js';
+import {
+  type AccountProof, type InclusionProof, decodeHeader, encodeHeader, headerHash, recordViews, resultRoot, signHeader,
+  txHashes, txRoot, HEADER_BYTES,
+} from '../chain/block.js';
+import {
+  META_CONFIG, META_TIP, P_ACCOUNT, P_ACCOUNT_TX, P_HALT, P_KEY, P_OP, P_TRANSFER, P_TRANSFER_UPDATE, P_TX, LOCATION_BYTES, ACCOUNT_TX_KEY_BYTES, ACCOUNT_TX_CURSOR_BYTES, writeLocation,
+  RocksDb, WriteBatch, accountTxKey, blockKey, decodeBlock, decodeKey, decodeOp, decodeTip, encodeBlock, encodeKey,
+  encodeOp, encodeTip, idKey, indexKey, location, prefixEnd, readBe32, readBe64, readLocation,
+} from '../store/store.js';
+import { ResultCode, resultName } from './results.js';
+import {
+  A_CODE_FLAGS, A_CONTROLLER, A_LEDGER, LedgerState, STATUS_PENDING, T_CODE_FLAGS,
+  T_STATUS, T_TIMESTAMP, type BlockChanges,
+} from './state.js';
+import { ENTRY_BYTES, ENTRY_WORDS } from './tables.js';
+import { sm2Backend } from './sm2backend.js';
+import { type Signer, signerFromKeyPair } from './sign.js';
+import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
+
+/** Most records one submit() takes; a batch always lands in a single block. */
+export const BATCH_RECORDS_MAX = 8190;
+/** Default block limits: a block closes at this many records or this long after opening. */
+export const BLOCK_RECORDS_DEFAULT = 8190;
+export const BLOCK_MS_DEFAULT = 20;
+export const BLOCK_RECORDS_MAX = 1 << 16;
+
+export interface ChainConfig {
+  version: 1;
+  chainId: number;
+  alg: 'sm3' | 'sha256';
+  nodeKeyId: string;
+  nodePublicKey: string;
+  createdAt: number;
+}
+
+export interface LedgerOptions {
+  dir: string;
+  /** Node SM2 private key; default: read from <dir>/keys/node.key. */
+  nodePrivateKey?: Uint8Array;
+  /** Signature checker (default: SM2 through the best backend). */
+  verifier?: RecordVerifier;
+  blockMaxRecords?: number;
+  blockMaxMs?: number;
+  /** Block clock in ms (default Date.now); block time never goes backwards. */
+  clock?: () => number;
+  /** fsync each block (default true; false only for benchmarks that say so). */
+  sync?: boolean;
+}
+
+export interface SubmitResult {
+  code: number;
+  name: string;
+  /** Block height and index when the record is on the chain (codes ≥ 32). */
+  height?: number;
+  index?: number;
+}
+
+export interface BlockEvent {
+  height: number;
+  hash: Uint8Array;
+  header: Uint8Array;
+  count: number;
+  timeMs: number;
+}
+
+interface Waiter {
+  resolve: (codes: { codes: Uint16Array; height: number; first: number }) => void;
+  reject: (err: Error) => void;
+  first: number;
+  count: number;
+}
+
+interface OpenBlock {
+  height: number;
+  timeMs: number;
+  chunks: Uint8Array[];
+  count: number;
+  codes: Uint16Array;
+  waiters: Waiter[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** The ordering seam: hands admitted batches to apply, one at a time, in a total order. */
+export interface Sequencer {
+  append(batch: Uint8Array, count: number): Promise<{ codes: Uint16Array; height: number; first: number }>;
+}
+
+const STRUCT_TO_RESULT = [0, ResultCode.bad_version, ResultCode.bad_kind, ResultCode.wrong_chain, ResultCode.reserved_flag,
+  ResultCode.reserved_field, ResultCode.bad_signature_encoding];
+
+export class Ledger extends EventEmitter implements Sequencer {
+  readonly dir: string;
+  readonly config: ChainConfig;
+  readonly state: LedgerState;
+  readonly #db: RocksDb;
+  readonly #node: Signer;
+  readonly #verifier: RecordVerifier;
+  readonly #blockMaxRecords: number;
+  readonly #blockMaxMs: number;
+  readonly #clock: () => number;
+  readonly #sync: boolean;
+  #tipHeight: number;       // last closed block (-1: none)
+  #tipHash: Uint8Array;
+  #tipTimeMs: number;
+  #lastHeader: Uint8Array | undefined;
+  #open: OpenBlock | undefined;
+  #writes: Promise<void> = Promise.resolve();
+  #failed: Error | undefined;
+  #closed = false;
+
+  private constructor(dir: string, config: ChainConfig, db: RocksDb, node: Signer, options: LedgerOptions, state: LedgerState) {
+    super();
+    this.dir = dir;
+    this.config = config;
+    this.#db = db;
+    this.#node = node;
+    this.state = state;
+    this.#verifier = options.verifier ?? sm2RecordVerifier();
+    this.#blockMaxRecords = Math.min(options.blockMaxRecords ?? BLOCK_RECORDS_DEFAULT, BLOCK_RECORDS_MAX);
+    if (this.#blockMaxRecords < 1) throw new RangeError('blockMaxRecords must be ≥ 1');
+    this.#blockMaxMs = options.blockMaxMs ?? BLOCK_MS_DEFAULT;
+    this.#clock = options.clock ?? Date.now;
+    this.#sync = options.sync ?? true;
+    this.#tipHeight = -1;
+    this.#tipHash = new Uint8Array(DIGEST_BYTES);
+    this.#tipTimeMs = 0;
+  }
+
+  /** Opens the chain in `dir` (created by `gmledger init`) and resumes from its last durable block. */
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    const dir = options.dir;
+    const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false });
+    try {
+      const raw = await db.get(META_CONFIG);
+      if (!raw) throw new Error(`${dir} holds no gmledger chain (run gmledger init)`);
+      const config = JSON.parse(Buffer.from(raw).toString('utf8')) as ChainConfig;
+      const priv = options.nodePrivateKey ?? fromHex((await readFile(join(dir, 'keys', 'node.key'), 'utf8')).trim());
+      const node = signerFromKeyPair({ privateKey: priv, publicKey: sm2Backend.getPublicKey(priv) });
+      if (toHex(node.keyId) !== config.nodeKeyId) throw new Error('node private key does not match the chain config');
+      const state = new LedgerState({ alg: config.alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
+      const ledger = new Ledger(dir, config, db, node, options, state);
+      await ledger.#load();
+      return ledger;
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  async #load(): Promise<void> {
+    const tipRaw = await this.#db.get(META_TIP);
+    if (!tipRaw) return;
+    const tip = decodeTip(tipRaw);
+    for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_KEY]), lt: new Uint8Array([P_KEY + 1]) })) {
+      const pk = v.subarray(0, 65);
+      this.state.restoreKey(decodeKey(readBe32(k, 1), v, hashBatch([pk], this.config.alg)[0]));
+    }
+    for await (const [, v] of this.#db.range({ gte: new Uint8Array([P_ACCOUNT]), lt: new Uint8Array([P_ACCOUNT + 1]) })) {
+      this.state.restoreAccount(v);
+    }
+    for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_TRANSFER]), lt: new Uint8Array([P_TRANSFER + 1]) })) {
+      if (readBe32(k, 1) !== this.state.transfers.count || v.length % ENTRY_BYTES !== 0) throw new Error('transfer entries are not contiguous');
+      for (let o = 0; o < v.length; o += ENTRY_BYTES) this.state.restoreTransfer(v.subarray(o, o + ENTRY_BYTES));
+    }
+    for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_TRANSFER_UPDATE]), lt: new Uint8Array([P_TRANSFER_UPDATE + 1]) })) {
+      const i = readBe32(k, 1);
+      if (i >= this.state.transfers.count) throw new Error(`transfer update ${i} has no entry`);
+      this.state.transfers.bytes.set(v, i * ENTRY_BYTES);
+    }
+    for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_OP]), lt: new Uint8Array([P_OP + 1]) })) {
+      this.state.ops.set(String.fromCharCode(...k.subarray(1, 17)), decodeOp(v));
+    }
+    for await (const [k] of this.#db.range({ gte: new Uint8Array([P_HALT]), lt: new Uint8Array([P_HALT + 1]) })) {
+      this.state.halted.add(readBe32(k, 1));
+    }
+    this.state.finishRestore(tip.height, tip.timeMs);
+    const header = await this.#db.get(blockKey(tip.height));
+    if (!header) throw new Error(`tip block ${tip.height} is missing`);
+    const h = decodeHeader(header.subarray(0, HEADER_BYTES));
+    if (!equalBytes(headerHash(header.subarray(0, HEADER_BYTES)), tip.hash)) throw new Error('tip hash does not match the tip block');
+    if (!equalBytes(h.stateRoot, this.state.tree.root())) throw new Error('state loaded from the store does not match the tip state root');
+    this.#tipHeight = tip.height;
+    this.#tipHash = tip.hash;
+    this.#tipTimeMs = tip.timeMs;
+    this.#lastHeader = header.slice(0, HEADER_BYTES);
+  }
+
+  get height(): number {
+    return this.#tipHeight;
+  }
+
+  get nodePublicKey(): Uint8Array {
+    return this.#node.publicKey;
+  }
+
+  info(): { chainId: number; height: number; accounts: number; transfers: number; keys: number; verifier: string; sm2: string } {
+    return {
+      chainId: this.config.chainId, height: this.#tipHeight, accounts: this.state.accounts.count,
+      transfers: this.state.transfers.count, keys: this.state.keys.length, verifier: this.#verifier.name, sm2: sm2Backend.name,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Submit.
+
+  /**
+   * Validates, verifies, orders and applies `records`; resolves with one result per record
+   * once the block holding them is durable. Records rejected at admission (codes < 32)
+   * never enter a block.
+   */
+  async submit(records: Uint8Array[] | Uint8Array): Promise<SubmitResult[]> {
+    const batch = Array.isArray(records) ? concatRecords(records) : records;
+    const n = batch.length / RECORD_BYTES;
+    if (!Number.isInteger(n)) throw new RangeError(`batch length ${batch.length} is not a multiple of ${RECORD_BYTES}`);
+    if (n === 0) return [];
+    const codes = await this.submitBatch(batch);
+    const out: SubmitResult[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = { code: codes.codes[i], name: resultName(codes.codes[i]) };
+    for (let i = 0; i < n; i++) {
+      if (codes.index[i] >= 0) { out[i].height = codes.height; out[i].index = codes.index[i]; }
+    }
+    return out;
+  }
+
+  /** submit() without per-record objects: codes, and each record's block index (-1: not on chain). */
+  async submitBatch(batch: Uint8Array): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
+    if (this.#failed) throw this.#failed;
+    if (this.#closed) throw new Error('ledger is closed');
+    const n = batch.length / RECORD_BYTES;
+    const codes = new Uint16Array(n);
+    const index = new Int32Array(n).fill(-1);
+    if (n > BATCH_RECORDS_MAX || n > this.#blockMaxRecords) {
+      codes.fill(ResultCode.batch_too_large);
+      return { codes, height: -1, index };
+    }
+    const admitted = await this.admit(batch, n, codes);
+    if (admitted.length === 0) return { codes, height: -1, index };
+    const sub = new Uint8Array(admitted.length * RECORD_BYTES);
+    for (let k = 0; k < admitted.length; k++) {
+      sub.set(batch.subarray(admitted[k] * RECORD_BYTES, (admitted[k] + 1) * RECORD_BYTES), k * RECORD_BYTES);
+    }
+    const applied = await this.append(sub, admitted.length);
+    for (let k = 0; k < admitted.length; k++) {
+      codes[admitted[k]] = applied.codes[k];
+      index[admitted[k]] = applied.first + k;
+    }
+    return { codes, height: applied.height, index };
+  }
+
+  /**
+   * Admission: structure, signer key lookup (registered keys, then register_key records
+   * earlier in the same batch), one batch signature check, closed linked chains. Writes
+   * admission codes into `codes`; returns the indexes of admitted records.
+   */
+  async admit(batch: Uint8Array, n: number, codes: Uint16Array): Promise<number[]> {
+    const keys: (Uint8Array | null)[] = new Array(n).fill(null);
+    const inBatch = new Map<string, Uint8Array>();
+    const regs: number[] = [];
+    for (let i = 0; i < n; i++) if (batch[i * RECORD_BYTES + OFF_KIND] === Kind.register_key) regs.push(i);
+    if (regs.length > 0) {
+      const pks = regs.map((i) => batch.subarray(i * RECORD_BYTES + RK_PUBLIC_KEY, i * RECORD_BYTES + RK_PUBLIC_KEY + 65));
+      const ids = hashBatch(pks, this.config.alg);
+      for (let k = 0; k < regs.length; k++) if (!inBatch.has(toHex(ids[k]))) inBatch.set(toHex(ids[k]), pks[k]);
+    }
+    for (let i = 0; i < n; i++) {
+      const o = i * RECORD_BYTES;
+      const s = checkStructure(batch, o, this.config.chainId);
+      if (s !== STRUCT_OK) { codes[i] = STRUCT_TO_RESULT[s]; continue; }
+      const key = this.state.keyById(batch, o + OFF_SIGNER);
+      const pk = key ? key.publicKey : inBatch.get(toHex(batch.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32)));
+      if (pk === undefined) { codes[i] = ResultCode.signer_key_not_found; continue; }
+      keys[i] = pk;
+    }
+    const ok = await this.#verifier.verifyRecords(batch, n, keys);
+    for (let i = 0; i < n; i++) if (codes[i] === 0 && ok[i] !== 1) codes[i] = ResultCode.bad_signature;
+    // Linked chains: the whole chain is admitted or none of it.
+    const admitted: number[] = [];
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const linked = (u16(batch, i * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0;
+      if (linked && i < n - 1) continue;
+      const open = linked; // the batch ended inside a chain
+      let bad = open;
+      for (let j = start; j <= i; j++) if (codes[j] !== 0) bad = true;
+      for (let j = start; j <= i; j++) {
+        if (open) codes[j] = codes[j] || ResultCode.linked_event_chain_open;
+        else if (bad && codes[j] === 0) codes[j] = ResultCode.linked_event_failed_admission;
+        else if (!bad) admitted.push(j);
+      }
+      start = i + 1;
+    }
+    return admitted;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Sequencer (local): apply into the open block; close on size or time.
+
+  append(batch: Uint8Array, count: number): Promise<{ codes: Uint16Array; height: number; first: number }> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#open && this.#open.count + count > this.#blockMaxRecords) this.#closeBlock();
+    const block = this.#open ?? this.#openBlock();
+    const first = block.count;
+    if (block.codes.length < first + count) {
+      const next = new Uint16Array(Math.max(first + count, block.codes.length * 2));
+      next.set(block.codes);
+      block.codes = next;
+    }
+    this.state.applyBatch(batch, 0, count, block.codes, first, first);
+    block.chunks.push(batch.subarray(0, count * RECORD_BYTES));
+    block.count += count;
+    const promise = new Promise<{ codes: Uint16Array; height: number; first: number }>((resolve, reject) => {
+      block.waiters.push({ resolve, reject, first, count });
+    });
+    if (block.count >= this.#blockMaxRecords) this.#closeBlock();
+    return promise;
+  }
+
+  #openBlock(): OpenBlock {
+    const height = this.#tipHeight + 1;
+    const timeMs = Math.max(this.#clock(), this.#tipTimeMs);
+    this.state.beginBlock(height, timeMs);
+    const block: OpenBlock = { height, timeMs, chunks: [], count: 0, codes: new Uint16Array(64), waiters: [], timer: undefined };
+    block.timer = setTimeout(() => { if (this.#open === block) this.#closeBlock(); }, this.#blockMaxMs);
+    this.#open = block;
+    return block;
+  }
+
+  /** Closes the open block now: roots, header, signature, one synced WriteBatch. */
+  #closeBlock(): void {
+    const block = this.#open;
+    if (!block) return;
+    this.#open = undefined;
+    if (block.timer) clearTimeout(block.timer);
+    const alg = this.config.alg;
+    const records = block.chunks.length === 1 ? block.chunks[0] : concatChunks(block.chunks, block.count);
+    const codes = block.codes.slice(0, block.count);
+    const { stateRoot, changes } = this.state.endBlock();
+    const hashes = txHashes(records, block.count, alg);
+    const header = encodeHeader({
+      alg, chainId: this.config.chainId, height: block.height, prevHash: this.#tipHash,
+      txRoot: txRoot(hashes, alg), resultRoot: resultRoot(hashes, codes, alg), stateRoot,
+      timeMs: block.timeMs, count: block.count, accounts: this.state.accounts.count, nodeKey: this.#node.keyId,
+    });
+    signHeader(header, this.#node);
+    const hash = headerHash(header);
+    this.#tipHeight = block.height;
+    this.#tipHash = hash;
+    this.#tipTimeMs = block.timeMs;
+    this.#lastHeader = header;
+    const wb = this.#blockBatch(block, header, hash, records, codes, hashes, changes);
+    const write = this.#writes.then(() => this.#db.write(wb, this.#sync));
+    this.#writes = write.then(() => {
+      for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
+      this.emit('block', { height: block.height, hash, header, count: block.count, timeMs: block.timeMs } satisfies BlockEvent);
+    }, (err: Error) => {
+      this.#failed = new Error(`block ${block.height} could not be written; the ledger stopped: ${err.message}`);
+      for (const w of block.waiters) w.reject(this.#failed);
+    });
+  }
+
+  #blockBatch(block: OpenBlock, header: Uint8Array, hash: Uint8Array, records: Uint8Array, codes: Uint16Array,
+    hashes: Uint8Array[], changes: BlockChanges): WriteBatch {
+    const wb = new WriteBatch();
+    const st = this.state;
+    const h = block.height;
+    wb.put(blockKey(h), encodeBlock(header, records, codes));
+    wb.put(META_TIP, encodeTip(h, block.timeMs, hash));
+    // Keys and values are built in the batch's scratch chunks: no allocation per record.
+    const loc = (index: number): Buffer => {
+      const v = wb.alloc(LOCATION_BYTES);
+      writeLocation(v, 0, h, index);
+      return v;
+    };
+    for (let i = 0; i < block.count; i++) {
+      const k = wb.alloc(1 + DIGEST_BYTES);
+      k[0] = P_TX;
+      k.set(hashes[i], 1);
+      wb.put(k, loc(i));
+    }
+    const entry = (slab: { bytes: Uint8Array }, prefix: number, i: number): void => {
+      const k = wb.alloc(5);
+      k[0] = prefix;
+      k.writeUInt32BE(i, 1);
+      const v = wb.alloc(ENTRY_BYTES);
+      v.set(slab.bytes.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES));
+      wb.put(k, v);
+    };
+    for (const a of changes.accounts) entry(st.accounts, P_ACCOUNT, a);
+    // Transfers this block created are contiguous: one value. Older ones it changed
+    // (post, void, expiry) are written one by one.
+    const firstNew = st.blockFirstTransfer;
+    const created = st.transfers.count - firstNew;
+    if (created > 0) {
+      const k = wb.alloc(5);
+      k[0] = P_TRANSFER;
+      k.writeUInt32BE(firstNew, 1);
+      const v = wb.alloc(created * ENTRY_BYTES);
+      v.set(st.transfers.bytes.subarray(firstNew * ENTRY_BYTES, st.transfers.count * ENTRY_BYTES));
+      wb.put(k, v);
+    }
+    for (const t of changes.transfers) if (t < firstNew) entry(st.transfers, P_TRANSFER_UPDATE, t);
+    for (const k of changes.keys) wb.put(indexKey(P_KEY, k), encodeKey(st.keys[k]));
+    for (const key of changes.ops) {
+      const id = new Uint8Array(16);
+      for (let i = 0; i < 16; i++) id[i] = key.charCodeAt(i);
+      wb.put(idKey(P_OP, id), encodeOp(st.ops.get(key)!));
+    }
+    for (const l of changes.halts) {
+      const k = indexKey(P_HALT, l);
+      if (st.halted.has(l)) wb.put(k, new Uint8Array([1])); else wb.del(k);
+    }
+    // Account history: per (account, block) the indexes of the transfers touching it.
+    const tb = st.transfers.bytes;
+    const history = new Map<string, number[]>();
+    for (let i = 0; i < block.count; i++) {
+      const o = i * RECORD_BYTES;
+      if (codes[i] !== ResultCode.ok || records[o + OFF_KIND] !== Kind.transfer) continue;
+      const e = st.findTransfer(records, o + OFF_ID) * ENTRY_BYTES;
+      for (const side of [16, 32]) {
+        const key = latin1(tb, e + side);
+        const list = history.get(key);
+        if (list === undefined) history.set(key, [i]); else if (list[list.length - 1] !== i) list.push(i);
+      }
+    }
+    for (const [account, list] of history) {
+      const k = wb.alloc(ACCOUNT_TX_KEY_BYTES);
+      k[0] = P_ACCOUNT_TX;
+      k.write(account, 1, 16, 'latin1');
+      writeLocation(k, 17, block.timeMs, 0);
+      k.writeUInt32BE(Math.floor(h / 0x100000000), 25);
+      k.writeUInt32BE(h >>> 0, 29);
+      const v = wb.alloc(list.length * 4);
+      for (let j = 0; j < list.length; j++) v.writeUInt32BE(list[j], j * 4);
+      wb.put(k, v);
+    }
+    return wb;
+  }
+
+  /** Closes the open block (if any) and waits until everything is durable. */
+  async flush(): Promise<void> {
+    this.#closeBlock();
+    await this.#writes;
+    if (this.#failed) throw this.#failed;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+      await this.#db.close();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Queries and proofs.
+
+  /** Account by id (current state, including the open block). */
+  getAccount(id: bigint): AccountView | undefined {
+    const i = this.#findAccountId(id);
+    return i < 0 ? undefined : this.#accountView(i);
+  }
+
+  #findAccountId(id: bigint): number {
+    const b = new Uint8Array(16);
+    setU128(b, 0, id);
+    return this.state.findAccount(b, 0);
+  }
+
+  #accountView(i: number): AccountView {
+    const e = this.state.accounts.entry(i);
+    const w = this.state.accounts.words;
+    const base = i * ENTRY_WORDS;
+    const codeFlags = w[base + A_CODE_FLAGS];
+    return {
+      id: le128(e, 0), debitsPending: le128(e, 16), debitsPosted: le128(e, 32), creditsPending: le128(e, 48),
+      creditsPosted: le128(e, 64), userData: le128(e, 80), ledger: w[base + A_LEDGER], code: codeFlags & 0xffff,
+      flags: codeFlags >>> 16, controller: this.state.keys[w[base + A_CONTROLLER]]?.keyId ?? new Uint8Array(32),
+      timestampMs: Number(le64(e, 112)), index: i,
+    };
+  }
+
+  /** Transfer by id (current state). */
+  getTransfer(id: bigint): TransferView | undefined {
+    const b = new Uint8Array(16);
+    setU128(b, 0, id);
+    const t = this.state.findTransfer(b, 0);
+    if (t < 0) return undefined;
+    const e = this.state.transfers.entry(t);
+    const w = this.state.transfers.words;
+    const base = t * ENTRY_WORDS;
+    return {
+      id: le128(e, 0), debitAccountId: le128(e, 16), creditAccountId: le128(e, 32), amount: le128(e, 48),
+      pendingId: le128(e, 64), userData: le128(e, 80), ledger: w[base + 24], code: w[base + T_CODE_FLAGS] & 0xffff,
+      flags: w[base + T_CODE_FLAGS] >>> 16, timeout: w[base + 26], status: STATUS_NAMES[w[base + T_STATUS]] ?? 'unknown',
+      timestampMs: w[base + T_TIMESTAMP] + w[base + T_TIMESTAMP + 1] * 0x100000000, height: w[base + 30], index: w[base + 31],
+    };
+  }
+
+  /** Block by height (durable blocks only). */
+  async getBlock(height: number): Promise<{ header: ReturnType<typeof decodeHeader>; headerBytes: Uint8Array; records: Uint8Array[]; codes: number[] } | undefined> {
+    const v = await this.#db.get(blockKey(height));
+    if (!v) return undefined;
+    const b = decodeBlock(v);
+    return { header: decodeHeader(b.header), headerBytes: b.header.slice(), records: recordViews(b.records.slice(), b.count), codes: Array.from(b.codes) };
+  }
+
+  /** Transaction by its hash H(record), or a transfer by transfer id. */
+  async getTransaction(key: Uint8Array | bigint): Promise<{ record: Uint8Array; height: number; index: number; code: number; name: string; decoded: ReturnType<typeof decode> } | undefined> {
+    let loc: Uint8Array | undefined;
+    if (typeof key === 'bigint') {
+      await this.#writes;
+      const t = this.getTransfer(key);
+      if (!t || (this.#open && t.height >= this.#open.height)) return undefined;
+      loc = location(t.height, t.index);
+    } else {
+      loc = await this.#db.get(idKey(P_TX, key));
+    }
+    if (!loc) return undefined;
+    const { height, index } = readLocation(loc);
+    const v = await this.#db.get(blockKey(height));
+    if (!v) return undefined;
+    const b = decodeBlock(v);
+    const record = b.records.slice(index * RECORD_BYTES, (index + 1) * RECORD_BYTES);
+    return { record, height, index, code: b.codes[index], name: resultName(b.codes[index]), decoded: decode(record) };
+  }
+
+  /**
+   * Transfers touching an account, by block time (oldest first unless `reverse`), at most
+   * `limit` per page. Pass a page's `next` as `after` for the following page (`next` is set
+   * whenever the page is full; the page after it may be empty).
+   */
+  async accountTransfers(accountId: bigint, options: { limit?: number; fromMs?: number; toMs?: number; reverse?: boolean; after?: Uint8Array } = {}):
+  Promise<{ transfers: AccountTransfer[]; next?: Uint8Array }> {
+    const limit = Math.max(1, Math.min(options.limit ?? 100, ACCOUNT_PAGE_MAX));
+    const id = new Uint8Array(16);
+    setU128(id, 0, accountId);
+    const prefix = idKey(P_ACCOUNT_TX, id);
+    let gte = accountTxKey(id, options.fromMs ?? 0, 0);
+    let lt = options.toMs !== undefined ? accountTxKey(id, options.toMs, 0) : prefixEnd(prefix);
+    let resumeKey: Uint8Array | undefined;
+    let skip = 0;
+    if (options.after) {
+      if (options.after.length !== ACCOUNT_TX_CURSOR_BYTES || !equalBytes(options.after.subarray(0, 17), prefix)) {
+        throw new RangeError('after is not a cursor of this account');
+      }
+      resumeKey = options.after.subarray(0, ACCOUNT_TX_KEY_BYTES);
+      skip = readBe32(options.after, ACCOUNT_TX_KEY_BYTES);
+      if (options.reverse) lt = appendZero(resumeKey); else gte = resumeKey.slice();
+    }
+    const out: AccountTransfer[] = [];
+    let next: Uint8Array | undefined;
+    outer: for await (const [k, v] of this.#db.range({ gte, lt, reverse: options.reverse })) {
+      const n = v.length / 4;
+      const first = resumeKey && equalBytes(k, resumeKey) ? skip : 0;
+      for (let j = first; j < n; j++) {
+        const at = options.reverse ? n - 1 - j : j;
+        out.push({ height: readBe64(k, 25), index: readBe32(v, at * 4), timeMs: readBe64(k, 17), record: new Uint8Array(0), decoded: undefined as never });
+        if (out.length === limit) {
+          next = new Uint8Array(ACCOUNT_TX_CURSOR_BYTES);
+          next.set(k, 0);
+          writeLocation(next, ACCOUNT_TX_KEY_BYTES - 8, readBe64(k, 25), j + 1);
+          break outer;
+        }
+      }
+    }
+    const blocks = new Map<number, ReturnType<typeof decodeBlock>>();
+    for (const t of out) {
+      let b = blocks.get(t.height);
+      if (!b) { const v = await this.#db.get(blockKey(t.height)); b = decodeBlock(v!); blocks.set(t.height, b); }
+      t.record = b.records.slice(t.index * RECORD_BYTES, (t.index + 1) * RECORD_BYTES);
+      t.decoded = decode(t.record);
+    }
+    return { transfers: out, next };
+  }
+
+  /** Inclusion proof of the transaction at (height, index), or by hash / transfer id. */
+  async proveTransaction(where: { height: number; index: number } | Uint8Array | bigint): Promise<InclusionProof | undefined> {
+    let height: number, index: number;
+    if (typeof where === 'object' && !(where instanceof Uint8Array)) ({ height, index } = where);
+    else {
+      const tx = await this.getTransaction(where);
+      if (!tx) return undefined;
+      ({ height, index } = tx);
+    }
+    const v = await this.#db.get(blockKey(height));
+    if (!v) return undefined;
+    const b = decodeBlock(v);
+    if (index < 0 || index >= b.count) return undefined;
+    const hashes = txHashes(b.records, b.count, this.config.alg);
+    return {
+      record: b.records.slice(index * RECORD_BYTES, (index + 1) * RECORD_BYTES), index, treeSize: b.count,
+      proof: merkleProof(hashes, index, this.config.alg),
+      header: b.header.slice(),
+    };
+  }
+
+  /** Anchor receipt: where the anchor is, when it was committed, and its inclusion proof. */
+  async anchorReceipt(anchorId: bigint): Promise<{ height: number; index: number; commitTimeMs: number; proof: InclusionProof } | undefined> {
+    const b = new Uint8Array(16);
+    setU128(b, 0, anchorId);
+    let key = '';
+    for (let i = 0; i < 16; i++) key += String.fromCharCode(b[i]);
+    const op = this.state.ops.get(key);
+    if (!op || op.kind !== Kind.anchor) return undefined;
+    await this.#waitDurable(op.height);
+    const proof = await this.proveTransaction({ height: op.height, index: op.index });
+    if (!proof) return undefined;
+    return { height: op.height, index: op.index, commitTimeMs: decodeHeader(proof.header).timeMs, proof };
+  }
+
+  /** Account state proof against the latest durable block's state root. */
+  async proveAccount(id: bigint): Promise<AccountProof | undefined> {
+    for (;;) {
+      await this.flush();
+      // No await between here and return: the tree, the slab and the header agree.
+      if (this.#open) continue;
+      const i = this.#findAccountId(id);
+      if (i < 0 || !this.#lastHeader) return undefined;
+      return {
+        entry: this.state.accounts.entry(i), index: i, treeSize: this.state.tree.size,
+        proof: this.state.tree.proof(i), header: this.#lastHeader.slice(),
+      };
+    }
+  }
+
+  async #waitDurable(height: number): Promise<void> {
+    if (this.#open && this.#open.height <= height) await this.flush();
+    else await this.#writes;
+  }
+
+  /** Is account `id` entry pending anything (test helper for invariants). */
+  pendingTransfers(): number {
+    let n = 0;
+    const w = this.state.transfers.words;
+    for (let t = 0; t < this.state.transfers.count; t++) if (w[t * ENTRY_WORDS + T_STATUS] === STATUS_PENDING) n++;
+    return n;
+  }
+}
+
+export interface AccountView {
+  id: bigint; debitsPending: bigint; debitsPosted: bigint; creditsPending: bigint; creditsPosted: bigint;
+  userData: bigint; ledger: number; code: number; flags: number; controller: Uint8Array; timestampMs: number; index: number;
+}
+
+export interface TransferView {
+  id: bigint; debitAccountId: bigint; creditAccountId: bigint; amount: bigint; pendingId: bigint; userData: bigint;
+  ledger: number; code: number; flags: number; timeout: number; status: string; timestampMs: number; height: number; index: number;
+}
+
+export interface AccountTransfer {
+  height: number; index: number; timeMs: number; record: Uint8Array; decoded: ReturnType<typeof decode>;
+}
+
+/** Most transfers one accountTransfers page returns. */
+export const ACCOUNT_PAGE_MAX = 1000;
+
+function latin1(b: Uint8Array, o: number): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[o + i]);
+  return s;
+}
+
+const STATUS_NAMES = ['posted', 'pending', 'posted_pending', 'voided', 'expired'];
+
+function le64(b: Uint8Array, o: number): bigint {
+  let v = 0n;
+  for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(b[o + i]);
+  return v;
+}
+function le128(b: Uint8Array, o: number): bigint {
+  return le64(b, o) | (le64(b, o + 8) << 64n);
+}
+function appendZero(k: Uint8Array): Uint8Array {
+  const out = new Uint8Array(k.length + 1);
+  out.set(k);
+  return out;
+}
+function concatChunks(chunks: Uint8Array[], count: number): Uint8Array {
+  const out = new Uint8Array(count * RECORD_BYTES);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
+}
+

@@ -1,0 +1,77 @@
+// What the network layer needs from the engine behind it. The server is a thin layer: it
+// frames, admits, authenticates and fans out; everything that decides an outcome lives
+// behind this interface (src/ledger's Ledger, adapted in ledger-backend.ts, or the
+// in-memory double in memory-backend.ts used to test the network layer alone).
+
+/** Outcome of one submit: one entry per record, in order. */
+export interface SubmitOutcome {
+  /** Result code per record (src/ledger/results.ts). */
+  codes: Uint16Array;
+  /** Block height holding the record; -1 if the record never entered a block (codes 1..31). */
+  heights: Float64Array;
+  /** Index of the record within its block; 0 if not in a block. */
+  indexes: Uint32Array;
+}
+
+/** A block, after it is durable. */
+export interface BlockEvent {
+  height: number;
+  timeMs: number;
+  /** Header hash (32 bytes). */
+  hash: Uint8Array;
+  count: number;
+  /**
+   * The block's records (count × 256 bytes, block order) and their result codes. Absent
+   * when the listener said it did not want them (nobody subscribes to a record topic).
+   */
+  records?: Uint8Array;
+  codes?: Uint16Array;
+}
+
+export interface KeyInfo {
+  publicKey: Uint8Array;
+  roles: number;
+  /** Operator scope (0 if none). */
+  ledger: number;
+}
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Read-side queries served over HTTP. Each returns undefined when the thing does not exist. */
+export type Answer = Json | undefined | Promise<Json | undefined>;
+export interface Queries {
+  status(): Json | Promise<Json>;
+  account?(id: bigint): Answer;
+  transaction?(id: bigint): Answer;
+  block?(height: number): Answer;
+  proof?(height: number, index: number): Answer;
+  anchor?(id: bigint): Answer;
+}
+
+export interface NodeBackend extends Queries {
+  readonly chainId: number;
+  /**
+   * Submits `count` records (count × 256 bytes). Resolves once every record has its
+   * outcome and every block holding one is durable. May be called again before an earlier
+   * call resolves (pipelining); outcomes of earlier calls must never depend on later ones.
+   * `trusted`: skip signature verification (the caller vouches; gateway mode).
+   */
+  submit(batch: Uint8Array, count: number, options?: { trusted?: boolean }): Promise<SubmitOutcome>;
+  /** Whether submit() honours `trusted`. */
+  readonly supportsTrusted: boolean;
+  /** Most records one submit() may carry (the server clamps SUBMIT_RECORDS_MAX to it). */
+  readonly submitRecordsMax?: number;
+  /**
+   * Calls `listener` once per durable block, in height order. `wantRecords()` is asked at
+   * each block: records are loaded and attached only when it says yes. Returns an
+   * unsubscribe function.
+   */
+  onBlock(listener: (block: BlockEvent) => void, wantRecords?: () => boolean): () => void;
+  /** A registered key by key id (SM3 of its public key). */
+  key(keyId: Uint8Array): KeyInfo | undefined;
+  /** Key id of an account's controller, for authorising account subscriptions. */
+  accountController?(id: bigint): Uint8Array | undefined;
+  /** Extra Prometheus lines (verify-pool utilisation, store timings…). */
+  metrics?(): string;
+  close(): Promise<void>;
+}

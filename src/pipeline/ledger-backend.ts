@@ -1,0 +1,127 @@
+// NodeBackend over the real engine (src/ledger/ledger.ts): admission, verification,
+// sequencing, blocks and the synced RocksDB write all happen inside Ledger; this adapter
+// only reshapes results, forwards block events with their records, and maps queries to JSON.
+
+import { RECORD_BYTES } from '../codec/record.js';
+import { toHex } from '../crypto/bytes.js';
+import { BATCH_RECORDS_MAX, type Ledger, type BlockEvent as LedgerBlockEvent } from '../ledger/ledger.js';
+import type { BlockEvent, Json, KeyInfo, NodeBackend, SubmitOutcome } from './backend.js';
+
+/** Plain JSON from ledger objects: bigint → decimal string, bytes → hex. */
+export function toJson(v: unknown): Json {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return toHex(v);
+  if (Array.isArray(v)) return v.map(toJson);
+  if (typeof v === 'object') {
+    const o: Record<string, Json> = {};
+    for (const [k, x] of Object.entries(v as object)) o[k] = toJson(x);
+    return o;
+  }
+  return v as Json;
+}
+
+export class LedgerBackend implements NodeBackend {
+  readonly ledger: Ledger;
+  readonly chainId: number;
+  /** Trusted (gateway) batches need a ledger-side path that skips signature checks and records the vouching key. */
+  readonly supportsTrusted = false;
+  /** The ledger lands one submit in one block: never hand it more than this. */
+  readonly submitRecordsMax = BATCH_RECORDS_MAX;
+  readonly #listeners = new Map<(b: BlockEvent) => void, () => boolean>();
+  // Block events are forwarded strictly in height order even though records are read back
+  // asynchronously: each forward waits for the previous one.
+  #events: Promise<void> = Promise.resolve();
+  #onLedgerBlock = (e: LedgerBlockEvent & { records?: Uint8Array; codes?: Uint16Array }) => {
+    if (this.#listeners.size === 0) return;
+    let want = false;
+    for (const w of this.#listeners.values()) want ||= w();
+    this.#events = this.#events.then(async () => {
+      let records = e.records;
+      let codes = e.codes;
+      if (want && (records === undefined || codes === undefined)) {
+        // The ledger's block event carries no records (yet): read the durable block back.
+        const b = await this.ledger.getBlock(e.height);
+        if (b === undefined) return;
+        const all = new Uint8Array(b.records.length * RECORD_BYTES);
+        b.records.forEach((r, i) => all.set(r, i * RECORD_BYTES));
+        records = all;
+        codes = Uint16Array.from(b.codes);
+      }
+      const ev: BlockEvent = { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count, records, codes };
+      for (const l of this.#listeners.keys()) l(ev);
+    }).catch(() => undefined);
+  };
+
+  constructor(ledger: Ledger) {
+    this.ledger = ledger;
+    this.chainId = ledger.config.chainId;
+    ledger.on('block', this.#onLedgerBlock);
+  }
+
+  async submit(batch: Uint8Array, count: number): Promise<SubmitOutcome> {
+    const r = await this.ledger.submitBatch(batch.subarray(0, count * RECORD_BYTES));
+    const heights = new Float64Array(count);
+    const indexes = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+      if (r.index[i] >= 0) {
+        heights[i] = r.height;
+        indexes[i] = r.index[i];
+      } else {
+        heights[i] = -1;
+        indexes[i] = 0;
+      }
+    }
+    return { codes: r.codes, heights, indexes };
+  }
+
+  onBlock(listener: (b: BlockEvent) => void, wantRecords: () => boolean = () => true): () => void {
+    this.#listeners.set(listener, wantRecords);
+    return () => this.#listeners.delete(listener);
+  }
+
+  key(keyId: Uint8Array): KeyInfo | undefined {
+    const k = this.ledger.state.keyById(keyId, 0);
+    return k === undefined ? undefined : { publicKey: k.publicKey, roles: k.roles, ledger: k.ledger };
+  }
+
+  accountController(id: bigint): Uint8Array | undefined {
+    return this.ledger.getAccount(id)?.controller;
+  }
+
+  status(): Json {
+    return toJson({ ...this.ledger.info(), backend: 'ledger' });
+  }
+
+  account(id: bigint): Json | undefined {
+    const a = this.ledger.getAccount(id);
+    return a === undefined ? undefined : toJson(a);
+  }
+
+  async transaction(id: bigint): Promise<Json | undefined> {
+    const t = await this.ledger.getTransaction(id);
+    return t === undefined ? undefined : toJson(t);
+  }
+
+  async block(height: number): Promise<Json | undefined> {
+    const b = await this.ledger.getBlock(height);
+    if (b === undefined) return undefined;
+    // Records are not inlined (a block holds up to thousands); fetch them by transaction.
+    return toJson({ header: b.header, headerBytes: b.headerBytes, count: b.records.length, codes: b.codes });
+  }
+
+  async proof(height: number, index: number): Promise<Json | undefined> {
+    const p = await this.ledger.proveTransaction({ height, index });
+    return p === undefined ? undefined : toJson(p);
+  }
+
+  async anchor(id: bigint): Promise<Json | undefined> {
+    const a = await this.ledger.anchorReceipt(id);
+    return a === undefined ? undefined : toJson(a);
+  }
+
+  async close(): Promise<void> {
+    this.ledger.off('block', this.#onLedgerBlock);
+    await this.#events;
+  }
+}

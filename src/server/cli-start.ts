@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+// `gmledger start [--dir ./data] [--host 127.0.0.1] [--port 7300] [--gateway <key id hex>]…`
+// Runs a node on an embedded RocksDB. On first start (no chain in --dir) it creates a
+// development chain and says where its keys are. When listening it prints one JSON line
+// ({"event":"listening",…}) on stdout, which tools (the load harness) read to find it.
+// SIGINT/SIGTERM stop it gracefully: admitted batches are answered, the ledger is flushed.
+
+import { access } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fromHex, toHex } from '../crypto/bytes.js';
+import { LedgerBackend } from '../pipeline/ledger-backend.js';
+import { NodeServer } from './node-server.js';
+import type { Limits } from './limits.js';
+import type { NodeBackend } from '../pipeline/backend.js';
+
+export const DEFAULT_PORT = 7300;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_DIR = './data';
+
+export const START_USAGE = `usage: gmledger start [options]
+  --dir <path>          chain directory (default ${DEFAULT_DIR}; created with a development chain if empty)
+  --host <addr>         bind address (default ${DEFAULT_HOST}; use 0.0.0.0 only behind a firewall)
+  --port <n>            port for WebSocket (/ws) and HTTP (default ${DEFAULT_PORT}; 0 = any free port)
+  --chain-id <u32>      chain id for a newly created development chain
+  --gateway <hex>       key id allowed to submit trusted (unsigned) batches; repeatable
+  --block-ms <n>        close a block at most this many ms after it opens (ledger default 20)
+  --limit NAME=<n>      override a limit from src/server/limits.ts, e.g. --limit QUEUE_RECORDS_MAX=65536
+  --verify-threads <n>  verify SM2 signatures on n worker threads (default 0: on the main thread)
+  --backend memory      MEASUREMENT ONLY: serve the network layer over an in-memory stand-in
+                        (no state machine, nothing persisted) to separate network cost from ledger cost`;
+
+export interface StartOptions {
+  dir: string;
+  host: string;
+  port: number;
+  chainId?: number;
+  gateways: Uint8Array[];
+  blockMs?: number;
+  limits: Partial<Limits>;
+  backend?: 'ledger' | 'memory';
+  verifyThreads?: number;
+}
+
+export function parseStartArgs(argv: string[]): StartOptions {
+  const o: StartOptions = { dir: DEFAULT_DIR, host: DEFAULT_HOST, port: DEFAULT_PORT, gateways: [], limits: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const int = (v: string, max = Number.MAX_SAFE_INTEGER) => {
+      if (!/^[0-9]+$/.test(v) || Number(v) > max) throw new Error(`${a}: ${v} is not an integer in [0, ${max}]`);
+      return Number(v);
+    };
+    switch (a) {
+      case '--dir': o.dir = next(); break;
+      case '--host': o.host = next(); break;
+      case '--port': o.port = int(next(), 65535); break;
+      case '--chain-id': o.chainId = int(next(), 0xffffffff); break;
+      case '--block-ms': o.blockMs = int(next(), 60_000); break;
+      case '--verify-threads': o.verifyThreads = int(next(), 64); break;
+      case '--backend': {
+        const b = next();
+        if (b !== 'ledger' && b !== 'memory') throw new Error('--backend ledger|memory');
+        o.backend = b;
+        break;
+      }
+      case '--gateway': {
+        const k = fromHex(next());
+        if (k.length !== 32) throw new Error('--gateway takes a 32-byte key id in hex');
+        o.gateways.push(k);
+        break;
+      }
+      case '--limit': {
+        const m = /^([A-Z_]+)=([0-9]+)$/.exec(next());
+        if (!m) throw new Error('--limit NAME=<n>');
+        (o.limits as Record<string, number>)[m[1]] = Number(m[2]);
+        break;
+      }
+      default:
+        throw new Error(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
+
+export interface RunningNode {
+  server: NodeServer;
+  backend: NodeBackend;
+  info(): { chainId: number; height: number; sm2: string };
+  /** Graceful stop: answer admitted batches, close connections, flush and close the ledger. */
+  stop(): Promise<void>;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function runNode(o: StartOptions, log: (line: string) => void = (l) => console.error(l)): Promise<RunningNode> {
+  const dir = resolve(o.dir);
+  if (!(await exists(join(dir, 'db')))) {
+    const { initChain } = await import('../chain/init.js');
+    const r = await initChain({ dir, chainId: o.chainId });
+    log(`gmledger: created a development chain (id ${r.config.chainId}) in ${dir}`);
+    log(`gmledger: keys are in ${join(dir, 'keys')}: admin.key, regulator.key, node.key (private, mode 0600) and their .pub`);
+    log(`gmledger:   admin key id     ${toHex(r.admin.keyId)}`);
+    log(`gmledger:   regulator key id ${toHex(r.regulator.keyId)}`);
+  }
+  const { Ledger } = await import('../ledger/ledger.js');
+  let pool: { close(): Promise<void> } | undefined;
+  let verifier: import('../ledger/verify.js').RecordVerifier | undefined;
+  if (o.verifyThreads) {
+    const { createVerifyPool } = await import('../pool/index.js');
+    const { poolRecordVerifier } = await import('../ledger/verify.js');
+    const p = createVerifyPool({ threads: o.verifyThreads });
+    pool = p;
+    verifier = poolRecordVerifier(p);
+  }
+  const ledger = await Ledger.open({ dir, blockMaxMs: o.blockMs, verifier });
+  let backend: NodeBackend;
+  let closeLedger = async () => {
+    await ledger.close();
+    await pool?.close();
+  };
+  if (o.backend === 'memory') {
+    // Measurement only: the chain's registered keys, then nothing touches the ledger again.
+    const { MemoryBackend } = await import('../pipeline/memory-backend.js');
+    const keys = ledger.state.keys.map((k) => ({ publicKey: k.publicKey, roles: k.roles, ledger: k.ledger }));
+    backend = new MemoryBackend({ chainId: ledger.config.chainId, keys });
+    await ledger.close();
+    closeLedger = async () => { await pool?.close(); };
+    log('gmledger: --backend memory: nothing is persisted; for measuring the network layer only');
+  } else {
+    backend = new LedgerBackend(ledger);
+  }
+  let server: NodeServer;
+  try {
+    server = await NodeServer.start({ backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, log });
+  } catch (e) {
+    await backend.close();
+    await closeLedger();
+    throw e;
+  }
+  let stopping: Promise<void> | undefined;
+  const { sm2Backend } = await import('../ledger/sm2backend.js');
+  return {
+    server, backend,
+    info: () => ({ chainId: backend.chainId, height: o.backend === 'memory' ? -1 : ledger.height, sm2: sm2Backend.name }),
+    stop() {
+      stopping ??= (async () => {
+        await server.close();
+        await backend.close();
+        await closeLedger();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The `start` subcommand; resolves with the process exit code once the node has stopped. */
+export async function startCommand(argv: string[]): Promise<number> {
+  let o: StartOptions;
+  try {
+    o = parseStartArgs(argv);
+  } catch (e) {
+    console.error(`gmledger start: ${(e as Error).message}\n${START_USAGE}`);
+    return 2;
+  }
+  const node = await runNode(o);
+  const info = node.info();
+  console.log(JSON.stringify({
+    event: 'listening', url: node.server.url, http: node.server.httpUrl, chainId: info.chainId, height: info.height,
+    dir: resolve(o.dir), pid: process.pid, sm2: info.sm2,
+  }));
+  await new Promise<void>((done) => {
+    const stop = (sig: string) => {
+      console.error(`gmledger: ${sig}, stopping`);
+      node.stop().then(done, (e) => {
+        console.error(`gmledger: stop failed: ${(e as Error).message}`);
+        process.exitCode = 1;
+        done();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const argv = process.argv.slice(2);
+  startCommand(argv[0] === 'start' ? argv.slice(1) : argv).then((code) => {
+    // The ledger is closed and durable; idle HTTP keep-alive sockets would otherwise hold
+    // uWS's loop open until they time out.
+    process.exit(process.exitCode ?? code);
+  }, (e: Error) => {
+    console.error(`gmledger start: ${e.message}`);
+    process.exitCode = 1;
+  });
+}

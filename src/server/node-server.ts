@@ -1,0 +1,723 @@
+// The network node: uWS ingress → admission → Batcher → NodeBackend (verify, sequence,
+// block, sync) → results and pub/sub events. This file is the thin layer: it parses frames,
+// enforces the limits in limits.ts, and routes; outcomes are decided behind NodeBackend.
+//
+// Memory bound: per connection, at most IN_FLIGHT_BATCHES_MAX frames of at most
+// FRAME_BYTES_MAX are held, and node-wide at most QUEUE_RECORDS_MAX records; sends beyond
+// SEND_BUFFER_BYTES_MAX are never buffered (the connection is cut instead).
+
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import {
+  COMPRESSION_DISABLED, SEND_DROPPED, copyBytes, createApp, listen, type Listening, type UwsApp, type UwsRequest,
+  type UwsResponse, type UwsSocket,
+} from '../../native/uws.js';
+import { RECORD_BYTES, encode, type RecordFields } from '../codec/record.js';
+import { fromHex, toHex } from '../crypto/bytes.js';
+import { resultName } from '../ledger/results.js';
+import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/backend.js';
+import { Batcher } from '../pipeline/batcher.js';
+import { type Identity, topicAccess } from './access.js';
+import { blockTopics } from './events.js';
+import { type Limits, resolveLimits } from './limits.js';
+import { Metrics } from './metrics.js';
+import {
+  CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES, SIGNATURE_BYTES,
+  SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic, readBlockEvent, readRecordEvents,
+} from './protocol.js';
+
+/** Failed authentication attempts a connection gets before it is closed. */
+export const AUTH_ATTEMPTS_MAX = 3;
+/** Prefix of the uWS topic that carries a topic's events as JSON text. */
+const JSON_TOPIC_PREFIX = 'json:';
+
+export type VerifySignature = (msg: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => boolean;
+
+export interface NodeServerOptions {
+  backend: NodeBackend;
+  /** Default 127.0.0.1: a node is reachable from elsewhere only when the operator says so. */
+  host?: string;
+  /** Default 0 (ephemeral). */
+  port?: number;
+  limits?: Partial<Limits>;
+  /** Key ids (32 bytes) allowed to submit SUBMIT_TRUSTED (gateway) batches. */
+  gatewayKeys?: Uint8Array[];
+  /** SM2 verification for authentication; default: the ledger's SM2 backend. */
+  verifySignature?: VerifySignature;
+  log?: (line: string) => void;
+}
+
+interface Conn {
+  id: number;
+  ws: UwsSocket<Conn> | undefined;
+  open: boolean;
+  nonce: Uint8Array;
+  who: Identity | undefined;
+  gateway: boolean;
+  authFailures: number;
+  inFlight: Set<number>;
+  subscriptions: number;
+  /** Subscriptions to topics other than `blocks` (they need each block's records). */
+  recordSubscriptions: number;
+  // Token buckets (tokens, last refill ms).
+  frameTokens: number;
+  recordTokens: number;
+  refillMs: number;
+  errors: number;
+  errorWindowStart: number;
+  /** Unsolicited frames (the challenge) as JSON: the upgrade URL had ?format=json. */
+  json: boolean;
+}
+
+type Reply = { binary: Uint8Array } | { json: Record<string, unknown> };
+
+function jsonText(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? toHex(x) : x));
+}
+
+function parseU128(s: string): bigint | undefined {
+  if (!/^(0x[0-9a-fA-F]{1,32}|[0-9]{1,39})$/.test(s)) return undefined;
+  const v = BigInt(s);
+  return v < 1n << 128n ? v : undefined;
+}
+
+function parseHeight(s: string): number | undefined {
+  if (!/^[0-9]{1,15}$/.test(s)) return undefined;
+  return Number(s);
+}
+
+export class NodeServer {
+  readonly backend: NodeBackend;
+  readonly limits: Limits;
+  readonly metrics = new Metrics();
+  readonly #batcher: Batcher;
+  readonly #app: UwsApp;
+  readonly #gateways: Set<string>;
+  readonly #conns = new Set<Conn>();
+  readonly #log: (line: string) => void;
+  #verify: VerifySignature | undefined;
+  #listening: Listening | undefined;
+  #unsubscribeBlocks: () => void;
+  #nextConnId = 1;
+  #recordSubscriptions = 0;
+  #closing = false;
+  // Event-loop delay: the main thread runs uWS, admission and the sequencer, so a stall
+  // here shows up as tail latency for everyone.
+  readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  readonly host: string;
+
+  private constructor(options: NodeServerOptions, verify: VerifySignature) {
+    this.backend = options.backend;
+    const max = options.backend.submitRecordsMax;
+    const limits = resolveLimits(options.limits);
+    // Never hand the backend more per submit than it takes; batches must still fit one submit.
+    if (max !== undefined && max < limits.SUBMIT_RECORDS_MAX) {
+      if (max < limits.BATCH_RECORDS_MAX) throw new RangeError(`backend takes ${max} records per submit, below BATCH_RECORDS_MAX`);
+      limits.SUBMIT_RECORDS_MAX = max;
+    }
+    this.limits = limits;
+    this.host = options.host ?? '127.0.0.1';
+    this.#gateways = new Set((options.gatewayKeys ?? []).map((k) => toHex(k)));
+    this.#verify = verify;
+    this.#log = options.log ?? (() => undefined);
+    this.#batcher = new Batcher(this.backend, this.limits);
+    this.#app = createApp();
+    this.#routes();
+    this.#unsubscribeBlocks = this.backend.onBlock((b) => this.#onBlock(b), () => this.#recordSubscriptions > 0);
+    this.#loopDelay.enable();
+  }
+
+  static async start(options: NodeServerOptions): Promise<NodeServer> {
+    let verify = options.verifySignature;
+    if (verify === undefined) {
+      const { sm2Backend } = await import('../ledger/sm2backend.js');
+      verify = (msg, signature, publicKey) => sm2Backend.verifyBatch([{ msg, signature, publicKey }])[0] === true;
+    }
+    const server = new NodeServer(options, verify);
+    try {
+      server.#listening = await listen(server.#app, server.host, options.port ?? 0);
+    } catch (e) {
+      server.#unsubscribeBlocks();
+      throw e;
+    }
+    return server;
+  }
+
+  get port(): number {
+    return this.#listening?.port ?? 0;
+  }
+
+  get url(): string {
+    return `ws://${this.host}:${this.port}/ws`;
+  }
+
+  get httpUrl(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /**
+   * Stops accepting, answers everything already admitted (results only once durable), then
+   * closes every connection with 4011. Does not close the backend: its owner does.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#listening?.close();
+    await this.#batcher.drain();
+    this.#unsubscribeBlocks();
+    this.#loopDelay.disable();
+    for (const c of [...this.#conns]) {
+      if (c.open && c.ws !== undefined) c.ws.end(CloseCode.shutting_down, 'node stopping');
+    }
+    this.#conns.clear();
+  }
+
+  // ------------------------------------------------------------------------------------
+  // WebSocket.
+
+  #routes(): void {
+    const L = this.limits;
+    this.#app.ws<Conn>('/ws', {
+      maxPayloadLength: L.TRANSPORT_FRAME_BYTES_MAX,
+      maxBackpressure: L.SEND_BUFFER_BYTES_MAX,
+      closeOnBackpressureLimit: false,
+      idleTimeout: L.IDLE_TIMEOUT_S,
+      sendPingsAutomatically: true,
+      compression: COMPRESSION_DISABLED,
+      upgrade: (res, req, context) => this.#upgrade(res, req, context),
+      open: (ws) => this.#open(ws),
+      message: (ws, message, isBinary) => {
+        const c = ws.getUserData();
+        try {
+          this.#message(c, message, isBinary);
+        } catch (e) {
+          this.#log(`connection ${c.id}: internal error ${(e as Error).stack ?? e}`);
+          this.#sendError(c, 0, ErrorCode.internal, 'internal error', !isBinary);
+        }
+      },
+      drain: () => undefined,
+      close: (ws) => {
+        const c = ws.getUserData();
+        c.open = false;
+        c.ws = undefined;
+        this.#recordSubscriptions -= c.recordSubscriptions;
+        c.recordSubscriptions = 0;
+        this.#conns.delete(c);
+      },
+    });
+    this.#app.get('/*', (res, req) => this.#http(res, req));
+    this.#app.any('/*', (res) => {
+      res.writeStatus('405 Method Not Allowed').writeHeader('content-type', 'application/json')
+        .end(jsonText({ error: 'method_not_allowed' }));
+    });
+  }
+
+  #upgrade(res: UwsResponse, req: UwsRequest, context: unknown): void {
+    if (this.#closing || this.#conns.size >= this.limits.CONNECTIONS_MAX) {
+      res.writeStatus('503 Service Unavailable').end(this.#closing ? 'shutting down' : 'too many connections');
+      return;
+    }
+    const now = performance.now();
+    const conn: Conn = {
+      id: this.#nextConnId++, ws: undefined, open: false, nonce: randomBytes(NONCE_BYTES), who: undefined, gateway: false,
+      authFailures: 0, inFlight: new Set(), subscriptions: 0, recordSubscriptions: 0,
+      frameTokens: this.limits.FRAMES_PER_SECOND_MAX, recordTokens: this.limits.RECORDS_PER_SECOND_MAX, refillMs: now,
+      errors: 0, errorWindowStart: now, json: req.getQuery('format') === 'json',
+    };
+    res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
+      req.getHeader('sec-websocket-extensions'), context);
+  }
+
+  #open(ws: UwsSocket<Conn>): void {
+    const c = ws.getUserData();
+    c.ws = ws;
+    c.open = true;
+    this.#conns.add(c);
+    this.metrics.connectionsOpened++;
+    this.#sendChallenge(c, c.json);
+  }
+
+  #sendChallenge(c: Conn, json: boolean): void {
+    if (json) {
+      this.#send(c, { json: { op: 'challenge', chainId: this.backend.chainId, nonce: toHex(c.nonce) } });
+    } else {
+      const f = makeFrame(Frame.challenge, 0, 0, 4 + NONCE_BYTES);
+      new DataView(f.buffer).setUint32(HEADER_BYTES, this.backend.chainId >>> 0, true);
+      f.set(c.nonce, HEADER_BYTES + 4);
+      this.#send(c, { binary: f });
+    }
+  }
+
+  #send(c: Conn, reply: Reply): void {
+    if (!c.open || c.ws === undefined) return;
+    const r = 'binary' in reply ? c.ws.send(reply.binary, true) : c.ws.send(jsonText(reply.json), false);
+    if (r === SEND_DROPPED) {
+      // The peer is not reading: never buffer beyond SEND_BUFFER_BYTES_MAX, cut it off.
+      this.metrics.slowSubscribersCut++;
+      this.#end(c, CloseCode.slow_subscriber, 'send buffer full');
+    }
+  }
+
+  #end(c: Conn, code: number, reason: string): void {
+    if (!c.open || c.ws === undefined) return;
+    const ws = c.ws;
+    c.open = false;
+    ws.end(code, reason);
+  }
+
+  #sendError(c: Conn, requestId: number, code: number, message: string, json: boolean): void {
+    this.metrics.error(errorName(code));
+    if (json) this.#send(c, { json: { op: 'error', id: requestId, code, error: errorName(code), message } });
+    else this.#send(c, { binary: errorFrame(requestId, code, message) });
+    // A connection that keeps erring is closed: answering a flood costs more than it.
+    const now = performance.now();
+    if (now - c.errorWindowStart > this.limits.ERROR_WINDOW_MS) {
+      c.errorWindowStart = now;
+      c.errors = 0;
+    }
+    if (++c.errors > this.limits.ERRORS_PER_WINDOW_MAX) this.#end(c, CloseCode.too_many_errors, 'too many errors');
+  }
+
+  #refill(c: Conn): void {
+    const now = performance.now();
+    const dt = (now - c.refillMs) / 1000;
+    c.refillMs = now;
+    c.frameTokens = Math.min(this.limits.FRAMES_PER_SECOND_MAX, c.frameTokens + dt * this.limits.FRAMES_PER_SECOND_MAX);
+    c.recordTokens = Math.min(this.limits.RECORDS_PER_SECOND_MAX, c.recordTokens + dt * this.limits.RECORDS_PER_SECOND_MAX);
+  }
+
+  #message(c: Conn, message: ArrayBuffer, isBinary: boolean): void {
+    if (!c.open) return;
+    this.metrics.frames++;
+    this.metrics.bytesIn += message.byteLength;
+    this.#refill(c);
+    if (c.frameTokens < 1) {
+      this.#sendError(c, 0, ErrorCode.rate_limited, `over ${this.limits.FRAMES_PER_SECOND_MAX} frames/s`, !isBinary);
+      return;
+    }
+    c.frameTokens -= 1;
+    if (message.byteLength > this.limits.FRAME_BYTES_MAX) {
+      this.#sendError(c, 0, ErrorCode.frame_too_large,
+        `frame of ${message.byteLength} bytes over FRAME_BYTES_MAX ${this.limits.FRAME_BYTES_MAX}`, !isBinary);
+      return;
+    }
+    if (!isBinary) {
+      this.#json(c, Buffer.from(message).toString('utf8'));
+      return;
+    }
+    const b = new Uint8Array(message);
+    if (b.length < HEADER_BYTES) {
+      this.#sendError(c, 0, ErrorCode.bad_frame, `frame of ${b.length} bytes is shorter than the ${HEADER_BYTES}-byte header`, false);
+      return;
+    }
+    const v = new DataView(message);
+    const type = b[1];
+    const flags = v.getUint16(2, true);
+    const requestId = v.getUint32(4, true);
+    const count = v.getUint32(8, true);
+    if (b[0] !== PROTOCOL_VERSION) {
+      this.#sendError(c, requestId, ErrorCode.bad_protocol_version, `protocol version ${b[0]}, expected ${PROTOCOL_VERSION}`, false);
+      return;
+    }
+    if (v.getUint32(12, true) !== 0 || (type !== Frame.submit && flags !== 0)) {
+      this.#sendError(c, requestId, ErrorCode.bad_frame, 'reserved header bits must be zero', false);
+      return;
+    }
+    switch (type) {
+      case Frame.submit: {
+        if ((flags & ~SUBMIT_TRUSTED) !== 0) {
+          this.#sendError(c, requestId, ErrorCode.bad_frame, 'unknown submit flags', false);
+          return;
+        }
+        if (b.length - HEADER_BYTES !== count * RECORD_BYTES) {
+          this.#sendError(c, requestId, ErrorCode.batch_truncated,
+            `payload of ${b.length - HEADER_BYTES} bytes is not ${count} × ${RECORD_BYTES}`, false);
+          return;
+        }
+        // Copy out of uWS's buffer (valid only during this callback).
+        const batch = count === 0 ? new Uint8Array(0) : new Uint8Array(message.slice(HEADER_BYTES));
+        this.#submit(c, requestId, batch, count, (flags & SUBMIT_TRUSTED) !== 0, false);
+        return;
+      }
+      case Frame.auth: {
+        const body = b.subarray(HEADER_BYTES);
+        if (body.length !== KEY_ID_BYTES + SIGNATURE_BYTES && body.length !== KEY_ID_BYTES + SIGNATURE_BYTES + 1) {
+          this.#sendError(c, requestId, ErrorCode.bad_frame, 'auth payload must be key id (32) ‖ r‖s (64) [‖ hint]', false);
+          return;
+        }
+        this.#auth(c, requestId, body.slice(0, KEY_ID_BYTES), body.slice(KEY_ID_BYTES), false);
+        return;
+      }
+      case Frame.subscribe:
+      case Frame.unsubscribe: {
+        const topic = Buffer.from(b.buffer, b.byteOffset + HEADER_BYTES, b.length - HEADER_BYTES).toString('utf8');
+        this.#subscribe(c, requestId, topic, type === Frame.subscribe, false);
+        return;
+      }
+      case Frame.ping:
+        this.#send(c, { binary: makeFrame(Frame.pong, requestId, 0, 0) });
+        return;
+      default:
+        this.#sendError(c, requestId, ErrorCode.unknown_frame_type, `unknown frame type 0x${type.toString(16)}`, false);
+    }
+  }
+
+  #submit(c: Conn, requestId: number, batch: Uint8Array, count: number, trusted: boolean, json: boolean): void {
+    const L = this.limits;
+    const fail = (code: number, message: string) => this.#sendError(c, requestId, code, message, json);
+    if (this.#closing) return fail(ErrorCode.shutting_down, 'node stopping');
+    if (c.who === undefined) return fail(ErrorCode.not_authenticated, 'authenticate before submitting');
+    if (count === 0) return fail(ErrorCode.batch_empty, 'a batch needs at least one record');
+    const max = json ? L.JSON_BATCH_RECORDS_MAX : L.BATCH_RECORDS_MAX;
+    if (count > max) return fail(ErrorCode.batch_too_large, `${count} records over the batch limit ${max}`);
+    if (trusted && (!c.gateway || !this.backend.supportsTrusted)) {
+      return fail(ErrorCode.trusted_not_allowed,
+        c.gateway ? 'this node cannot accept trusted batches' : 'this key is not a configured gateway');
+    }
+    if (c.inFlight.has(requestId)) return fail(ErrorCode.duplicate_request_id, `request ${requestId} is still in flight`);
+    if (c.inFlight.size >= L.IN_FLIGHT_BATCHES_MAX) {
+      return fail(ErrorCode.too_many_in_flight, `${L.IN_FLIGHT_BATCHES_MAX} batches already in flight on this connection`);
+    }
+    if (c.recordTokens < count) return fail(ErrorCode.rate_limited, `over ${L.RECORDS_PER_SECOND_MAX} records/s`);
+    const started = performance.now();
+    const admitted = this.#batcher.enqueue({
+      batch, count, trusted,
+      done: (outcome, error) => {
+        c.inFlight.delete(requestId);
+        if (outcome === undefined) {
+          this.#log(`submit failed: ${(error as Error)?.stack ?? error}`);
+          this.#sendError(c, requestId, ErrorCode.internal, 'the ledger failed; outcome unknown', json);
+          return;
+        }
+        this.#countOutcome(outcome);
+        this.metrics.submitLatency.observe((performance.now() - started) / 1000);
+        this.#send(c, json ? { json: this.#resultsJson(requestId, outcome) } : { binary: this.#resultsFrame(requestId, outcome) });
+      },
+    });
+    if (!admitted) {
+      return fail(ErrorCode.overloaded, `node queue full (${L.QUEUE_RECORDS_MAX} records); retry later`);
+    }
+    c.recordTokens -= count;
+    c.inFlight.add(requestId);
+  }
+
+  #countOutcome(o: SubmitOutcome): void {
+    let ok = 0;
+    for (let i = 0; i < o.codes.length; i++) if (o.codes[i] === 0) ok++;
+    this.metrics.committed(ok, o.codes.length - ok, Date.now());
+  }
+
+  #resultsFrame(requestId: number, o: SubmitOutcome): Uint8Array {
+    const n = o.codes.length;
+    const f = makeFrame(Frame.results, requestId, n, n * RESULT_BYTES);
+    const v = new DataView(f.buffer);
+    for (let i = 0; i < n; i++) {
+      const p = HEADER_BYTES + i * RESULT_BYTES;
+      v.setUint16(p, o.codes[i], true);
+      if (o.heights[i] < 0) {
+        v.setUint32(p + 4, NOT_IN_BLOCK, true);
+        v.setBigUint64(p + 8, 0xffffffffffffffffn, true);
+      } else {
+        v.setUint32(p + 4, o.indexes[i], true);
+        v.setBigUint64(p + 8, BigInt(o.heights[i]), true);
+      }
+    }
+    return f;
+  }
+
+  #resultsJson(requestId: number, o: SubmitOutcome): Record<string, unknown> {
+    const results = [];
+    for (let i = 0; i < o.codes.length; i++) {
+      const inBlock = o.heights[i] >= 0;
+      results.push({ code: o.codes[i], result: resultName(o.codes[i]), height: inBlock ? o.heights[i] : -1, index: inBlock ? o.indexes[i] : -1 });
+    }
+    return { op: 'results', id: requestId, results };
+  }
+
+  #auth(c: Conn, requestId: number, keyId: Uint8Array, signature: Uint8Array, json: boolean): void {
+    if (c.who !== undefined) {
+      this.#sendError(c, requestId, ErrorCode.already_authenticated, 'already authenticated', json);
+      return;
+    }
+    const key = this.backend.key(keyId);
+    const msg = authMessage(this.backend.chainId, c.nonce);
+    let ok = false;
+    if (key !== undefined) {
+      try {
+        ok = this.#verify!(msg, signature, key.publicKey);
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      // Same answer for unknown key and bad signature: do not reveal which keys exist.
+      this.#sendError(c, requestId, ErrorCode.auth_failed, 'unknown key or bad signature', json);
+      if (++c.authFailures >= AUTH_ATTEMPTS_MAX) {
+        this.#end(c, CloseCode.too_many_errors, 'too many failed authentications');
+        return;
+      }
+      // A fresh nonce per attempt: a captured response can never be replayed.
+      c.nonce = randomBytes(NONCE_BYTES);
+      this.#sendChallenge(c, json);
+      return;
+    }
+    c.who = { keyId, roles: key!.roles, ledger: key!.ledger };
+    c.gateway = this.#gateways.has(toHex(keyId));
+    if (json) {
+      this.#send(c, { json: { op: 'auth_ok', id: requestId, roles: key!.roles, ledger: key!.ledger, gateway: c.gateway } });
+    } else {
+      const f = makeFrame(Frame.auth_ok, requestId, 0, 8);
+      const v = new DataView(f.buffer);
+      v.setUint32(HEADER_BYTES, key!.roles, true);
+      v.setUint32(HEADER_BYTES + 4, key!.ledger, true);
+      f[2] = c.gateway ? 1 : 0;
+      this.#send(c, { binary: f });
+    }
+  }
+
+  #subscribe(c: Conn, requestId: number, name: string, on: boolean, json: boolean): void {
+    const topic = parseTopic(name);
+    if (topic === undefined) {
+      this.#sendError(c, requestId, ErrorCode.unknown_topic, `unknown topic ${JSON.stringify(name.slice(0, 64))}`, json);
+      return;
+    }
+    const uwsTopic = json ? JSON_TOPIC_PREFIX + name : name;
+    const ws = c.ws!;
+    if (on) {
+      const denied = topicAccess(topic, c.who, this.backend);
+      if (denied !== 0) {
+        this.#sendError(c, requestId, denied, `not allowed to subscribe to ${name}`, json);
+        return;
+      }
+      if (!ws.isSubscribed(uwsTopic)) {
+        if (c.subscriptions >= this.limits.SUBSCRIPTIONS_MAX) {
+          this.#sendError(c, requestId, ErrorCode.too_many_subscriptions, `at most ${this.limits.SUBSCRIPTIONS_MAX}`, json);
+          return;
+        }
+        ws.subscribe(uwsTopic);
+        c.subscriptions++;
+        if (topic.kind !== 'blocks') { c.recordSubscriptions++; this.#recordSubscriptions++; }
+      }
+    } else if (ws.isSubscribed(uwsTopic)) {
+      ws.unsubscribe(uwsTopic);
+      c.subscriptions--;
+      if (topic.kind !== 'blocks') { c.recordSubscriptions--; this.#recordSubscriptions--; }
+    }
+    if (json) {
+      this.#send(c, { json: { op: on ? 'subscribed' : 'unsubscribed', id: requestId, topic: name } });
+    } else {
+      const t = new TextEncoder().encode(name);
+      const f = makeFrame(on ? Frame.subscribed : Frame.unsubscribed, requestId, 0, t.length);
+      f.set(t, HEADER_BYTES);
+      this.#send(c, { binary: f });
+    }
+  }
+
+  // JSON frames: converted at the edge into the same calls binary frames make.
+  #json(c: Conn, text: string): void {
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(text) as Record<string, unknown>;
+      if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new Error('not an object');
+    } catch (e) {
+      this.#sendError(c, 0, ErrorCode.bad_json, `not a JSON object: ${(e as Error).message}`, true);
+      return;
+    }
+    const id = typeof m.id === 'number' && Number.isInteger(m.id) && m.id >= 0 && m.id <= 0xffffffff ? m.id : 0;
+    const bad = (why: string) => this.#sendError(c, id, ErrorCode.bad_json, why, true);
+    switch (m.op) {
+      case 'auth': {
+        if (typeof m.keyId !== 'string' || typeof m.signature !== 'string') return bad('auth needs keyId and signature (hex)');
+        let keyId: Uint8Array, sig: Uint8Array;
+        try {
+          keyId = fromHex(m.keyId);
+          sig = fromHex(m.signature);
+        } catch {
+          return bad('keyId and signature must be hex');
+        }
+        if (keyId.length !== KEY_ID_BYTES || (sig.length !== 64 && sig.length !== 65)) return bad('keyId 32 bytes, signature 64');
+        this.#auth(c, id, keyId, sig, true);
+        return;
+      }
+      case 'submit': {
+        if (!Array.isArray(m.records)) return bad('submit needs records: an array');
+        const n = m.records.length;
+        if (n > this.limits.JSON_BATCH_RECORDS_MAX) {
+          this.#sendError(c, id, ErrorCode.batch_too_large, `${n} records over ${this.limits.JSON_BATCH_RECORDS_MAX}`, true);
+          return;
+        }
+        const batch = new Uint8Array(n * RECORD_BYTES);
+        for (let i = 0; i < n; i++) {
+          const r = m.records[i] as unknown;
+          try {
+            batch.set(this.#jsonRecord(r, c), i * RECORD_BYTES);
+          } catch (e) {
+            return bad(`records[${i}]: ${(e as Error).message}`);
+          }
+        }
+        this.#submit(c, id, batch, n, m.trusted === true, true);
+        return;
+      }
+      case 'subscribe':
+      case 'unsubscribe':
+        if (typeof m.topic !== 'string') return bad(`${m.op} needs topic: a string`);
+        this.#subscribe(c, id, m.topic, m.op === 'subscribe', true);
+        return;
+      case 'ping':
+        this.#send(c, { json: { op: 'pong', id } });
+        return;
+      default:
+        this.#sendError(c, id, ErrorCode.unknown_frame_type, `unknown op ${JSON.stringify(String(m.op).slice(0, 32))}`, true);
+    }
+  }
+
+  /** A JSON record: a 512-hex-digit signed record, or fields (unsigned: trusted batches only). */
+  #jsonRecord(r: unknown, c: Conn): Uint8Array {
+    if (typeof r === 'string') {
+      const b = fromHex(r);
+      if (b.length !== RECORD_BYTES) throw new RangeError(`a hex record must be ${RECORD_BYTES} bytes`);
+      return b;
+    }
+    if (typeof r !== 'object' || r === null) throw new TypeError('a record is a hex string or an object');
+    const f = { ...(r as Record<string, unknown>) };
+    // Integers of 128 bits arrive as decimal strings; byte fields as hex.
+    for (const k of ['id', 'timestamp', 'debitAccountId', 'creditAccountId', 'amount', 'pendingId', 'userData', 'accountId']) {
+      if (f[k] !== undefined) f[k] = BigInt(f[k] as string);
+    }
+    for (const k of ['signer', 'publicKey', 'controller', 'digest', 'metadata']) {
+      if (typeof f[k] === 'string') f[k] = fromHex(f[k] as string);
+    }
+    f.chainId ??= this.backend.chainId;
+    f.signer ??= c.who?.keyId ?? new Uint8Array(KEY_ID_BYTES);
+    return encode(f as unknown as RecordFields);
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Events.
+
+  #onBlock(b: BlockEvent): void {
+    const now = Date.now();
+    this.metrics.block(b.count, now);
+    // Cut off subscribers that fell behind before adding to their buffers: a lagging peer
+    // gets a close notice (4008), never an unbounded queue and never a silent gap.
+    for (const c of this.#conns) {
+      if (c.subscriptions > 0 && c.open && c.ws !== undefined && c.ws.getBufferedAmount() > this.limits.SUBSCRIBER_LAG_BYTES_MAX) {
+        this.metrics.slowSubscribersCut++;
+        this.#end(c, CloseCode.slow_subscriber, 'subscriber too slow');
+      }
+    }
+    const app = this.#app;
+    const has = (t: string) => app.numSubscribers(t) + app.numSubscribers(JSON_TOPIC_PREFIX + t) > 0;
+    for (const [topic, frame] of blockTopics(b, has)) {
+      if (app.numSubscribers(topic) > 0) app.publish(topic, frame, true);
+      const jt = JSON_TOPIC_PREFIX + topic;
+      if (app.numSubscribers(jt) > 0) app.publish(jt, jsonText(eventJson(frame)), false);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------
+  // HTTP.
+
+  #http(res: UwsResponse, req: UwsRequest): void {
+    const url = req.getUrl();
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const reply = (status: string, body: string, type = 'application/json') => {
+      if (aborted) return;
+      res.cork(() => {
+        res.writeStatus(status).writeHeader('content-type', type).writeHeader('access-control-allow-origin', '*').end(body);
+      });
+    };
+    if (url.length > this.limits.URL_BYTES_MAX) return reply('414 URI Too Long', jsonText({ error: 'uri_too_long' }));
+    const parts = url.split('/').filter((p) => p !== '');
+    const q = this.backend;
+    const notFound = () => reply('404 Not Found', jsonText({ error: 'not_found' }));
+    const badRequest = (why: string) => reply('400 Bad Request', jsonText({ error: 'bad_request', message: why }));
+    const answer = (v: Json | undefined | Promise<Json | undefined>) => {
+      Promise.resolve(v).then((x) => (x === undefined ? notFound() : reply('200 OK', jsonText(x))),
+        (e) => {
+          this.#log(`http ${url}: ${(e as Error).stack ?? e}`);
+          reply('500 Internal Server Error', jsonText({ error: 'internal' }));
+        });
+    };
+    const unsupported = () => reply('501 Not Implemented', jsonText({ error: 'not_implemented' }));
+    const [head, a, b] = parts;
+    switch (head) {
+      case 'status':
+        if (parts.length !== 1) return notFound();
+        return answer(Promise.resolve(q.status()).then((s) => ({ ...(s as object), node: this.#nodeStatus() }) as Json));
+      case 'metrics':
+        if (parts.length !== 1) return notFound();
+        return reply('200 OK', this.#metricsText(), 'text/plain; version=0.0.4');
+      case 'accounts':
+      case 'transactions':
+      case 'anchors': {
+        if (parts.length !== 2) return notFound();
+        const id = parseU128(a);
+        if (id === undefined) return badRequest('id must be a u128, decimal or 0x-hex');
+        const f = head === 'accounts' ? q.account : head === 'transactions' ? q.transaction : q.anchor;
+        return f === undefined ? unsupported() : answer(f.call(q, id));
+      }
+      case 'blocks': {
+        if (parts.length !== 2) return notFound();
+        const h = parseHeight(a);
+        if (h === undefined) return badRequest('height must be a non-negative integer');
+        return q.block === undefined ? unsupported() : answer(q.block(h));
+      }
+      case 'proofs': {
+        if (parts.length !== 3) return notFound();
+        const h = parseHeight(a);
+        const i = parseHeight(b);
+        if (h === undefined || i === undefined) return badRequest('proofs/<height>/<index>');
+        return q.proof === undefined ? unsupported() : answer(q.proof(h, i));
+      }
+      default:
+        return notFound();
+    }
+  }
+
+  #nodeStatus(): Json {
+    const s = this.#batcher.stats();
+    return {
+      connections: this.#conns.size, queuedRecords: s.queuedRecords, inFlightRecords: s.inFlightRecords,
+      tps: this.metrics.tps(), recordsCommitted: this.metrics.recordsCommitted, blocks: this.metrics.blocks,
+      limits: this.limits as unknown as Json,
+    };
+  }
+
+  #metricsText(): string {
+    const s = this.#batcher.stats();
+    const mem = process.memoryUsage();
+    return this.metrics.render({
+      gmledger_connections: ['Open WebSocket connections.', this.#conns.size],
+      gmledger_queue_records: ['Records admitted, waiting for a ledger submit.', s.queuedRecords],
+      gmledger_in_flight_records: ['Records inside the ledger (verifying, applying, syncing).', s.inFlightRecords],
+      gmledger_queue_records_max: ['QUEUE_RECORDS_MAX.', this.limits.QUEUE_RECORDS_MAX],
+      gmledger_submits_in_flight: ['Ledger submits outstanding.', s.submitsInFlight],
+      gmledger_ledger_busy_seconds: ['Cumulative time with a ledger submit outstanding.', s.busyMs / 1000],
+      gmledger_process_resident_bytes: ['Resident set size.', mem.rss],
+      gmledger_process_heap_used_bytes: ['V8 heap in use.', mem.heapUsed],
+      gmledger_event_loop_delay_p99_seconds: ['Main-thread event-loop delay, 99th percentile since start.', this.#loopDelay.percentile(99) / 1e9],
+      gmledger_event_loop_delay_max_seconds: ['Main-thread event-loop delay, maximum since start.', this.#loopDelay.max / 1e9],
+    }, this.backend.metrics?.() ?? '');
+  }
+}
+
+/** The JSON form of an event frame, for subscriptions made with JSON frames. */
+function eventJson(frame: Uint8Array): Record<string, unknown> {
+  if (frame[1] === Frame.event_block) {
+    const e = readBlockEvent(frame);
+    return { op: 'block', height: e.height, timeMs: e.timeMs, count: e.count, hash: toHex(e.hash) };
+  }
+  const { topic, events } = readRecordEvents(frame);
+  return {
+    op: 'records', topic,
+    events: events.map((e) => ({ height: e.height, index: e.index, code: e.code, result: resultName(e.code), record: toHex(e.record) })),
+  };
+}

@@ -1,0 +1,133 @@
+// RocksDB key layout (docs/storage.md) and the typed reads and writes over it. One
+// WriteBatch per block carries the block and every state change it caused, so a block is
+// either wholly on disk or not at all.
+
+import { RocksDb, WriteBatch } from '../../native/rocksdb.js';
+import { RECORD_BYTES, setU32, setU64, u32, u64 } from '../codec/record.js';
+import { HEADER_BYTES } from '../chain/block.js';
+import type { KeyEntry, OpEntry } from '../ledger/state.js';
+
+export const P_META = 0x4d;       // 'M'
+export const P_BLOCK = 0x42;      // 'B' + height u64 BE
+export const P_ACCOUNT = 0x41;    // 'A' + entry index u32 BE
+export const P_TRANSFER = 0x50;   // 'P' + first entry index u32 BE: the entries a block created, end to end
+export const P_TRANSFER_UPDATE = 0x51; // 'Q' + entry index u32 BE: latest bytes of an older entry a block changed
+export const P_KEY = 0x4b;        // 'K' + key index u32 BE
+export const P_OP = 0x4f;         // 'O' + id u128 (16 raw bytes)
+export const P_HALT = 0x48;       // 'H' + ledger u32 BE
+export const P_TX = 0x58;         // 'X' + tx hash (32)
+export const P_ACCOUNT_TX = 0x61; // 'a' + account id (16) + time u64 BE + height u64 BE + index u32 BE
+
+export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)
+export const META_TIP = new Uint8Array([P_META, 0x74]);      // 'Mt': height u64 LE ‖ time u64 LE ‖ hash 32
+
+export const LOCATION_BYTES = 12;  // height u64 BE ‖ index u32 BE
+
+function be32(v: number, b: Uint8Array, o: number): void {
+  b[o] = v >>> 24; b[o + 1] = (v >>> 16) & 0xff; b[o + 2] = (v >>> 8) & 0xff; b[o + 3] = v & 0xff;
+}
+function be64(v: number, b: Uint8Array, o: number): void {
+  be32(Math.floor(v / 0x100000000), b, o);
+  be32(v >>> 0, b, o + 4);
+}
+export function readBe32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+export function readBe64(b: Uint8Array, o: number): number {
+  return readBe32(b, o) * 0x100000000 + readBe32(b, o + 4);
+}
+
+export function blockKey(height: number): Uint8Array {
+  const k = new Uint8Array(9); k[0] = P_BLOCK; be64(height, k, 1); return k;
+}
+export function indexKey(prefix: number, index: number): Uint8Array {
+  const k = new Uint8Array(5); k[0] = prefix; be32(index, k, 1); return k;
+}
+export function idKey(prefix: number, id: Uint8Array): Uint8Array {
+  const k = new Uint8Array(1 + id.length); k[0] = prefix; k.set(id, 1); return k;
+}
+export function location(height: number, index: number): Uint8Array {
+  const v = new Uint8Array(LOCATION_BYTES); be64(height, v, 0); be32(index, v, 8); return v;
+}
+/** Writes u64 BE `a` ‖ u32 BE `b` at `o` (a location, or an account-history key part). */
+export function writeLocation(out: Uint8Array, o: number, a: number, b: number): void {
+  be64(a, out, o); be32(b, out, o + 8);
+}
+/** 'a' ‖ account id (16) ‖ time u64 BE ‖ height u64 BE; value: the block indexes (u32 BE each). */
+export const ACCOUNT_TX_KEY_BYTES = 1 + 16 + 8 + 8;
+/** A page cursor: an 'a' key ‖ u32 BE count of its indexes already returned. */
+export const ACCOUNT_TX_CURSOR_BYTES = ACCOUNT_TX_KEY_BYTES + 4;
+export function readLocation(v: Uint8Array): { height: number; index: number } {
+  return { height: readBe64(v, 0), index: readBe32(v, 8) };
+}
+export function accountTxKey(accountId: Uint8Array, timeMs: number, height: number): Uint8Array {
+  const k = new Uint8Array(ACCOUNT_TX_KEY_BYTES);
+  k[0] = P_ACCOUNT_TX; k.set(accountId, 1); be64(timeMs, k, 17); be64(height, k, 25);
+  return k;
+}
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const k = prefix.slice();
+  for (let i = k.length - 1; i >= 0; i--) {
+    if (k[i] !== 0xff) { k[i]++; return k.subarray(0, i + 1); }
+  }
+  throw new Error('no end for an all-0xff prefix');
+}
+
+export function encodeTip(height: number, timeMs: number, hash: Uint8Array): Uint8Array {
+  const v = new Uint8Array(48); setU64(v, 0, BigInt(height)); setU64(v, 8, BigInt(timeMs)); v.set(hash, 16); return v;
+}
+export function decodeTip(v: Uint8Array): { height: number; timeMs: number; hash: Uint8Array } {
+  return { height: Number(u64(v, 0)), timeMs: Number(u64(v, 8)), hash: v.slice(16, 48) };
+}
+
+/** Block value: header (256) ‖ records (count × 256) ‖ result codes (count × u16 LE). */
+export function encodeBlock(header: Uint8Array, records: Uint8Array, codes: Uint16Array): Uint8Array {
+  const count = codes.length;
+  const v = new Uint8Array(HEADER_BYTES + count * RECORD_BYTES + count * 2);
+  v.set(header, 0);
+  v.set(records.subarray(0, count * RECORD_BYTES), HEADER_BYTES);
+  const o = HEADER_BYTES + count * RECORD_BYTES;
+  for (let i = 0; i < count; i++) { v[o + 2 * i] = codes[i] & 0xff; v[o + 2 * i + 1] = codes[i] >>> 8; }
+  return v;
+}
+
+export interface StoredBlock {
+  header: Uint8Array;
+  records: Uint8Array;
+  codes: Uint16Array;
+  count: number;
+}
+
+/** Splits a stored block value; the count is taken from the header and checked against the size. */
+export function decodeBlock(v: Uint8Array): StoredBlock {
+  if (v.length < HEADER_BYTES) throw new Error('block value shorter than a header');
+  const header = v.subarray(0, HEADER_BYTES);
+  const count = u32(header, 152);
+  if (v.length !== HEADER_BYTES + count * (RECORD_BYTES + 2)) throw new Error('block value size does not match its count');
+  const records = v.subarray(HEADER_BYTES, HEADER_BYTES + count * RECORD_BYTES);
+  const o = HEADER_BYTES + count * RECORD_BYTES;
+  const codes = new Uint16Array(count);
+  for (let i = 0; i < count; i++) codes[i] = v[o + 2 * i] | (v[o + 2 * i + 1] << 8);
+  return { header, records, codes, count };
+}
+
+export function encodeKey(k: KeyEntry): Uint8Array {
+  const v = new Uint8Array(65 + 1 + 4 + 8);
+  v.set(k.publicKey, 0); v[65] = k.roles; setU32(v, 66, k.ledger); setU64(v, 70, BigInt(k.height));
+  return v;
+}
+export function decodeKey(index: number, v: Uint8Array, keyId: Uint8Array): KeyEntry {
+  return { index, keyId, publicKey: v.slice(0, 65), roles: v[65], ledger: u32(v, 66), height: Number(u64(v, 70)) };
+}
+
+export function encodeOp(op: OpEntry): Uint8Array {
+  const v = new Uint8Array(1 + 2 + 127 + 8 + 4);
+  v[0] = op.kind; v[1] = op.flags & 0xff; v[2] = op.flags >>> 8; v.set(op.body, 3);
+  setU64(v, 130, BigInt(op.height)); setU32(v, 138, op.index);
+  return v;
+}
+export function decodeOp(v: Uint8Array): OpEntry {
+  return { kind: v[0], flags: v[1] | (v[2] << 8), body: v.slice(3, 130), height: Number(u64(v, 130)), index: u32(v, 138) };
+}
+
+export { RocksDb, WriteBatch };

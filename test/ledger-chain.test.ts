@@ -1,0 +1,162 @@
+// Blocks, storage, restart, queries and proofs through the embedding API.
+import { afterEach, describe, expect, it } from 'vitest';
+import { acceptAllVerifier, chainFixture, rec, roles, signer } from './helpers/ledger.js';
+import { Ledger } from '../dist/src/ledger/ledger.js';
+import { verifyChain } from '../dist/src/chain/verify.js';
+import { verifyInclusionProof, verifyAccountProof, decodeHeader } from '../dist/src/chain/block.js';
+import { RocksDb, WriteBatch } from '../dist/native/rocksdb.js';
+import { blockKey } from '../dist/src/store/store.js';
+import { TRANSFER_PENDING } from '../dist/src/codec/record.js';
+import { join } from 'node:path';
+
+const open: Ledger[] = [];
+afterEach(async () => { for (const l of open.splice(0)) await l.close().catch(() => {}); });
+
+async function populated() {
+  const fx = await chainFixture();
+  open.push(fx.ledger);
+  const alice = signer(3), bob = signer(4), op = signer(2);
+  const r0 = await fx.ledger.submit([
+    rec({ kind: 'register_key', id: 10n, publicKey: alice.publicKey, roles: roles.ROLE_PARTICIPANT }, fx.admin),
+    rec({ kind: 'register_key', id: 11n, publicKey: bob.publicKey, roles: roles.ROLE_PARTICIPANT }, fx.admin),
+    rec({ kind: 'register_key', id: 12n, publicKey: op.publicKey, roles: roles.ROLE_OPERATOR, ledger: 1 }, fx.admin),
+    rec({ kind: 'create_account', id: 100n, ledger: 1, code: 1, controller: alice.keyId }, alice),
+    rec({ kind: 'create_account', id: 101n, ledger: 1, code: 1, controller: bob.keyId }, bob),
+  ]);
+  expect(r0.map((r) => r.name)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+  const transfers = [];
+  for (let i = 0; i < 50; i++) {
+    transfers.push(rec({ kind: 'transfer', id: 1000n + BigInt(i), debitAccountId: 100n, creditAccountId: 101n, amount: BigInt(i + 1), ledger: 1, code: 1 }, alice));
+  }
+  const r1 = await fx.ledger.submit(transfers);
+  expect(r1.every((r) => r.code === 0)).toBe(true);
+  const r2 = await fx.ledger.submit([
+    rec({ kind: 'anchor', id: 5000n, digest: new Uint8Array(32).fill(9), metadata: new Uint8Array(32).fill(1) }, alice),
+    rec({ kind: 'transfer', id: 2000n, debitAccountId: 101n, creditAccountId: 100n, amount: 3n, ledger: 1, code: 1, flags: TRANSFER_PENDING, timeout: 3600 }, bob),
+  ]);
+  expect(r2.map((r) => r.code)).toEqual([0, 0]);
+  return { ...fx, alice, bob, op };
+}
+
+describe('ledger on disk', () => {
+  it('submits, queries, proves, and emits block events', async () => {
+    const fx = await populated();
+    const { ledger } = fx;
+    const blocks: number[] = [];
+    ledger.on('block', (e) => blocks.push(e.height));
+    const r = await ledger.submit([rec({ kind: 'transfer', id: 3000n, debitAccountId: 100n, creditAccountId: 101n, amount: 1n, ledger: 1, code: 1 }, fx.alice)]);
+    expect(r[0]).toMatchObject({ code: 0, name: 'ok' });
+    expect(blocks).toContain(r[0].height);
+    const a = ledger.getAccount(100n)!;
+    expect(a.debitsPosted).toBe(1276n);
+    expect(a.creditsPending).toBe(3n);
+    expect(ledger.getTransfer(2000n)!.status).toBe('pending');
+    const tx = await ledger.getTransaction(1010n);
+    expect(tx!.decoded.kind).toBe('transfer');
+    expect(tx!.decoded.body.amount).toBe(11n);
+    const block = await ledger.getBlock(0);
+    expect(block!.header.height).toBe(0);
+    expect(block!.codes).toEqual([0, 0, 0]);
+    // Paged account history by time.
+    const p1 = await ledger.accountTransfers(101n, { limit: 20 });
+    expect(p1.transfers.length).toBe(20);
+    const p2 = await ledger.accountTransfers(101n, { limit: 20, after: p1.next });
+    const p3 = await ledger.accountTransfers(101n, { limit: 20, after: p2.next });
+    expect(p1.transfers.length + p2.transfers.length + p3.transfers.length).toBe(52);
+    expect(p3.next).toBeUndefined();
+    const ids = [...p1.transfers, ...p2.transfers, ...p3.transfers].map((t) => t.decoded.id);
+    expect(new Set(ids).size).toBe(52);
+    const times = [...p1.transfers, ...p2.transfers, ...p3.transfers].map((t) => t.timeMs);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // Reverse pages give the same transfers newest first.
+    const back: bigint[] = [];
+    let after: Uint8Array | undefined;
+    do {
+      const page = await ledger.accountTransfers(101n, { limit: 7, reverse: true, after });
+      back.push(...page.transfers.map((t) => t.decoded.id as bigint));
+      after = page.next;
+    } while (after);
+    expect(back).toEqual([...ids].reverse());
+    // Time window [from, to): only the transfers of block times in it.
+    const mid = times[30];
+    const win = await ledger.accountTransfers(101n, { fromMs: mid, toMs: mid + 1, limit: 1000 });
+    expect(win.transfers.length).toBe(times.filter((t) => t === mid).length);
+    // Inclusion proof, checked with the public pieces only.
+    const proof = (await ledger.proveTransaction(1020n))!;
+    expect(verifyInclusionProof(proof, ledger.nodePublicKey)).toBe(true);
+    const forged = { ...proof, record: proof.record.slice() };
+    forged.record[100] ^= 1;
+    expect(verifyInclusionProof(forged)).toBe(false);
+    // Anchor receipt.
+    const receipt = (await ledger.anchorReceipt(5000n))!;
+    expect(verifyInclusionProof(receipt.proof, ledger.nodePublicKey)).toBe(true);
+    expect(receipt.commitTimeMs).toBe(decodeHeader(receipt.proof.header).timeMs);
+    // Account state proof.
+    const ap = (await ledger.proveAccount(101n))!;
+    expect(verifyAccountProof(ap, ledger.nodePublicKey)).toBe(true);
+    const bad = { ...ap, entry: ap.entry.slice() };
+    bad.entry[70] ^= 1;
+    expect(verifyAccountProof(bad)).toBe(false);
+  });
+
+  it('restarts from the last durable block with identical state', async () => {
+    const fx = await populated();
+    const before = fx.ledger.state.tree.root();
+    const height = fx.ledger.height;
+    const acct = fx.ledger.getAccount(101n);
+    await fx.ledger.close();
+    const again = await Ledger.open({ dir: fx.dir, verifier: acceptAllVerifier, blockMaxMs: 5 });
+    open.push(again);
+    expect(again.height).toBe(height);
+    expect(again.state.tree.root()).toEqual(before);
+    expect(again.getAccount(101n)).toEqual(acct);
+    // Idempotency and pending state survive the restart.
+    const r = await again.submit([
+      rec({ kind: 'transfer', id: 1000n, debitAccountId: 100n, creditAccountId: 101n, amount: 1n, ledger: 1, code: 1 }, fx.alice),
+      rec({ kind: 'transfer', id: 2001n, pendingId: 2000n, flags: 4, amount: 2n }, fx.bob),
+      rec({ kind: 'anchor', id: 5000n, digest: new Uint8Array(32).fill(9), metadata: new Uint8Array(32).fill(1) }, fx.alice),
+    ]);
+    expect(r.map((x) => x.name)).toEqual(['exists', 'ok', 'exists']);
+    expect(again.getAccount(100n)!.creditsPosted).toBe(2n);
+    await again.close();
+    const report = await verifyChain(fx.dir, { verifier: acceptAllVerifier });
+    expect(report).toMatchObject({ ok: true });
+    expect(report.height).toBe(again.height);
+  });
+
+  it('admission: unknown signer, bad structure, open chains never reach a block', async () => {
+    const fx = await populated();
+    const stranger = signer(13);
+    const wrongChain = rec({ kind: 'anchor', id: 9n, digest: new Uint8Array(32).fill(1), chainId: 99 }, fx.alice);
+    const reserved = rec({ kind: 'anchor', id: 9n, digest: new Uint8Array(32).fill(1) }, fx.alice);
+    reserved[200 - 10] = 1; // body byte 190: reserved for anchors
+    const r = await fx.ledger.submit([
+      rec({ kind: 'anchor', id: 9n, digest: new Uint8Array(32).fill(1) }, stranger),
+      wrongChain, reserved,
+      rec({ kind: 'anchor', id: 10n, digest: new Uint8Array(32).fill(1), flags: 1 }, fx.alice),
+      rec({ kind: 'anchor', id: 11n, digest: new Uint8Array(32).fill(1), flags: 1 }, stranger),
+      rec({ kind: 'anchor', id: 12n, digest: new Uint8Array(32).fill(1) }, fx.alice),
+      rec({ kind: 'anchor', id: 13n, digest: new Uint8Array(32).fill(1), flags: 1 }, fx.alice),
+    ]);
+    expect(r.map((x) => x.name)).toEqual(['signer_key_not_found', 'wrong_chain', 'reserved_field',
+      'linked_event_failed_admission', 'signer_key_not_found', 'linked_event_failed_admission', 'linked_event_chain_open']);
+    expect(r.every((x) => x.height === undefined)).toBe(true);
+  });
+
+  it('verify finds a flipped byte in a stored block and names it', async () => {
+    const fx = await populated();
+    await fx.ledger.close();
+    expect((await verifyChain(fx.dir, { verifier: acceptAllVerifier })).ok).toBe(true);
+    const db = await RocksDb.open(join(fx.dir, 'db'));
+    const v = (await db.get(blockKey(2)))!.slice();
+    v[256 + 256 * 3 + 100] ^= 0x01; // a byte inside record 3 of block 2
+    const wb = new WriteBatch();
+    wb.put(blockKey(2), v);
+    await db.write(wb, true);
+    await db.close();
+    const report = await verifyChain(fx.dir, { verifier: acceptAllVerifier });
+    expect(report.ok).toBe(false);
+    expect(report.badHeight).toBe(2);
+    expect(report.error).toMatch(/block 2/);
+  });
+});

@@ -1,0 +1,182 @@
+// The network node over real sockets on 127.0.0.1, against the in-memory backend: submit
+// and results, JSON frames, authentication, subscriptions and their access rules, HTTP.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientError } from '../dist/src/client/index.js';
+import { fromHex, toHex } from '../dist/src/crypto/bytes.js';
+import { CloseCode, authMessage } from '../dist/src/server/protocol.js';
+import { records } from '../dist/src/ledger/sign.js';
+import { sm2Backend } from '../dist/src/ledger/sm2backend.js';
+import {
+  CHAIN_ID, LEDGER, RawConn, connectAs, fakeTransfer, freshId, signedTransfer, startNode,
+} from './server-fixtures.js';
+
+describe('node server: submit, auth, subscriptions, HTTP', () => {
+  let node: Awaited<ReturnType<typeof startNode>>;
+  beforeAll(async () => {
+    node = await startNode();
+  });
+  afterAll(async () => {
+    await node.close();
+  });
+
+  it('answers each record of a batch with code, height and index once the block is durable', async () => {
+    const { k, server, backend } = node;
+    const c = await connectAs(server.url, k.alice);
+    expect(c.chainId).toBe(CHAIN_ID);
+    const good1 = signedTransfer(k.alice, 1n, 2n);
+    const bad = signedTransfer(k.alice, 1n, 2n);
+    bad[100] ^= 1; // body changed after signing
+    const good2 = signedTransfer(k.alice, 2n, 1n);
+    const before = backend.height;
+    const rs = await c.submitBatch([good1, bad, good2]);
+    expect(rs.map((r) => r.result)).toEqual(['ok', 'bad_signature', 'ok']);
+    expect(rs[0].height).toBe(before + 1);
+    expect(rs[2].height).toBe(before + 1);
+    expect([rs[0].index, rs[2].index]).toEqual([0, 1]);
+    expect(rs[1].height).toBe(-1);
+    expect(rs[1].index).toBe(-1);
+    // Replayed id: the same record again is refused as a duplicate, not applied twice.
+    const again = await c.submitBatch([good1]);
+    expect(again[0].result).toBe('exists');
+    // One promise per record: records submitted in one tick share a frame.
+    const [a, b] = await Promise.all([c.submit(signedTransfer(k.alice, 3n, 4n)), c.submit(signedTransfer(k.alice, 4n, 3n))]);
+    expect(a.ok && b.ok).toBe(true);
+    expect(a.height).toBe(b.height);
+    await c.close();
+  });
+
+  it('accepts JSON frames for people and scripts, converted at the edge', async () => {
+    const { k, server } = node;
+    const raw = await RawConn.open(server.url + '?format=json');
+    const challenge = JSON.parse(raw.texts[0]);
+    expect(challenge.op).toBe('challenge');
+    expect(challenge.chainId).toBe(CHAIN_ID);
+    const sig = sm2Backend.sign(authMessage(CHAIN_ID, fromHex(challenge.nonce)), k.bob.privateKey).subarray(0, 64);
+    raw.send(JSON.stringify({ op: 'auth', id: 1, keyId: toHex(k.bob.keyId), signature: toHex(sig) }));
+    await raw.until(() => raw.texts.length >= 2);
+    expect(JSON.parse(raw.texts[1])).toMatchObject({ op: 'auth_ok', id: 1 });
+    const rec = signedTransfer(k.bob, 5n, 6n);
+    raw.send(JSON.stringify({ op: 'submit', id: 2, records: [toHex(rec)] }));
+    await raw.until(() => raw.texts.length >= 3);
+    const res = JSON.parse(raw.texts[2]);
+    expect(res).toMatchObject({ op: 'results', id: 2, results: [{ code: 0, result: 'ok' }] });
+    expect(res.results[0].height).toBeGreaterThan(0);
+    // Unsigned field objects are refused unless the batch is trusted (gateway mode).
+    raw.send(JSON.stringify({ op: 'submit', id: 3, records: [{ kind: 'transfer', id: '99', debitAccountId: '1', creditAccountId: '2', amount: '5', ledger: 1, code: 1 }] }));
+    await raw.until(() => raw.texts.length >= 4);
+    expect(JSON.parse(raw.texts[3]).results[0].result).toBe('bad_signature_encoding');
+    raw.send('{not json');
+    await raw.until(() => raw.texts.length >= 5);
+    expect(JSON.parse(raw.texts[4])).toMatchObject({ op: 'error', error: 'bad_json' });
+    raw.send(JSON.stringify({ op: 'subscribe', id: 4, topic: 'firehose' }));
+    await raw.until(() => raw.texts.length >= 6);
+    expect(JSON.parse(raw.texts[5])).toMatchObject({ op: 'error', id: 4, error: 'forbidden_topic' });
+    raw.close();
+  });
+
+  it('refuses submission before authentication, and unknown keys and bad signatures at authentication', async () => {
+    const { k, server } = node;
+    const anon = await connectAs(server.url);
+    await expect(anon.submitBatch([fakeTransfer(k.alice, 1n, 2n)])).rejects.toMatchObject({ name: 'not_authenticated' });
+    // Unknown key.
+    await expect(anon.authenticate({ keyId: k.stranger.keyId, sign: (m) => sm2Backend.sign(m, k.stranger.privateKey) }))
+      .rejects.toMatchObject({ name: 'auth_failed' });
+    // Registered key id, signature by another key.
+    await expect(anon.authenticate({ keyId: k.alice.keyId, sign: (m) => sm2Backend.sign(m, k.bob.privateKey) }))
+      .rejects.toMatchObject({ name: 'auth_failed' });
+    // A response signed over an old nonce (replay) fails too; the third failure closes.
+    const closed = new Promise<number>((r) => anon.onClose((code) => r(code)));
+    await expect(anon.authenticate({ keyId: k.alice.keyId, sign: () => new Uint8Array(64).fill(7) }))
+      .rejects.toBeInstanceOf(ClientError);
+    expect(await closed).toBe(CloseCode.too_many_errors);
+    // After a failure a fresh challenge is issued and a correct response succeeds.
+    const c2 = await connectAs(server.url);
+    await expect(c2.authenticate({ keyId: k.alice.keyId, sign: (m) => sm2Backend.sign(m, k.bob.privateKey) })).rejects.toThrow();
+    await expect(c2.authenticate({ keyId: k.alice.keyId, sign: (m) => sm2Backend.sign(m, k.alice.privateKey) }))
+      .resolves.toMatchObject({ roles: 8 });
+    await expect(c2.authenticate({ keyId: k.alice.keyId, sign: (m) => sm2Backend.sign(m, k.alice.privateKey) }))
+      .rejects.toMatchObject({ name: 'already_authenticated' });
+    await c2.close();
+  });
+
+  it('delivers blocks, account postings and ledger transfers in order, and the firehose to regulators only', async () => {
+    const { k, server } = node;
+    const anon = await connectAs(server.url);
+    const alice = await connectAs(server.url, k.alice);
+    const reg = await connectAs(server.url, k.regulator);
+    const op = await connectAs(server.url, k.operator);
+
+    // Access rules.
+    await expect(anon.subscribe('firehose', () => undefined)).rejects.toMatchObject({ name: 'not_authenticated' });
+    await expect(alice.subscribe('firehose', () => undefined)).rejects.toMatchObject({ name: 'forbidden_topic' });
+    await expect(op.subscribe('firehose', () => undefined)).rejects.toMatchObject({ name: 'forbidden_topic' });
+    await expect(alice.subscribe(`ledger/${LEDGER}`, () => undefined)).rejects.toMatchObject({ name: 'forbidden_topic' });
+    await expect(op.subscribe(`ledger/${LEDGER + 1}`, () => undefined)).rejects.toMatchObject({ name: 'forbidden_topic' });
+    await expect(alice.subscribe('nonsense', () => undefined)).rejects.toMatchObject({ name: 'unknown_topic' });
+    await expect(alice.subscribe('account/01', () => undefined)).rejects.toMatchObject({ name: 'unknown_topic' });
+
+    // Alice creates an account she controls; then she may follow it, Bob may not.
+    const acct = freshId();
+    const ca = records.createAccount({ chainId: CHAIN_ID, id: acct, ledger: LEDGER, code: 1, controller: k.alice.keyId }, k.alice);
+    expect((await alice.submitBatch([ca]))[0].result).toBe('ok');
+    const bob = await connectAs(server.url, k.bob);
+    await expect(bob.subscribe(`account/${acct}`, () => undefined)).rejects.toMatchObject({ name: 'forbidden_topic' });
+
+    const blocks: number[] = [];
+    const postings: bigint[] = [];
+    const ledgerEvents: number[] = [];
+    const fire: string[] = [];
+    await anon.subscribe('blocks', (e) => blocks.push(e.height));
+    await alice.subscribe(`account/${acct}`, (e) => postings.push(BigInt('0x' + toHex(e.record.slice(16, 32).reverse()))));
+    await op.subscribe(`ledger/${LEDGER}`, (e) => ledgerEvents.push('record' in e ? e.index : -1));
+    await reg.subscribe('firehose', (e) => fire.push('result' in e ? e.result : '?'));
+
+    const ids: bigint[] = [];
+    const startHeight = node.backend.height;
+    for (let i = 0; i < 4; i++) {
+      const id = freshId();
+      ids.push(id);
+      const other = signedTransfer(k.bob, 900n, 901n);
+      await bob.submitBatch([signedTransfer(k.bob, acct, 77n, 5n, id), other]);
+    }
+    await alice.ping(); // events for the last block were published before its results were sent
+    await new Promise((r) => setTimeout(r, 100));
+    expect(blocks).toEqual([startHeight + 1, startHeight + 2, startHeight + 3, startHeight + 4]);
+    expect(postings).toEqual(ids);
+    expect(ledgerEvents.length).toBe(8);
+    expect(fire).toEqual(Array(8).fill('ok'));
+    for (const c of [anon, alice, reg, op, bob]) await c.close();
+  });
+
+  it('serves status, queries and Prometheus metrics over HTTP', async () => {
+    const { k, server } = node;
+    const c = await connectAs(server.url, k.alice);
+    const id = freshId();
+    const [r] = await c.submitBatch([signedTransfer(k.alice, 1n, 2n, 1n, id)]);
+    await c.close();
+    const get = async (path: string) => {
+      const res = await fetch(server.httpUrl + path);
+      return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+    };
+    const status = await get('/status');
+    expect(status.status).toBe(200);
+    expect(JSON.parse(status.body)).toMatchObject({ chainId: CHAIN_ID, node: { connections: expect.any(Number) } });
+    const tx = await get(`/transactions/${id}`);
+    expect(JSON.parse(tx.body)).toMatchObject({ id: id.toString(), height: r.height, index: r.index, code: 0 });
+    expect(JSON.parse((await get(`/blocks/${r.height}`)).body)).toMatchObject({ height: r.height });
+    expect((await get('/blocks/999999')).status).toBe(404);
+    expect((await get('/blocks/abc')).status).toBe(400);
+    expect((await get('/transactions/0x1' + '0'.repeat(40))).status).toBe(400);
+    expect((await get('/accounts/1')).status).toBe(501); // the memory backend has no account query
+    expect((await get('/nowhere')).status).toBe(404);
+    const m = await get('/metrics');
+    expect(m.type).toContain('text/plain');
+    for (const name of ['gmledger_tps', 'gmledger_records_committed_total', 'gmledger_submit_latency_seconds_bucket',
+      'gmledger_block_interval_seconds_count', 'gmledger_queue_records', 'gmledger_in_flight_records', 'gmledger_connections']) {
+      expect(m.body).toContain(name);
+    }
+    expect((await fetch(server.httpUrl + '/status', { method: 'POST' })).status).toBe(405);
+  });
+});
+
