@@ -17,3 +17,4 @@ export { sm2PublicKey, sm2SignerInit, sm2SignDigest, sm2Sign, sm2Digest, SIGNER_
 export { sm2Verify, sm2VerifyDigest, sm2ValidatePublicKey, sm2ZaEncoded } from './sm2/verify';
 export { sm2Init, SM2_INIT_SCRATCH } from './sm2/init';
 export { sm2VerifyPacked, SM2_BATCH_SCRATCH, SM2_ITEM_BYTES } from './sm2/batch';
+export { txCheckBatch } from './tx';

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initChain } from '../src/chain/init.js';
-import { Ledger } from '../src/ledger/ledger.js';
+import { CHECKPOINT_BLOCKS_DEFAULT, Ledger } from '../src/ledger/ledger.js';
+import { toHex } from '../src/crypto/bytes.js';
 import { LedgerState } from '../src/ledger/state.js';
 import { generateSigner, records, type Signer } from '../src/ledger/sign.js';
 import {
@@ -87,7 +88,7 @@ async function setupChain(dir: string, verifier: RecordVerifier) {
   return { ledger, op };
 }
 
-async function benchApply(): Promise<{ dir: string; tps: number; blocks: number }> {
+async function benchApply(): Promise<{ dir: string; tps: number; blocks: number; cpuUsPerTransfer: number; opPrivateKey: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'gmledger-bench-'));
   const { ledger, op } = await setupChain(dir, preVerified);
   let blocks = 0;
@@ -95,6 +96,7 @@ async function benchApply(): Promise<{ dir: string; tps: number; blocks: number 
   const batches: Uint8Array[] = [];
   for (let first = 0; first < TRANSFERS; first += BATCH) batches.push(transferBatch(first, Math.min(BATCH, TRANSFERS - first), op, ACCOUNTS));
   const IN_FLIGHT = 8;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   const pending: Promise<unknown>[] = [];
   let failures = 0;
@@ -104,9 +106,11 @@ async function benchApply(): Promise<{ dir: string; tps: number; blocks: number 
   }
   await Promise.all(pending);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await ledger.close();
   if (failures) console.log(`  (${failures} transfers failed)`);
-  return { dir, tps: TRANSFERS / seconds, blocks };
+  // CPU time per transfer (all threads of this process): steadier than wall time on a shared machine.
+  return { dir, tps: TRANSFERS / seconds, blocks, cpuUsPerTransfer: (cpu.user + cpu.system) / TRANSFERS, opPrivateKey: toHex(op.privateKey) };
 }
 
 async function benchSm2(): Promise<number> {
@@ -189,20 +193,46 @@ function benchMemory(): number {
   return bytes / MEMORY_ACCOUNTS;
 }
 
+/**
+ * Child mode (`--append <dir> <blocks> <op key hex>`): appends full blocks with no checkpoint and exits without
+ * close(), as a crash would leave the store: the next start must replay those blocks.
+ */
+async function appendAndExit(dir: string, blocks: number, opPriv: string): Promise<never> {
+  const { fromHex } = await import('../src/crypto/bytes.js');
+  const { signerFromKeyPair } = await import('../src/ledger/sign.js');
+  const priv = fromHex(opPriv);
+  const op = signerFromKeyPair({ privateKey: priv, publicKey: sm2Backend.getPublicKey(priv) });
+  const ledger = await Ledger.open({ dir, verifier: preVerified, blockMaxRecords: BATCH, blockMaxMs: 5, checkpointBlocks: 1024 });
+  for (let b = 0; b < blocks; b++) await ledger.submitBatch(transferBatch(50_000_000 + b * BATCH, BATCH, op, ACCOUNTS));
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
+  const append = args.indexOf('--append');
+  if (append >= 0) await appendAndExit(args[append + 1], Number(args[append + 2]), args[append + 3]);
   console.log(`gmledger ledger bench — node ${process.version}, sm2 backend ${sm2Backend.name}, sync ${SYNC}`);
   const sm = benchStateMachine();
   console.log(`0. state machine only, ${TRANSFERS} transfers over ${ACCOUNTS} accounts`);
   console.log(`   apply: ${sm.applyTps.toFixed(0)} transfers/s; apply + incremental state root: ${sm.withRootTps.toFixed(0)} transfers/s`);
   console.log(`1. apply ${TRANSFERS} transfers over ${ACCOUNTS} accounts (signatures pre-verified), batches of ${BATCH}`);
   const apply = await benchApply();
-  console.log(`   ${apply.tps.toFixed(0)} transfers/s durable (${apply.blocks} blocks)`);
+  console.log(`   ${apply.tps.toFixed(0)} transfers/s durable (${apply.blocks} blocks); ${apply.cpuUsPerTransfer.toFixed(2)} µs CPU per transfer (all threads)`);
   console.log('4. restart');
   const t0 = performance.now();
   const reopened = await Ledger.open({ dir: apply.dir, verifier: preVerified });
   const restartSeconds = (performance.now() - t0) / 1000;
-  console.log(`   Ledger.open on ${reopened.info().transfers} transfers, ${reopened.info().accounts} accounts: ${restartSeconds.toFixed(2)} s`);
+  console.log(`   Ledger.open on ${reopened.info().transfers} transfers, ${reopened.info().accounts} accounts (clean shutdown): ${restartSeconds.toFixed(2)} s`);
   await reopened.close();
+  // Worst case: a crash just before a checkpoint leaves CHECKPOINT_BLOCKS_DEFAULT − 1 full blocks to replay.
+  const { execFileSync } = await import('node:child_process');
+  const replayBlocks = CHECKPOINT_BLOCKS_DEFAULT - 1;
+  execFileSync(process.execPath, [new URL(import.meta.url).pathname, '--append', apply.dir, String(replayBlocks), apply.opPrivateKey,
+    '--accounts', String(ACCOUNTS)], { stdio: 'inherit' });
+  const t1 = performance.now();
+  const crashed = await Ledger.open({ dir: apply.dir, verifier: preVerified });
+  const crashSeconds = (performance.now() - t1) / 1000;
+  console.log(`   Ledger.open after a crash, replaying ${replayBlocks} blocks (${replayBlocks * BATCH} records) on ${crashed.info().transfers} transfers: ${crashSeconds.toFixed(2)} s`);
+  await crashed.close();
   rmSync(apply.dir, { recursive: true, force: true });
   if (SM2_TRANSFERS > 0) {
     console.log(`2. full path with SM2 verification: ${SM2_TRANSFERS} transfers`);

@@ -67,6 +67,7 @@ export const BENCH_USAGE = `usage: gmledger bench [options]
   --block-ms <n>      node block time limit
   --verify-threads <n> node verifies SM2 on n worker threads (default: main thread)
   --limit NAME=<n>    passed to the node (repeatable)
+  --block-records <n> passed to the node
   --out <file>        JSON results (default ${DEFAULTS.out})
   --keep              keep the chain directory`;
 
@@ -91,6 +92,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       case '--block-ms': o.blockMs = num(); break;
       case '--verify-threads': o.verifyThreads = num(); break;
       case '--limit': o.nodeArgs.push('--limit', argv[++i] ?? ''); break;
+      case '--block-records': o.nodeArgs.push('--block-records', argv[++i] ?? ''); break;
       case '--trusted': o.trusted = true; break;
       case '--keep': o.keep = true; break;
       case '--backend': {

@@ -22,6 +22,7 @@ export {
   encode as encodeRecord, decode as decodeRecord, concatRecords, checkStructure,
 } from './codec/record.js';
 export type { RecordFields, DecodedRecord, KindName } from './codec/record.js';
+export { checkBatchStructure } from './codec/validate.js';
 export { ResultCode, resultName } from './ledger/results.js';
 export type { ResultName } from './ledger/results.js';
 export { Ledger, BATCH_RECORDS_MAX } from './ledger/ledger.js';

@@ -6,6 +6,7 @@ import {
   ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS,
 } from '../dist/src/codec/record.js';
 import { sm3 } from '../dist/src/crypto/hash.js';
+import { checkBatchStructure } from '../dist/src/codec/validate.js';
 import { sm2 } from '../dist/src/index.js';
 import { buildRecord, signerFromKeyPair } from '../dist/src/ledger/sign.js';
 import { sm2RecordVerifier } from '../dist/src/ledger/verify.js';
@@ -85,6 +86,39 @@ describe('record layout', () => {
     const a = signed(encode({ kind: 'create_account', chainId: 1, id: 4n, signer }));
     a[70] = 1;
     expect(checkStructure(a, 0, 1)).toBe(STRUCT_RESERVED_FIELD);
+  });
+
+  it('the WASM batch check agrees with checkStructure on randomly mutated records', () => {
+    let seed = 99;
+    const rnd = () => { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed / 0x100000000; };
+    const pk = new Uint8Array(65).fill(2); pk[0] = 4;
+    const bases = [
+      encode({ kind: 'register_key', chainId: 5, id: 1n, signer, publicKey: pk, roles: 4, ledger: 3 }),
+      encode({ kind: 'create_account', chainId: 5, id: 2n, signer, ledger: 1, code: 2, controller: signer }),
+      encode({ kind: 'transfer', chainId: 5, id: 3n, signer, debitAccountId: 1n, creditAccountId: 2n, amount: 3n, ledger: 1, code: 1, timeout: 9 }),
+      encode({ kind: 'anchor', chainId: 5, id: 4n, signer, digest: new Uint8Array(32).fill(7) }),
+      encode({ kind: 'freeze_account', chainId: 5, id: 5n, signer, accountId: 2n }),
+      encode({ kind: 'resume_ledger', chainId: 5, id: 8n, signer, ledger: 1 }),
+    ];
+    const n = 3000;
+    const batch = new Uint8Array(n * 256);
+    for (let i = 0; i < n; i++) {
+      const r = signed(bases[i % bases.length].slice());
+      const flips = Math.floor(rnd() * 3);
+      for (let f = 0; f < flips; f++) {
+        const at = rnd() < 0.3 ? Math.floor(rnd() * 8) : Math.floor(rnd() * 256);
+        r[at] = rnd() < 0.5 ? 0 : Math.floor(rnd() * 256);
+      }
+      if (rnd() < 0.05) r.fill(0, 191, 223);
+      batch.set(r, i * 256);
+    }
+    const wasm = checkBatchStructure(batch, n, 5);
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      expect(wasm[i], `record ${i}`).toBe(checkStructure(batch, i * 256, 5));
+      seen.add(wasm[i]);
+    }
+    expect([...seen].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('signatures: SM2 over bytes [0,191) with the default ID; any bit flip fails', async () => {

@@ -8,6 +8,7 @@ import { RocksDb, WriteBatch } from '../dist/native/rocksdb.js';
 import { blockKey } from '../dist/src/store/store.js';
 import { TRANSFER_PENDING } from '../dist/src/codec/record.js';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 const open: Ledger[] = [];
 afterEach(async () => { for (const l of open.splice(0)) await l.close().catch(() => {}); });
@@ -43,7 +44,11 @@ describe('ledger on disk', () => {
     const fx = await populated();
     const { ledger } = fx;
     const blocks: number[] = [];
-    ledger.on('block', (e) => blocks.push(e.height));
+    ledger.on('block', (e) => {
+      blocks.push(e.height);
+      expect(e.records.length).toBe(e.count * 256);
+      expect(e.codes.length).toBe(e.count);
+    });
     const r = await ledger.submit([rec({ kind: 'transfer', id: 3000n, debitAccountId: 100n, creditAccountId: 101n, amount: 1n, ledger: 1, code: 1 }, fx.alice)]);
     expect(r[0]).toMatchObject({ code: 0, name: 'ok' });
     expect(blocks).toContain(r[0].height);
@@ -118,10 +123,76 @@ describe('ledger on disk', () => {
     ]);
     expect(r.map((x) => x.name)).toEqual(['exists', 'ok', 'exists']);
     expect(again.getAccount(100n)!.creditsPosted).toBe(2n);
+    const root = again.state.tree.root();
     await again.close();
+    // The post changed an older transfer entry: it must survive another restart.
+    const third = await Ledger.open({ dir: fx.dir, verifier: acceptAllVerifier });
+    expect(third.getTransfer(2000n)!.status).toBe('posted_pending');
+    expect(third.getTransfer(2001n)!.amount).toBe(2n);
+    expect(third.state.tree.root()).toEqual(root);
+    await third.close();
     const report = await verifyChain(fx.dir, { verifier: acceptAllVerifier });
     expect(report).toMatchObject({ ok: true });
     expect(report.height).toBe(again.height);
+  });
+
+  it('replays the blocks after the last checkpoint on start (process exits without close)', async () => {
+    const fx = await populated();
+    await fx.ledger.close();
+    const records = [];
+    for (let b = 0; b < 6; b++) {
+      records.push(Buffer.from(rec({ kind: 'transfer', id: 8000n + BigInt(b), debitAccountId: 100n, creditAccountId: 101n, amount: 10n, ledger: 1, code: 1,
+        flags: b === 2 ? TRANSFER_PENDING : 0, timeout: 0 }, fx.alice)).toString('hex'));
+    }
+    records.push(Buffer.from(rec({ kind: 'transfer', id: 8100n, pendingId: 2000n, flags: 8 }, fx.bob)).toString('hex'));
+    const script = `
+      import { Ledger } from ${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'src', 'ledger', 'ledger.js'))};
+      const verifier = { name: 'TEST-ONLY', async verifyRecords(_b, n, k) { return Uint8Array.from({ length: n }, (_, i) => (k[i] ? 1 : 0)); } };
+      const ledger = await Ledger.open({ dir: ${JSON.stringify(fx.dir)}, verifier, blockMaxMs: 1, checkpointBlocks: 1000 });
+      for (const hex of ${JSON.stringify(records)}) {
+        const r = await ledger.submit([Buffer.from(hex, 'hex')]);
+        if (r[0].code !== 0) throw new Error('submit failed: ' + r[0].name);
+      }
+      process.stdout.write(String(ledger.height));
+      process.exit(0); // no close(): the state entries after the checkpoint are never written
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    const height = Number(child.stdout);
+    const again = await Ledger.open({ dir: fx.dir, verifier: acceptAllVerifier });
+    open.push(again);
+    expect(again.height).toBe(height);
+    expect(again.getAccount(100n)!.debitsPosted).toBe(1275n + 50n);
+    expect(again.getAccount(100n)!.debitsPending).toBe(10n);
+    expect(again.getTransfer(2000n)!.status).toBe('voided');
+    expect(again.getAccount(101n)!.debitsPending).toBe(0n);
+    await again.close();
+    expect((await verifyChain(fx.dir, { verifier: acceptAllVerifier })).ok).toBe(true);
+  });
+
+  it('pending time-outs expire by block time, across a restart', async () => {
+    const fx = await populated();
+    let now = Date.now() + 10_000;
+    const clock = () => now;
+    await fx.ledger.close();
+    const a = await Ledger.open({ dir: fx.dir, verifier: acceptAllVerifier, blockMaxMs: 2, clock });
+    const r = await a.submit([rec({ kind: 'transfer', id: 7000n, debitAccountId: 100n, creditAccountId: 101n, amount: 9n, ledger: 1, code: 1, flags: TRANSFER_PENDING, timeout: 2 }, fx.alice)]);
+    expect(r[0].name).toBe('ok');
+    expect(a.getAccount(100n)!.debitsPending).toBe(9n);
+    await a.close();
+    now += 1999;
+    const b = await Ledger.open({ dir: fx.dir, verifier: acceptAllVerifier, blockMaxMs: 2, clock });
+    open.push(b);
+    await b.submit([rec({ kind: 'anchor', id: 7001n, digest: new Uint8Array(32).fill(2) }, fx.alice)]);
+    expect(b.getTransfer(7000n)!.status).toBe('pending');
+    now += 1;
+    await b.submit([rec({ kind: 'anchor', id: 7002n, digest: new Uint8Array(32).fill(2) }, fx.alice)]);
+    expect(b.getTransfer(7000n)!.status).toBe('expired');
+    expect(b.getAccount(100n)!.debitsPending).toBe(0n);
+    const post = await b.submit([rec({ kind: 'transfer', id: 7003n, pendingId: 7000n, flags: 4 }, fx.alice)]);
+    expect(post[0].name).toBe('pending_transfer_expired');
+    await b.close();
+    expect((await verifyChain(fx.dir, { verifier: acceptAllVerifier })).ok).toBe(true);
   });
 
   it('admission: unknown signer, bad structure, open chains never reach a block', async () => {
@@ -141,6 +212,31 @@ describe('ledger on disk', () => {
     expect(r.map((x) => x.name)).toEqual(['signer_key_not_found', 'wrong_chain', 'reserved_field',
       'linked_event_failed_admission', 'signer_key_not_found', 'linked_event_failed_admission', 'linked_event_chain_open']);
     expect(r.every((x) => x.height === undefined)).toBe(true);
+    const badVersion = rec({ kind: 'anchor', id: 14n, digest: new Uint8Array(32).fill(1) }, fx.alice);
+    badVersion[0] = 2;
+    const badKind = rec({ kind: 'anchor', id: 15n, digest: new Uint8Array(32).fill(1) }, fx.alice);
+    badKind[1] = 42;
+    const badSig = rec({ kind: 'anchor', id: 16n, digest: new Uint8Array(32).fill(1) }, fx.alice);
+    badSig.fill(0, 223, 255);
+    const flag = rec({ kind: 'anchor', id: 17n, digest: new Uint8Array(32).fill(1) }, fx.alice);
+    flag[2] = 2;
+    expect((await fx.ledger.submit([badVersion, badKind, badSig, flag])).map((x) => x.name))
+      .toEqual(['bad_version', 'bad_kind', 'bad_signature_encoding', 'reserved_flag']);
+    const many = new Uint8Array(8191 * 256);
+    const big = await fx.ledger.submitBatch(many);
+    expect(big.codes.every((c) => c === 11)).toBe(true); // batch_too_large
+    await expect(fx.ledger.submitBatch(new Uint8Array(300))).rejects.toThrow(RangeError);
+  });
+
+  it('turns submits away with ledger_unavailable beyond the in-flight bound', async () => {
+    const fx = await chainFixture({ inFlightMaxRecords: 3, blockMaxMs: 50 });
+    open.push(fx.ledger);
+    const anchor = (id: bigint) => rec({ kind: 'anchor', id, digest: new Uint8Array(32).fill(1) }, fx.admin);
+    const first = fx.ledger.submit([anchor(100n), anchor(101n)]);
+    const second = fx.ledger.submit([anchor(102n), anchor(103n)]);
+    expect((await second).map((r) => r.name)).toEqual(['ledger_unavailable', 'ledger_unavailable']);
+    expect((await first).map((r) => r.name)).toEqual(['ok', 'ok']);
+    expect((await fx.ledger.submit([anchor(102n), anchor(103n)])).map((r) => r.name)).toEqual(['ok', 'ok']);
   });
 
   it('verify finds a flipped byte in a stored block and names it', async () => {
@@ -158,5 +254,22 @@ describe('ledger on disk', () => {
     expect(report.ok).toBe(false);
     expect(report.badHeight).toBe(2);
     expect(report.error).toMatch(/block 2/);
+  });
+});
+
+describe('keys registered in the same batch', () => {
+  it('a record may be signed by a key registered earlier in its batch, not later', async () => {
+    const fx = await chainFixture();
+    open.push(fx.ledger);
+    const k1 = signer(20), k2 = signer(21);
+    const r = await fx.ledger.submit([
+      rec({ kind: 'register_key', id: 50n, publicKey: k1.publicKey, roles: roles.ROLE_PARTICIPANT }, fx.admin),
+      rec({ kind: 'anchor', id: 51n, digest: new Uint8Array(32).fill(1) }, k1),
+      rec({ kind: 'anchor', id: 52n, digest: new Uint8Array(32).fill(1) }, k2),
+      rec({ kind: 'register_key', id: 53n, publicKey: k2.publicKey, roles: roles.ROLE_PARTICIPANT }, fx.admin),
+    ]);
+    expect(r.map((x) => x.name)).toEqual(['ok', 'ok', 'signer_key_not_found', 'ok']);
+    await fx.ledger.close();
+    expect((await verifyChain(fx.dir, { verifier: acceptAllVerifier })).ok).toBe(true);
   });
 });

@@ -3,7 +3,8 @@
 // acknowledged record is on the chain and the chain verifies.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +16,8 @@ import { verifyChain } from '../dist/src/chain/verify.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
 import { runNode, type RunningNode } from '../dist/src/server/cli-start.js';
 import { toHex } from '../dist/src/crypto/bytes.js';
+import { parseError } from '../dist/src/server/protocol.js';
+import { RawConn, submitFrame } from './server-fixtures.js';
 
 const LEDGER = 1;
 
@@ -104,6 +107,35 @@ describe('node over the real ledger', () => {
     expect((await get('/anchors/7777')).json).toMatchObject({ height: an.height, index: an.index });
     const status = await get('/status');
     expect(status.json).toMatchObject({ chainId, backend: 'ledger' });
+    const metrics = await (await fetch(server.httpUrl + '/metrics')).text();
+    for (const m of ['gmledger_verify_busy_seconds_total', 'gmledger_verify_threads', 'gmledger_ledger_busy_seconds_total',
+      'gmledger_event_loop_delay_p99_seconds', 'gmledger_submit_latency_seconds_bucket']) expect(metrics).toContain(m);
+
+    // Hostile input against the real ledger: specific errors, and the chain does not move.
+    const height = (status.json as { height: number }).height;
+    const raw = await RawConn.open(server.url);
+    const frames: [Uint8Array, string][] = [
+      [randomBytes(7), 'bad_frame'],
+      [(() => { const f = submitFrame([t2], 9); f[0] = 2; return f; })(), 'bad_protocol_version'],
+      [submitFrame([t2], 9).subarray(0, 100), 'batch_truncated'],
+      [submitFrame([t2], 9), 'not_authenticated'],
+    ];
+    for (const [f, name] of frames) {
+      const n = raw.frames.length;
+      raw.send(f);
+      await raw.until(() => raw.frames.length > n);
+      expect(parseError(raw.frames[raw.frames.length - 1]).name).toBe(name);
+    }
+    raw.close();
+    const hostile = await Client.connect(server.url, { signer: authSigner(p) });
+    const forged = transfer(chainId, p, 6001n, a1, a2, 1_000_000n);
+    forged.set(randomBytes(64), 191); // someone else's "signature"
+    const wrongChain = records.transfer({ chainId: chainId + 1, id: 6002n, debitAccountId: a1, creditAccountId: a2, amount: 1n, ledger: LEDGER, code: 1 }, p);
+    const rs2 = await hostile.submitBatch([forged, wrongChain]);
+    expect(rs2.map((r) => r.result)).toEqual(['bad_signature', 'wrong_chain']);
+    await hostile.close();
+    expect(((await get('/status')).json as { height: number }).height).toBe(height);
+    expect((await get(`/accounts/${a1}`)).json).toMatchObject({ debitsPosted: '7', creditsPosted: '3' });
     for (const x of [c, pc, rc]) await x.close();
   });
 });
@@ -128,6 +160,31 @@ async function spawnNode(dir: string): Promise<{ child: ChildProcess; url: strin
     child.on('exit', (code) => reject(new Error(`node exited ${code}: ${err}`)));
   });
 }
+
+describe('gmledger start', () => {
+  it('creates a development chain on first start and says where the keys are', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gmledger-first-'));
+    try {
+      const child = spawn(process.execPath, ['dist/src/server/cli-start.js', '--dir', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d) => { err += d; });
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+      });
+      const info = JSON.parse(line);
+      expect(info).toMatchObject({ event: 'listening', height: 0 });
+      expect(info.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+      expect(err).toContain(`keys are in ${join(dir, 'keys')}`);
+      const st = await stat(join(dir, 'keys', 'admin.key'));
+      expect(st.mode & 0o777).toBe(0o600);
+      child.kill('SIGTERM');
+      expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('crash safety', () => {
   it('SIGKILL under load, restart: every acknowledged record is present and the chain verifies', async () => {

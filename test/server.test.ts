@@ -6,6 +6,7 @@ import { ClientError } from '../dist/src/client/index.js';
 import { fromHex, toHex } from '../dist/src/crypto/bytes.js';
 import { CloseCode, authMessage } from '../dist/src/server/protocol.js';
 import { records } from '../dist/src/ledger/sign.js';
+import { encode } from '../dist/src/codec/record.js';
 import { sm2Backend } from '../dist/src/ledger/sm2backend.js';
 import {
   CHAIN_ID, LEDGER, RawConn, connectAs, fakeTransfer, freshId, signedTransfer, startNode,
@@ -72,6 +73,15 @@ describe('node server: submit, auth, subscriptions, HTTP', () => {
     raw.send(JSON.stringify({ op: 'subscribe', id: 4, topic: 'firehose' }));
     await raw.until(() => raw.texts.length >= 6);
     expect(JSON.parse(raw.texts[5])).toMatchObject({ op: 'error', id: 4, error: 'forbidden_topic' });
+    // Subscriptions made with JSON frames deliver JSON events.
+    raw.send(JSON.stringify({ op: 'subscribe', id: 5, topic: 'blocks' }));
+    await raw.until(() => raw.texts.length >= 7);
+    expect(JSON.parse(raw.texts[6])).toMatchObject({ op: 'subscribed', id: 5, topic: 'blocks' });
+    raw.send(JSON.stringify({ op: 'submit', id: 6, records: [toHex(signedTransfer(k.bob, 5n, 6n))] }));
+    await raw.until(() => raw.texts.some((t) => JSON.parse(t).op === 'block'));
+    const block = JSON.parse(raw.texts.find((t) => JSON.parse(t).op === 'block')!);
+    expect(block).toMatchObject({ op: 'block', height: expect.any(Number), count: 1 });
+    expect(block.hash).toMatch(/^[0-9a-f]{64}$/);
     raw.close();
   });
 
@@ -180,3 +190,24 @@ describe('node server: submit, auth, subscriptions, HTTP', () => {
   });
 });
 
+
+describe('node server: trusted-gateway mode (network layer)', () => {
+  it('accepts unsigned batches only from a configured gateway key', async () => {
+    const { k } = { k: (await import('./server-fixtures.js')).keys() };
+    const node = await startNode({}, { gatewayKeys: [k.operator.keyId] });
+    try {
+      const gw = await connectAs(node.server.url, k.operator);
+      const unsigned = (id: bigint) => encode({ kind: 'transfer', chainId: CHAIN_ID, id, signer: k.alice.keyId, debitAccountId: 1n, creditAccountId: 2n, amount: 1n, ledger: LEDGER, code: 1 });
+      const rs = await gw.submitBatch([unsigned(freshId()), unsigned(freshId())], { trusted: true });
+      expect(rs.map((r) => r.result)).toEqual(['ok', 'ok']);
+      // Without the flag the same unsigned records are refused per record.
+      expect((await gw.submitBatch([unsigned(freshId())]))[0].result).toBe('bad_signature_encoding');
+      const alice = await connectAs(node.server.url, k.alice);
+      await expect(alice.submitBatch([unsigned(freshId())], { trusted: true })).rejects.toMatchObject({ name: 'trusted_not_allowed' });
+      await gw.close();
+      await alice.close();
+    } finally {
+      await node.close();
+    }
+  });
+});

@@ -20,23 +20,24 @@
 // G and each distinct key appear once with their scalars summed mod n (G over its w = 10
 // table, each key over its w = 5 odd multiples, from the key cache or built here), each R_i
 // contributes a width-4 wNAF of z_i. Because the doublings are shared, a key needs no
-// 2^64/2^128 multiples: a key seen once costs its 8-point table, not a cache build. All
-// tables built in the chunk (R_i's and new keys') are made affine with one inversion.
+// 2^64/2^128 multiples: a key seen once costs its 8-point table, not a cache build. The
+// tables built in the chunk (R_i's and new keys') are computed directly in affine
+// coordinates for all items together, one shared inversion per round (oddMultiplesAffine).
 // If the equation fails, every hinted item of the chunk is re-verified individually with
 // the standard algorithm, which ignores hints: a wrong hint can only cost time, never
 // change an answer. Unhinted items, and items whose hint yields no curve point, are always
 // verified individually.
 
-import { FE, fromBytes, fneg } from './field';
-import { J, A, decompress, fromAffine, oddMultiples, normalizeBatch, G_TABLES, G_ENTRIES, G_W, msm, wnaf, isInfinity } from './point';
-import { N, scFromBE, scInRange, scIsZero, scAdd, scSub, scReduce, scLt, scMul, scToBE } from './scalar';
+import { FE, fromBytes, fneg, fcopy } from './field';
+import { A, decompress, oddMultiplesAffine, G_TABLES, G_ENTRIES, G_W, msm, wnaf, isInfinity } from './point';
+import { N, scFromBE, scInRange, scIsZero, scAdd, scSub, scReduce, scLt, scMontMul, scFromMontSum, scToBE } from './scalar';
 import { computeE, computeZa } from './za';
 import { findSlot, parsePublicKey, validRaw, lastPoint, verifyRawKey, P_ENTRIES, TABLE_OFF, P_W } from './verify';
 
 export const ITEM_BYTES: usize = 192;
 export const SM2_ITEM_BYTES: usize = ITEM_BYTES;
 /** Items per multi-scalar multiplication: bounds scratch and the cost of a failed chunk. */
-export const CHUNK: usize = 256;
+export const CHUNK: usize = 512;
 
 const F_HINT: u8 = 1;
 const F_DIGEST: u8 = 2;
@@ -46,24 +47,24 @@ const F_REJECT: u8 = 128;
 const KEYMAP_SLOTS: usize = 2 * CHUNK;
 const NAF_LEN: usize = 520; // 257 i16 digits, padded
 const MAX_TERMS: usize = 1 + 2 * CHUNK;
-const MAX_POINTS: usize = 12 * CHUNK; // 4 per R_i + 8 per new key
 
 // Per-key record (KEYREC bytes) in scratch:
 //   [0, 64) raw key   [64] 1 valid   [68] 1 when Z_A holds the default-ID Z_A
 //   [72, 104) Z_A     [104, 144) T = sum z_i t_i (scalar, padded)   [144] table address
-//   [152, 152 + 8A) copy of the cached w = 5 table, when the key was cached
+//   [152, 152 + 8A) copy of the key's cached w = 5 table (uncached keys' tables are
+//   built at OFF_NEWK; [144] points at whichever applies)
 const KEYREC: usize = 152 + P_ENTRIES * A;
 
 const OFF_KEYMAP: usize = 0;
 const OFF_KEYS: usize = OFF_KEYMAP + KEYMAP_SLOTS * 4;
-const OFF_PJ: usize = OFF_KEYS + CHUNK * KEYREC;
-const OFF_PA: usize = OFF_PJ + MAX_POINTS * J;
-const OFF_ZS: usize = OFF_PA + MAX_POINTS * A;
-const OFF_NAF: usize = OFF_ZS + MAX_POINTS * FE;
+const OFF_NEWK: usize = OFF_KEYS + CHUNK * KEYREC;        // new keys' tables (stride 8A)
+const OFF_NAF: usize = OFF_NEWK + CHUNK * P_ENTRIES * A;
 const OFF_TERMS: usize = OFF_NAF + MAX_TERMS * NAF_LEN;
-const OFF_ITEMS: usize = OFF_TERMS + MAX_TERMS * 8;
-const OFF_IKEY: usize = OFF_ITEMS + CHUNK * 4;
-const OFF_Z: usize = OFF_IKEY + CHUNK * 4;
+const OFF_RA: usize = OFF_TERMS + MAX_TERMS * 8;       // R tables: 4 affine points per item
+const OFF_RSCR: usize = OFF_RA + CHUNK * 4 * A;          // oddMultiplesAffine scratch
+const OFF_ITEMS: usize = OFF_RSCR + CHUNK * (3 * FE + A);
+
+const OFF_Z: usize = OFF_ITEMS + CHUNK * 4;
 /** Scratch bytes sm2VerifyPacked needs. */
 export const SM2_BATCH_SCRATCH: usize = OFF_Z + CHUNK * 40;
 
@@ -76,7 +77,6 @@ const XB: usize = memory.data(32, 8);
 const SACC: usize = memory.data(40, 8);
 const PROD: usize = memory.data(40, 8);
 const RPT: usize = memory.data(80, 8);
-const RJ0: usize = memory.data(120, 8);
 const ACC: usize = memory.data(120, 8);
 const RAW: usize = memory.data(64, 8);
 const P_MINUS_N: usize = memory.data<u32>([
@@ -85,8 +85,8 @@ const P_MINUS_N: usize = memory.data<u32>([
 
 const NO_KEY: usize = <usize>-1;
 
-// Jacobian points queued for the chunk's single normalization.
-let npts: usize = 0;
+// Keys of this chunk whose tables are built here (at OFF_NEWK).
+let nnew: usize = 0;
 
 /**
  * The chunk's key record index for item rec (inserting it on first sight), or NO_KEY if
@@ -127,11 +127,11 @@ function prepare(scratch: usize, buf: usize, rec: usize, nkeys: usize): usize {
       store<u32>(kr, <u32>(kr + 152), 144);
     } else if (validRaw(raw)) {
       store<u32>(kr, 1, 64);
-      // odd multiples of P, normalized with the R tables after the loop
-      fromAffine(RJ0, lastPoint());
-      oddMultiples(scratch + OFF_PJ + npts * J, RJ0, <i32>P_ENTRIES);
-      store<u32>(kr, <u32>(scratch + OFF_PA + npts * A), 144);
-      npts += P_ENTRIES;
+      // P now; 3P .. 15P for all new keys at once after the loop
+      const t = scratch + OFF_NEWK + nnew * P_ENTRIES * A;
+      memory.copy(t, lastPoint(), A);
+      store<u32>(kr, <u32>t, 144);
+      nnew++;
     }
   }
   const kr = scratch + OFF_KEYS + k * KEYREC;
@@ -168,12 +168,11 @@ export function sm2VerifyPacked(buf: usize, count: u32, out: usize, rand: usize,
 function chunk(buf: usize, base: usize, end: usize, out: usize, rand: usize, scratch: usize): u32 {
   memory.fill(scratch + OFF_KEYMAP, 0, KEYMAP_SLOTS * 4);
   memory.fill(SACC, 0, 40);
-  npts = 0;
+  nnew = 0;
   let nkeys: usize = 0;
   let m: usize = 0; // hinted items in the batch equation
   let valid: u32 = 0;
   const items = scratch + OFF_ITEMS;
-  const ikey = scratch + OFF_IKEY;
   for (let i = base; i < end; i++) {
     const rec = buf + i * ITEM_BYTES;
     store<u8>(out + i, 0);
@@ -223,25 +222,26 @@ function chunk(buf: usize, base: usize, end: usize, out: usize, rand: usize, scr
     memory.fill(z, 0, 40);
     memory.copy(z, rand + i * 16, 16);
     store<u32>(z, load<u32>(z) | 1);
-    scMul(PROD, z, SS);
+    // sums of z*s*R^-1 (one Montgomery product each); R^-1 is removed once per sum below
+    scMontMul(PROD, z, SS);
     scAdd(SACC, SACC, PROD);
-    scMul(PROD, z, TT);
+    scMontMul(PROD, z, TT);
     scAdd(kr + 104, kr + 104, PROD);
-    // -R and its odd multiples 1, 3, 5, 7 (Jacobian, normalized below)
-    fneg(RPT + 40, RPT + 40);
-    fromAffine(RJ0, RPT);
-    oddMultiples(scratch + OFF_PJ + npts * J, RJ0, 4);
+    // -R; its odd multiples 3, 5, 7 are filled in for all items at once below
+    const rt = scratch + OFF_RA + m * 4 * A;
+    fcopy(rt, RPT);
+    fneg(rt + 40, RPT + 40);
     store<u32>(items + (m << 2), <u32>i);
-    store<u32>(ikey + (m << 2), <u32>(scratch + OFF_PA + npts * A)); // R table address
-    npts += 4;
     m++;
   }
   if (m == 0) return valid;
-  normalizeBatch(scratch + OFF_PA, scratch + OFF_PJ, <i32>npts, scratch + OFF_ZS);
+  oddMultiplesAffine(scratch + OFF_NEWK, P_ENTRIES * A, P_ENTRIES, <i32>nnew, scratch + OFF_RSCR);
+  oddMultiplesAffine(scratch + OFF_RA, 4 * A, 4, <i32>m, scratch + OFF_RSCR);
   // terms: G, each key with a nonzero scalar, each R_i; all over 256 doublings
   const naf = scratch + OFF_NAF;
   const terms = scratch + OFF_TERMS;
   let nt: usize = 0;
+  scFromMontSum(SACC, SACC);
   wnaf(naf, SACC, 0, 256, G_W);
   store<u32>(terms, <u32>naf);
   store<u32>(terms, <u32>G_TABLES, 4);
@@ -249,20 +249,22 @@ function chunk(buf: usize, base: usize, end: usize, out: usize, rand: usize, scr
   for (let k: usize = 0; k < nkeys; k++) {
     const kr = scratch + OFF_KEYS + k * KEYREC;
     if (load<u32>(kr, 64) != 1 || scIsZero(kr + 104)) continue; // no hinted item (or the sum vanished)
+    scFromMontSum(kr + 104, kr + 104);
     const nafp = naf + nt * NAF_LEN;
     wnaf(nafp, kr + 104, 0, 256, P_W);
     store<u32>(terms + nt * 8, <u32>nafp);
     store<u32>(terms + nt * 8, load<u32>(kr, 144), 4);
     nt++;
   }
+  const high = nt; // G and key terms; the R_i terms below have no digits above 128
   for (let j: usize = 0; j < m; j++) {
     const nafp = naf + nt * NAF_LEN;
-    wnaf(nafp, scratch + OFF_Z + j * 40, 0, 256, 4);
+    wnaf(nafp, scratch + OFF_Z + j * 40, 0, 128, 4);
     store<u32>(terms + nt * 8, <u32>nafp);
-    store<u32>(terms + nt * 8, load<u32>(ikey + (j << 2)), 4);
+    store<u32>(terms + nt * 8, <u32>(scratch + OFF_RA + j * 4 * A), 4);
     nt++;
   }
-  msm(ACC, terms, <i32>nt, 256);
+  msm(ACC, terms, <i32>nt, 256, <i32>high, 128);
   const pass = isInfinity(ACC) != 0;
   for (let j: usize = 0; j < m; j++) {
     const i = <usize>load<u32>(items + (j << 2));

@@ -187,6 +187,73 @@ export function normalizeBatch(dst: usize, src: usize, count: i32, scratch: usiz
   }
 }
 
+/** Inverts `count` field elements at v (stride FE) in place with one inversion. None may be 0. */
+export function batchInvert(v: usize, count: i32, scratch: usize): void {
+  if (count <= 0) return;
+  fcopy(scratch, v);
+  for (let i = 1; i < count; i++) fmul(scratch + <usize>i * FE, scratch + <usize>(i - 1) * FE, v + <usize>i * FE);
+  finv(NZ, scratch + <usize>(count - 1) * FE);
+  for (let i = count - 1; i > 0; i--) {
+    const e = v + <usize>i * FE;
+    fmul(T2, NZ, scratch + <usize>(i - 1) * FE); // 1/v_i
+    fmul(NZ, NZ, e);                              // 1/(v_0 .. v_{i-1})
+    fcopy(e, T2);
+  }
+  fcopy(v, NZ);
+}
+
+/**
+ * For `count` tables of `entries` affine points at tab (table i at tab + i*stride,
+ * entry 0 = P given), fills 3P, 5P, ... in affine coordinates for all tables at once:
+ * rounds of affine doubling/addition whose denominators are inverted together
+ * (Montgomery's trick) - about 6M per point instead of a Jacobian addition plus
+ * normalization. P must be a valid point of the prime-order group, so no intermediate
+ * sum meets 2P or -2P (no special cases). scratch: count * (3 FE + A) bytes.
+ */
+export function oddMultiplesAffine(tab: usize, stride: usize, entries: usize, count: i32, scratch: usize): void {
+  if (count <= 0) return;
+  const den = scratch;
+  const tmp = scratch + <usize>count * FE;
+  const two = scratch + 2 * <usize>count * FE; // 2P per table (affine)
+  // round 1: 2P, lambda = (3x^2 - 3) / 2y
+  for (let i = 0; i < count; i++) fdbl(den + <usize>i * FE, tab + <usize>i * stride + 40);
+  batchInvert(den, count, tmp);
+  for (let i = 0; i < count; i++) {
+    const p = tab + <usize>i * stride;
+    const d = two + <usize>i * A;
+    fsqr(T1, p);
+    fsub(T1, T1, F_ONE);
+    fmulSmall(T1, T1, 3);
+    fmul(T1, T1, den + <usize>i * FE);     // lambda
+    fsqr(T2, T1);
+    fsub(T2, T2, p);
+    fsub(d, T2, p);                         // x2 = lambda^2 - 2x
+    fsub(T2, p, d);
+    fmul(T2, T1, T2);
+    fsub(d + 40, T2, p + 40);               // y2 = lambda (x - x2) - y
+  }
+  // later rounds: entry k = entry k-1 + 2P
+  for (let k: usize = 1; k < entries; k++) {
+    for (let i = 0; i < count; i++) {
+      fsub(den + <usize>i * FE, two + <usize>i * A, tab + <usize>i * stride + (k - 1) * A);
+    }
+    batchInvert(den, count, tmp);
+    for (let i = 0; i < count; i++) {
+      const a = tab + <usize>i * stride + (k - 1) * A;
+      const b = two + <usize>i * A;
+      const r = a + A;
+      fsub(T1, b + 40, a + 40);
+      fmul(T1, T1, den + <usize>i * FE);   // lambda = (y_b - y_a) / (x_b - x_a)
+      fsqr(T2, T1);
+      fsub(T2, T2, a);
+      fsub(r, T2, b);                       // x = lambda^2 - x_a - x_b
+      fsub(T2, a, r);
+      fmul(T2, T1, T2);
+      fsub(r + 40, T2, a + 40);             // y = lambda (x_a - x) - y_a
+    }
+  }
+}
+
 const RHS: usize = memory.data(40, 8);
 
 // RHS = x^3 - 3x + b
@@ -342,12 +409,15 @@ export function wnaf(out: usize, k: usize, off: i32, nbits: i32, w: i32): void {
  * acc = sum over terms of scalar_t * Base_t. `terms` holds `count` records of two u32:
  * the address of the term's wNAF digits (D + 1 i16) and of its affine table of odd
  * multiples. One shared chain of D doublings; each nonzero digit costs a mixed addition.
+ * Only the first `countHigh` terms can have nonzero digits above position `split` (the
+ * rest, e.g. 128-bit batch coefficients, are not scanned there).
  */
-export function msm(acc: usize, terms: usize, count: i32, D: i32): void {
+export function msm(acc: usize, terms: usize, count: i32, D: i32, countHigh: i32 = 0x7fffffff, split: i32 = 0x7fffffff): void {
   let inf = true;
   for (let i = D; i >= 0; i--) {
     if (!inf) jdbl(acc, acc); // doubling a finite point is finite (no 2-torsion)
-    for (let t = 0; t < count; t++) {
+    const active = i > split ? min(count, countHigh) : count;
+    for (let t = 0; t < active; t++) {
       const rec = terms + (<usize>t << 3);
       const d = <i32>load<i16>(<usize>load<u32>(rec) + (<usize>i << 1));
       if (d != 0) {

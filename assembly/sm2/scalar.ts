@@ -148,6 +148,9 @@ export function scMul(r: usize, a: usize, b: usize): void {
   scMontMul(r, MT, R2N);
 }
 
+/** r = x*R mod n: undoes the R^-1 of a sum of scMontMul products. */
+export function scFromMontSum(r: usize, x: usize): void { scMontMul(r, x, R2N); }
+
 const INV_X: usize = memory.data(32, 8);
 const INV_ACC: usize = memory.data(32, 8);
 const ONE_N: usize = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0]);

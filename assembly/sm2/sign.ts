@@ -59,9 +59,7 @@ function mulBaseCt(k: usize): void {
     store<i8>(DIGITS + i, <i8>(<i32>v - <i32>(carry << 4)));
   }
   mulGct(PJ, DIGITS);
-  // negate Y under the mask: Y' = swap ? -Y : Y  (done on the affine y later is simpler,
-  // but Jacobian negation is just Y -> -Y)
-  negYct(PJ + 40, swap);
+  negYct(PJ + 40, swap); // (n - k)G = -(kG): negate Y under the same mask
   memory.fill(KN, 0, 32);
   memory.fill(DIGITS, 0, 64);
 }

@@ -69,12 +69,6 @@ const WAYS: usize = 4;
 const SETS: usize = KEY_SLOTS / WAYS;
 const VICTIM: usize = memory.data(<i32>SETS, 8);
 
-/**
- * Returns the cache slot for raw key (x || y), building its tables if needed, or 0 if
- * the raw key is not a valid point. `trusted` skips the on-curve check (caller just
- * parsed it). 4-way set-associative, round-robin replacement, so a few keys that happen
- * to share a set do not evict each other on every call.
- */
 // @ts-ignore: decorator
 @inline function setOf(raw: usize): usize {
   const hv: u32 = (load<u32>(raw, 28) ^ load<u32>(raw, 60)) * 0x9E3779B1; // u32 product: wraps
@@ -91,6 +85,12 @@ export function findSlot(raw: usize): usize {
   return 0;
 }
 
+/**
+ * Returns the cache slot for raw key (x || y), building its tables if needed, or 0 if
+ * the raw key is not a valid point. `trusted` skips the on-curve check (caller just
+ * parsed it). 4-way set-associative, round-robin replacement, so a few keys that happen
+ * to share a set do not evict each other on every call.
+ */
 export function keySlot(raw: usize, trusted: bool): usize {
   const found = findSlot(raw);
   if (found) return found;

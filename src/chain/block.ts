@@ -125,7 +125,17 @@ export function resultLeaf(txHash: Uint8Array, code: number): Uint8Array {
 }
 
 export function resultRoot(hashes: Uint8Array[], codes: Uint16Array, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
-  return merkleRoot(hashes.map((h, i) => resultLeaf(h, codes[i])), alg);
+  // All leaves in one buffer: one allocation per block, not one per record.
+  const all = new Uint8Array(hashes.length * RESULT_LEAF_BYTES);
+  const leaves: Uint8Array[] = new Array(hashes.length);
+  for (let i = 0; i < hashes.length; i++) {
+    const o = i * RESULT_LEAF_BYTES;
+    all.set(hashes[i], o);
+    all[o + DIGEST_BYTES] = codes[i] & 0xff;
+    all[o + DIGEST_BYTES + 1] = codes[i] >>> 8;
+    leaves[i] = all.subarray(o, o + RESULT_LEAF_BYTES);
+  }
+  return merkleRoot(leaves, alg);
 }
 
 /** A transaction's inclusion proof: verifiable with the public API alone. */

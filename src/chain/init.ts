@@ -20,6 +20,8 @@ export interface InitOptions {
   regulator?: Signer;
   node?: Signer;
   verifier?: RecordVerifier;
+  /** Block clock for the genesis block (default Date.now). */
+  clock?: () => number;
 }
 
 export interface InitResult {
@@ -47,23 +49,21 @@ export async function initChain(options: InitOptions): Promise<InitResult> {
     await writeFile(join(dir, 'keys', `${name}.pub`), toHex(s.publicKey) + '\n', { mode: 0o644 });
   }
   const config: ChainConfig = {
-    version: 1, chainId, alg: 'sm3', nodeKeyId: toHex(node.keyId), nodePublicKey: toHex(node.publicKey), createdAt: Date.now(),
+    version: 1, chainId, alg: 'sm3', nodeKeyId: toHex(node.keyId), nodePublicKey: toHex(node.publicKey), createdAt: (options.clock ?? Date.now)(),
   };
   const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: true });
   const wb = new WriteBatch();
   wb.put(META_CONFIG, new TextEncoder().encode(JSON.stringify(config)));
   await db.write(wb, true);
   await db.close();
-  const ledger = await Ledger.open({ dir, nodePrivateKey: node.privateKey, verifier: options.verifier, blockMaxMs: 1000 });
+  const ledger = await Ledger.open({ dir, nodePrivateKey: node.privateKey, verifier: options.verifier, blockMaxMs: 1, clock: options.clock, genesis: true });
   try {
     const genesis = [
       records.registerKey({ chainId, id: 1n, publicKey: admin.publicKey, roles: ROLE_ADMIN }, admin),
       records.registerKey({ chainId, id: 2n, publicKey: regulator.publicKey, roles: ROLE_REGULATOR }, admin),
       records.registerKey({ chainId, id: 3n, publicKey: node.publicKey, roles: ROLE_NODE }, admin),
     ];
-    const results = ledger.submit(genesis);
-    await ledger.flush();
-    const r = await results;
+    const r = await ledger.submit(genesis);
     if (r.some((x) => x.code !== 0) || r[0].height !== 0) throw new Error(`genesis failed: ${r.map((x) => x.name).join(', ')}`);
   } finally {
     await ledger.close();

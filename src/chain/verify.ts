@@ -6,21 +6,19 @@
 
 import { join } from 'node:path';
 import { RocksDb } from '../../native/rocksdb.js';
-import {
-  FLAG_LINKED, Kind, OFF_FLAGS, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK, checkStructure, u16,
-} from '../codec/record.js';
+import { FLAG_LINKED, OFF_FLAGS, OFF_SIGNER, RECORD_BYTES, ROLE_NODE, STRUCT_OK, u16 } from '../codec/record.js';
+import { checkBatchStructure } from '../codec/validate.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
-import { DIGEST_BYTES, hashBatch } from '../crypto/hash.js';
-import { ROLE_NODE } from '../codec/record.js';
-import { HEADER_BYTES, decodeHeader, headerHash, resultRoot, txHashes, txRoot, verifyHeaderSignature } from './block.js';
+import { DIGEST_BYTES } from '../crypto/hash.js';
+import { HEADER_BYTES, HEADER_SIGNED_BYTES, decodeHeader, encodeHeader, headerHash, resultRoot, txHashes, txRoot, verifyHeaderSignature } from './block.js';
 import {
-  META_CONFIG, META_TIP, P_ACCOUNT, P_BLOCK, blockKey, decodeBlock, decodeTip, readBe32,
+  META_CONFIG, META_TIP, META_CHECKPOINT, decodeCheckpoint, P_ACCOUNT, P_BLOCK, P_TRANSFER, P_TRANSFER_UPDATE, blockKey, decodeBlock, decodeTip, readBe32,
 } from '../store/store.js';
 import { LedgerState, A_LEDGER } from '../ledger/state.js';
 import { ENTRY_BYTES, ENTRY_WORDS } from '../ledger/tables.js';
 import { sm2Backend } from '../ledger/sm2backend.js';
 import { type RecordVerifier, sm2RecordVerifier } from '../ledger/verify.js';
-import type { ChainConfig } from '../ledger/ledger.js';
+import { type ChainConfig, InBatchKeys } from '../ledger/ledger.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -53,6 +51,10 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
     const alg = config.alg;
     const verifier = options.verifier ?? sm2RecordVerifier();
     const state = new LedgerState({ alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
+    // Stored state entries are as of the checkpoint block; compare them when the replay is there.
+    const ckRaw = await db.get(META_CHECKPOINT);
+    const checkpoint = ckRaw ? decodeCheckpoint(ckRaw).height : -1;
+    if (checkpoint < 0) await compareStored(db, state);
     let prevHash: Uint8Array = new Uint8Array(DIGEST_BYTES);
     let prevTime = 0;
     let expect = 0;
@@ -72,16 +74,12 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       // Records: structure, keys, signatures, closed chains.
       const n = b.count;
       const keys: (Uint8Array | null)[] = new Array(n).fill(null);
-      const inBlock = new Map<string, Uint8Array>();
-      const regs: number[] = [];
-      for (let i = 0; i < n; i++) if (b.records[i * RECORD_BYTES + OFF_KIND] === Kind.register_key) regs.push(i);
-      if (regs.length) {
-        const pks = regs.map((i) => b.records.subarray(i * RECORD_BYTES + RK_PUBLIC_KEY, i * RECORD_BYTES + RK_PUBLIC_KEY + 65));
-        hashBatch(pks, alg).forEach((id, j) => { if (!inBlock.has(toHex(id))) inBlock.set(toHex(id), pks[j]); });
-      }
+      const inBlock = new InBatchKeys(b.records, n, alg);
+      const structure = checkBatchStructure(b.records, n, config.chainId);
       for (let i = 0; i < n; i++) {
         const o = i * RECORD_BYTES;
-        const s = checkStructure(b.records, o, config.chainId);
+        inBlock.advanceTo(i);
+        const s = structure[i];
         if (s !== STRUCT_OK) throw new Bad(height, `record ${i} is malformed (structure code ${s})`);
         const id = toHex(b.records.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32));
         const pk = state.keyByHex.get(id)?.publicKey ?? inBlock.get(id);
@@ -104,6 +102,14 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       if (!equalBytes(resultRoot(hashes, codes, alg), h.resultRoot)) throw new Bad(height, 'result root mismatch');
       if (!equalBytes(stateRoot, h.stateRoot)) throw new Bad(height, 'state root mismatch');
       if (h.accounts !== state.accounts.count) throw new Bad(height, 'account count mismatch');
+      // The whole signed part, rebuilt from the replay, must be byte-identical.
+      const rebuilt = encodeHeader({
+        alg, chainId: config.chainId, height, prevHash, txRoot: h.txRoot, resultRoot: h.resultRoot, stateRoot,
+        timeMs: h.timeMs, count: n, accounts: state.accounts.count, nodeKey: h.nodeKey,
+      });
+      if (!equalBytes(rebuilt.subarray(0, HEADER_SIGNED_BYTES), b.header.subarray(0, HEADER_SIGNED_BYTES))) {
+        throw new Bad(height, 'header bytes differ from the header rebuilt by replay');
+      }
       // Header signature: by a key holding the node role.
       const node = state.keyByHex.get(toHex(h.nodeKey));
       if (!node || (node.roles & ROLE_NODE) === 0) throw new Bad(height, 'header signed by a key without the node role');
@@ -114,25 +120,19 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       report.records += n;
       report.height = height;
       expect++;
+      if (height === checkpoint) {
+        await compareStored(db, state).catch((e: unknown) => { throw e instanceof Bad ? new Bad(height, `checkpoint: ${e.message}`) : e; });
+      }
       options.onProgress?.(height);
     }
     // Tip and stored state.
     const tipRaw = await db.get(META_TIP);
+    if (checkpoint > report.height) throw new Bad(-1, `checkpoint ${checkpoint} is past the last block ${report.height}`);
     if (report.blocks > 0) {
       if (!tipRaw) throw new Bad(-1, 'tip record missing');
       const tip = decodeTip(tipRaw);
       if (tip.height !== report.height || !equalBytes(tip.hash, prevHash)) throw new Bad(tip.height, 'tip does not match the last block');
     }
-    let i = 0;
-    for await (const [k, v] of db.range({ gte: new Uint8Array([P_ACCOUNT]), lt: new Uint8Array([P_ACCOUNT + 1]) })) {
-      const idx = readBe32(k, 1);
-      if (idx !== i || idx >= state.accounts.count) throw new Bad(-1, `stored account entry ${idx} is unexpected`);
-      if (!equalBytes(v, state.accounts.bytes.subarray(idx * ENTRY_BYTES, (idx + 1) * ENTRY_BYTES))) {
-        throw new Bad(-1, `stored account entry ${idx} differs from the balances recomputed from the records`);
-      }
-      i++;
-    }
-    if (i !== state.accounts.count) throw new Bad(-1, `store holds ${i} accounts, the records create ${state.accounts.count}`);
     const sums = ledgerSums(state);
     for (const [ledger, s] of sums) {
       if (s.dp !== s.cp || s.dpo !== s.cpo) throw new Bad(-1, `ledger ${ledger}: Σ debits ≠ Σ credits`);
@@ -149,6 +149,41 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
     throw err;
   } finally {
     await db.close();
+  }
+}
+
+/** Compares the stored state entries (as of the checkpoint) with the replayed state. */
+async function compareStored(db: RocksDb, state: LedgerState): Promise<void> {
+  let i = 0;
+  for await (const [k, v] of db.range({ gte: new Uint8Array([P_ACCOUNT]), lt: new Uint8Array([P_ACCOUNT + 1]) })) {
+    const idx = readBe32(k, 1);
+    if (idx !== i || idx >= state.accounts.count) throw new Bad(-1, `stored account entry ${idx} is unexpected`);
+    if (!equalBytes(v, state.accounts.bytes.subarray(idx * ENTRY_BYTES, (idx + 1) * ENTRY_BYTES))) {
+      throw new Bad(-1, `stored account entry ${idx} differs from the balances recomputed from the records`);
+    }
+    i++;
+  }
+  if (i !== state.accounts.count) throw new Bad(-1, `store holds ${i} accounts, the records create ${state.accounts.count}`);
+  // Stored transfer entries ('P' chunks, then 'Q' overrides) against the replayed ones.
+  const stored = new Uint8Array(state.transfers.count * ENTRY_BYTES);
+  let t = 0;
+  for await (const [k, v] of db.range({ gte: new Uint8Array([P_TRANSFER]), lt: new Uint8Array([P_TRANSFER + 1]) })) {
+    if (readBe32(k, 1) !== t || t * ENTRY_BYTES + v.length > stored.length || v.length % ENTRY_BYTES !== 0) {
+      throw new Bad(-1, `stored transfer entries at ${readBe32(k, 1)} are unexpected`);
+    }
+    stored.set(v, t * ENTRY_BYTES);
+    t += v.length / ENTRY_BYTES;
+  }
+  if (t !== state.transfers.count) throw new Bad(-1, `store holds ${t} transfers, the records create ${state.transfers.count}`);
+  for await (const [k, v] of db.range({ gte: new Uint8Array([P_TRANSFER_UPDATE]), lt: new Uint8Array([P_TRANSFER_UPDATE + 1]) })) {
+    const idx = readBe32(k, 1);
+    if (idx >= t || v.length !== ENTRY_BYTES) throw new Bad(-1, `stored transfer update ${idx} is unexpected`);
+    stored.set(v, idx * ENTRY_BYTES);
+  }
+  for (let x = 0; x < t; x++) {
+    if (!equalBytes(stored.subarray(x * ENTRY_BYTES, (x + 1) * ENTRY_BYTES), state.transfers.bytes.subarray(x * ENTRY_BYTES, (x + 1) * ENTRY_BYTES))) {
+      throw new Bad(-1, `stored transfer entry ${x} differs from the one recomputed from the records`);
+    }
   }
 }
 

@@ -41,7 +41,17 @@ export interface ClientOptions {
   /** Records per frame (≤ the server's BATCH_RECORDS_MAX). */
   batchRecords?: number;
   connectTimeoutMs?: number;
+  /**
+   * Times a frame refused with `overloaded` is resent (after 25 ms, doubling, at most
+   * 1.6 s apart) before the promise rejects. Safe: an overloaded frame admitted nothing.
+   * Default 8; 0 = reject at once.
+   */
+  overloadRetries?: number;
 }
+
+/** First backoff after `overloaded`, and the most it grows to. */
+const OVERLOAD_BACKOFF_MS = 25;
+const OVERLOAD_BACKOFF_MAX_MS = 1600;
 
 export interface Result {
   code: number;
@@ -79,6 +89,7 @@ export class Client {
   readonly #handlers = new Map<string, Set<EventHandler>>();
   readonly #maxInFlight: number;
   readonly #batchRecords: number;
+  readonly #overloadRetries: number;
   #inFlight = 0;
   #slotWaiters: (() => void)[] = [];
   #nextId = 1;
@@ -94,6 +105,7 @@ export class Client {
     this.#ws = ws;
     this.#maxInFlight = Math.max(1, Math.min(options.maxInFlight ?? 16, LIMITS.IN_FLIGHT_BATCHES_MAX));
     this.#batchRecords = Math.max(1, Math.min(options.batchRecords ?? LIMITS.BATCH_RECORDS_MAX, LIMITS.BATCH_RECORDS_MAX));
+    this.#overloadRetries = Math.max(0, options.overloadRetries ?? 8);
     ws.binaryType = 'arraybuffer';
     ws.onmessage = (ev) => this.#onMessage(ev.data);
     ws.onclose = (ev) => this.#onClose(ev.code, ev.reason);
@@ -186,10 +198,19 @@ export class Client {
     }
     this.#inFlight++;
     try {
-      const f = makeFrame(Frame.submit, 0, count, batch.length, trusted ? SUBMIT_TRUSTED : 0);
-      f.set(batch, HEADER_BYTES);
-      const reply = await this.#request(f);
-      return readResults(reply).map((r) => ({ ...r, result: resultName(r.code), ok: r.code === 0 }));
+      let backoff = OVERLOAD_BACKOFF_MS;
+      for (let attempt = 0; ; attempt++) {
+        const f = makeFrame(Frame.submit, 0, count, batch.length, trusted ? SUBMIT_TRUSTED : 0);
+        f.set(batch, HEADER_BYTES);
+        try {
+          const reply = await this.#request(f);
+          return readResults(reply).map((r) => ({ ...r, result: resultName(r.code), ok: r.code === 0 }));
+        } catch (e) {
+          if (!(e instanceof ClientError) || e.name !== 'overloaded' || attempt >= this.#overloadRetries) throw e;
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, OVERLOAD_BACKOFF_MAX_MS);
+        }
+      }
     } finally {
       this.#inFlight--;
       this.#slotWaiters.shift()?.();

@@ -43,6 +43,7 @@ export interface CoreExports {
   ): number;
   stateLeafBatch(alg: number, data: number, leafBytes: number, count: number, out: number): void;
   stateNodeBatch(alg: number, pairs: number, count: number, out: number): void;
+  txCheckBatch(records: number, count: number, chainId: number, out: number): void;
 }
 
 /** Linear memory may not grow past this; wasm32 allows 4 GiB, we keep headroom. */

@@ -10,8 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   FLAG_LINKED, Kind, OFF_FLAGS, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK,
-  checkStructure, concatRecords, decode, setU128, u16,
+  concatRecords, decode, setU128, u16,
 } from '../codec/record.js';
+import { checkBatchStructure } from '../codec/validate.js';
 import { fromHex, toHex, equalBytes } from '../crypto/bytes.js';
 import { DIGEST_BYTES, hashBatch } from '../crypto/hash.js';
 import { merkleProof } from '../crypto/merkle.js';
@@ -20,7 +21,7 @@ import {
   txHashes, txRoot, HEADER_BYTES,
 } from '../chain/block.js';
 import {
-  META_CONFIG, META_TIP, P_ACCOUNT, P_ACCOUNT_TX, P_HALT, P_KEY, P_OP, P_TRANSFER, P_TRANSFER_UPDATE, P_TX, LOCATION_BYTES, ACCOUNT_TX_KEY_BYTES, ACCOUNT_TX_CURSOR_BYTES, writeLocation,
+  META_CONFIG, META_TIP, META_CHECKPOINT, encodeCheckpoint, decodeCheckpoint, P_ACCOUNT, P_ACCOUNT_TX, P_HALT, P_KEY, P_OP, P_TRANSFER, P_TRANSFER_UPDATE, P_TX, LOCATION_BYTES, ACCOUNT_TX_KEY_BYTES, ACCOUNT_TX_CURSOR_BYTES, writeLocation,
   RocksDb, WriteBatch, accountTxKey, blockKey, decodeBlock, decodeKey, decodeOp, decodeTip, encodeBlock, encodeKey,
   encodeOp, encodeTip, idKey, indexKey, location, prefixEnd, readBe32, readBe64, readLocation,
 } from '../store/store.js';
@@ -40,6 +41,17 @@ export const BATCH_RECORDS_MAX = 8190;
 export const BLOCK_RECORDS_DEFAULT = 8190;
 export const BLOCK_MS_DEFAULT = 20;
 export const BLOCK_RECORDS_MAX = 1 << 16;
+/**
+ * State entries are checkpointed every this many blocks (default); on start the blocks
+ * after the checkpoint are replayed. Bounds restart work to ~CHECKPOINT_BLOCKS blocks.
+ */
+export const CHECKPOINT_BLOCKS_DEFAULT = 32;
+/**
+ * Records admitted but not yet durable, across all submits, before new submits are turned
+ * away with `ledger_unavailable`: memory stays bounded when the disk falls behind.
+ */
+export const IN_FLIGHT_RECORDS_DEFAULT = 16 * BATCH_RECORDS_MAX;
+export const CHECKPOINT_BLOCKS_MAX = 1024;
 
 export interface ChainConfig {
   version: 1;
@@ -62,6 +74,15 @@ export interface LedgerOptions {
   clock?: () => number;
   /** fsync each block (default true; false only for benchmarks that say so). */
   sync?: boolean;
+  /** Write the state entries every this many blocks (default 32; 1 = every block). */
+  checkpointBlocks?: number;
+  /** Most records in flight (submitted, not yet durable); default IN_FLIGHT_RECORDS_DEFAULT. */
+  inFlightMaxRecords?: number;
+  /**
+   * Open a chain that has no genesis block yet (initChain only). Without a genesis the first
+   * key may register itself as admin, so a normal open refuses such a directory.
+   */
+  genesis?: boolean;
 }
 
 export interface SubmitResult {
@@ -78,6 +99,9 @@ export interface BlockEvent {
   header: Uint8Array;
   count: number;
   timeMs: number;
+  /** The block's records (count × 256 bytes) and result codes; do not modify. */
+  records: Uint8Array;
+  codes: Uint16Array;
 }
 
 interface Waiter {
@@ -124,6 +148,14 @@ export class Ledger extends EventEmitter implements Sequencer {
   #writes: Promise<void> = Promise.resolve();
   #failed: Error | undefined;
   #closed = false;
+  #closing = false;
+  readonly #inFlightMax: number;
+  #inFlight = 0;
+  // Checkpointing: what changed since the last checkpoint, written with the next one.
+  readonly #checkpointBlocks: number;
+  #checkpointHeight = -1;
+  #checkpointFirstTransfer = 0;
+  #dirty = { accounts: new Set<number>(), transfers: new Set<number>(), keys: new Set<number>(), ops: new Set<string>(), halts: new Set<number>() };
 
   private constructor(dir: string, config: ChainConfig, db: RocksDb, node: Signer, options: LedgerOptions, state: LedgerState) {
     super();
@@ -138,6 +170,12 @@ export class Ledger extends EventEmitter implements Sequencer {
     this.#blockMaxMs = options.blockMaxMs ?? BLOCK_MS_DEFAULT;
     this.#clock = options.clock ?? Date.now;
     this.#sync = options.sync ?? true;
+    this.#inFlightMax = options.inFlightMaxRecords ?? IN_FLIGHT_RECORDS_DEFAULT;
+    if (!Number.isInteger(this.#inFlightMax) || this.#inFlightMax < 1) throw new RangeError('inFlightMaxRecords must be a positive integer');
+    this.#checkpointBlocks = options.checkpointBlocks ?? CHECKPOINT_BLOCKS_DEFAULT;
+    if (!Number.isInteger(this.#checkpointBlocks) || this.#checkpointBlocks < 1 || this.#checkpointBlocks > CHECKPOINT_BLOCKS_MAX) {
+      throw new RangeError(`checkpointBlocks must be an integer in [1, ${CHECKPOINT_BLOCKS_MAX}]`);
+    }
     this.#tipHeight = -1;
     this.#tipHash = new Uint8Array(DIGEST_BYTES);
     this.#tipTimeMs = 0;
@@ -156,7 +194,7 @@ export class Ledger extends EventEmitter implements Sequencer {
       if (toHex(node.keyId) !== config.nodeKeyId) throw new Error('node private key does not match the chain config');
       const state = new LedgerState({ alg: config.alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
       const ledger = new Ledger(dir, config, db, node, options, state);
-      await ledger.#load();
+      await ledger.#load(options.genesis === true);
       return ledger;
     } catch (err) {
       await db.close();
@@ -164,10 +202,18 @@ export class Ledger extends EventEmitter implements Sequencer {
     }
   }
 
-  async #load(): Promise<void> {
+  async #load(genesis: boolean): Promise<void> {
     const tipRaw = await this.#db.get(META_TIP);
-    if (!tipRaw) return;
+    if (!tipRaw) {
+      if (!genesis) throw new Error(`${this.dir} has no genesis block (an interrupted gmledger init?): recreate it`);
+      return;
+    }
+    if (genesis) throw new Error(`${this.dir} already has a genesis block`);
     const tip = decodeTip(tipRaw);
+    const ckRaw = await this.#db.get(META_CHECKPOINT);
+    const ck = ckRaw ? decodeCheckpoint(ckRaw) : { height: -1 };
+    if (ck.height > tip.height) throw new Error(`checkpoint ${ck.height} is past the tip ${tip.height}`);
+    // 1. The state as of the checkpoint.
     for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_KEY]), lt: new Uint8Array([P_KEY + 1]) })) {
       const pk = v.subarray(0, 65);
       this.state.restoreKey(decodeKey(readBe32(k, 1), v, hashBatch([pk], this.config.alg)[0]));
@@ -190,16 +236,106 @@ export class Ledger extends EventEmitter implements Sequencer {
     for await (const [k] of this.#db.range({ gte: new Uint8Array([P_HALT]), lt: new Uint8Array([P_HALT + 1]) })) {
       this.state.halted.add(readBe32(k, 1));
     }
-    this.state.finishRestore(tip.height, tip.timeMs);
-    const header = await this.#db.get(blockKey(tip.height));
-    if (!header) throw new Error(`tip block ${tip.height} is missing`);
-    const h = decodeHeader(header.subarray(0, HEADER_BYTES));
-    if (!equalBytes(headerHash(header.subarray(0, HEADER_BYTES)), tip.hash)) throw new Error('tip hash does not match the tip block');
-    if (!equalBytes(h.stateRoot, this.state.tree.root())) throw new Error('state loaded from the store does not match the tip state root');
+    let prevHash: Uint8Array = new Uint8Array(DIGEST_BYTES);
+    let prevTime = 0;
+    if (ck.height >= 0) {
+      const v = await this.#db.get(blockKey(ck.height));
+      if (!v) throw new Error(`checkpoint block ${ck.height} is missing`);
+      const h = decodeHeader(v.subarray(0, HEADER_BYTES));
+      this.state.finishRestore(ck.height, h.timeMs);
+      if (!equalBytes(h.stateRoot, this.state.tree.root())) throw new Error(`state loaded from the store does not match block ${ck.height}'s state root`);
+      prevHash = headerHash(v.subarray(0, HEADER_BYTES));
+      prevTime = h.timeMs;
+      this.#lastHeader = v.slice(0, HEADER_BYTES);
+    } else if (this.state.accounts.count + this.state.transfers.count + this.state.keys.length > 0) {
+      throw new Error('state entries without a checkpoint');
+    }
+    this.#checkpointHeight = ck.height;
+    this.#checkpointFirstTransfer = this.state.transfers.count;
+    // 2. Replay the blocks after it; each must reproduce its stored results and roots.
+    for (let height = ck.height + 1; height <= tip.height; height++) {
+      const v = await this.#db.get(blockKey(height));
+      if (!v) throw new Error(`block ${height} is missing`);
+      const b = decodeBlock(v);
+      const h = decodeHeader(b.header);
+      if (!equalBytes(h.prevHash, prevHash)) throw new Error(`block ${height} does not link to block ${height - 1}`);
+      this.state.beginBlock(height, Math.max(h.timeMs, prevTime));
+      const codes = new Uint16Array(b.count);
+      this.state.applyBatch(b.records, 0, b.count, codes, 0, 0);
+      const { stateRoot, changes } = this.state.endBlock();
+      for (let i = 0; i < b.count; i++) if (codes[i] !== b.codes[i]) throw new Error(`replay of block ${height} gives a different result for record ${i}`);
+      if (!equalBytes(stateRoot, h.stateRoot)) throw new Error(`replay of block ${height} gives a different state root`);
+      this.#noteChanges(changes);
+      prevHash = headerHash(b.header);
+      prevTime = h.timeMs;
+      this.#lastHeader = b.header.slice();
+    }
+    if (!equalBytes(prevHash, tip.hash)) throw new Error('tip hash does not match the tip block');
     this.#tipHeight = tip.height;
     this.#tipHash = tip.hash;
     this.#tipTimeMs = tip.timeMs;
-    this.#lastHeader = header.slice(0, HEADER_BYTES);
+    // Checkpoint now, so the next start need not replay the same blocks again.
+    if (tip.height > ck.height) {
+      const wb = new WriteBatch();
+      this.#checkpointInto(wb, tip.height);
+      await this.#db.write(wb, this.#sync);
+    }
+  }
+
+  #noteChanges(changes: BlockChanges): void {
+    const d = this.#dirty;
+    for (const a of changes.accounts) d.accounts.add(a);
+    for (const t of changes.transfers) if (t < this.#checkpointFirstTransfer) d.transfers.add(t);
+    for (const k of changes.keys) d.keys.add(k);
+    for (const o of changes.ops) d.ops.add(o);
+    for (const l of changes.halts) d.halts.add(l);
+  }
+
+  /**
+   * Adds every state entry changed since the last checkpoint to `wb`, with the checkpoint
+   * marker for `height`; the in-memory state must be exactly the state after `height`.
+   */
+  #checkpointInto(wb: WriteBatch, height: number): void {
+    const st = this.state;
+    const d = this.#dirty;
+    const entry = (slab: { bytes: Uint8Array }, prefix: number, i: number): void => {
+      const k = wb.alloc(5);
+      k[0] = prefix;
+      k.writeUInt32BE(i, 1);
+      const v = wb.alloc(ENTRY_BYTES);
+      v.set(slab.bytes.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES));
+      wb.put(k, v);
+    };
+    for (const a of d.accounts) if (a < st.accounts.count) entry(st.accounts, P_ACCOUNT, a);
+    // Transfers created since the last checkpoint are contiguous: one value. Older ones
+    // that changed since (post, void, expiry) are written one by one.
+    const first = this.#checkpointFirstTransfer;
+    const created = st.transfers.count - first;
+    if (created > 0) {
+      const k = wb.alloc(5);
+      k[0] = P_TRANSFER;
+      k.writeUInt32BE(first, 1);
+      const v = wb.alloc(created * ENTRY_BYTES);
+      v.set(st.transfers.bytes.subarray(first * ENTRY_BYTES, st.transfers.count * ENTRY_BYTES));
+      wb.put(k, v);
+    }
+    for (const t of d.transfers) entry(st.transfers, P_TRANSFER_UPDATE, t);
+    for (const k of d.keys) if (k < st.keys.length) wb.put(indexKey(P_KEY, k), encodeKey(st.keys[k]));
+    for (const key of d.ops) {
+      const op = st.ops.get(key);
+      if (op === undefined) continue;
+      const id = new Uint8Array(16);
+      for (let i = 0; i < 16; i++) id[i] = key.charCodeAt(i);
+      wb.put(idKey(P_OP, id), encodeOp(op));
+    }
+    for (const l of d.halts) {
+      const k = indexKey(P_HALT, l);
+      if (st.halted.has(l)) wb.put(k, new Uint8Array([1])); else wb.del(k);
+    }
+    wb.put(META_CHECKPOINT, encodeCheckpoint(height));
+    this.#dirty = { accounts: new Set(), transfers: new Set(), keys: new Set(), ops: new Set(), halts: new Set() };
+    this.#checkpointHeight = height;
+    this.#checkpointFirstTransfer = st.transfers.count;
   }
 
   get height(): number {
@@ -242,7 +378,10 @@ export class Ledger extends EventEmitter implements Sequencer {
   /** submit() without per-record objects: codes, and each record's block index (-1: not on chain). */
   async submitBatch(batch: Uint8Array): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
     if (this.#failed) throw this.#failed;
-    if (this.#closed) throw new Error('ledger is closed');
+    if (this.#closing) throw new Error('ledger is closed');
+    if (!(batch instanceof Uint8Array) || batch.length % RECORD_BYTES !== 0) {
+      throw new RangeError(`a batch is a Uint8Array of whole ${RECORD_BYTES}-byte records`);
+    }
     const n = batch.length / RECORD_BYTES;
     const codes = new Uint16Array(n);
     const index = new Int32Array(n).fill(-1);
@@ -250,6 +389,19 @@ export class Ledger extends EventEmitter implements Sequencer {
       codes.fill(ResultCode.batch_too_large);
       return { codes, height: -1, index };
     }
+    if (this.#inFlight + n > this.#inFlightMax) {
+      codes.fill(ResultCode.ledger_unavailable);
+      return { codes, height: -1, index };
+    }
+    this.#inFlight += n;
+    try {
+      return await this.#submitAdmitted(batch, n, codes, index);
+    } finally {
+      this.#inFlight -= n;
+    }
+  }
+
+  async #submitAdmitted(batch: Uint8Array, n: number, codes: Uint16Array, index: Int32Array): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
     const admitted = await this.admit(batch, n, codes);
     if (admitted.length === 0) return { codes, height: -1, index };
     const sub = new Uint8Array(admitted.length * RECORD_BYTES);
@@ -271,17 +423,12 @@ export class Ledger extends EventEmitter implements Sequencer {
    */
   async admit(batch: Uint8Array, n: number, codes: Uint16Array): Promise<number[]> {
     const keys: (Uint8Array | null)[] = new Array(n).fill(null);
-    const inBatch = new Map<string, Uint8Array>();
-    const regs: number[] = [];
-    for (let i = 0; i < n; i++) if (batch[i * RECORD_BYTES + OFF_KIND] === Kind.register_key) regs.push(i);
-    if (regs.length > 0) {
-      const pks = regs.map((i) => batch.subarray(i * RECORD_BYTES + RK_PUBLIC_KEY, i * RECORD_BYTES + RK_PUBLIC_KEY + 65));
-      const ids = hashBatch(pks, this.config.alg);
-      for (let k = 0; k < regs.length; k++) if (!inBatch.has(toHex(ids[k]))) inBatch.set(toHex(ids[k]), pks[k]);
-    }
+    const inBatch = new InBatchKeys(batch, n, this.config.alg);
+    const structure = checkBatchStructure(batch, n, this.config.chainId);
     for (let i = 0; i < n; i++) {
       const o = i * RECORD_BYTES;
-      const s = checkStructure(batch, o, this.config.chainId);
+      inBatch.advanceTo(i);
+      const s = structure[i];
       if (s !== STRUCT_OK) { codes[i] = STRUCT_TO_RESULT[s]; continue; }
       const key = this.state.keyById(batch, o + OFF_SIGNER);
       const pk = key ? key.publicKey : inBatch.get(toHex(batch.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32)));
@@ -314,6 +461,7 @@ export class Ledger extends EventEmitter implements Sequencer {
 
   append(batch: Uint8Array, count: number): Promise<{ codes: Uint16Array; height: number; first: number }> {
     if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#closing) return Promise.reject(new Error('ledger is closed'));
     if (this.#open && this.#open.count + count > this.#blockMaxRecords) this.#closeBlock();
     const block = this.#open ?? this.#openBlock();
     const first = block.count;
@@ -322,7 +470,14 @@ export class Ledger extends EventEmitter implements Sequencer {
       next.set(block.codes);
       block.codes = next;
     }
-    this.state.applyBatch(batch, 0, count, block.codes, first, first);
+    try {
+      this.state.applyBatch(batch, 0, count, block.codes, first, first);
+    } catch (err) {
+      // An invariant broke inside apply: memory can no longer be trusted to match the
+      // chain. Stop; a restart reloads the last durable block.
+      this.#failed = new Error(`apply failed; the ledger stopped: ${(err as Error).message}`);
+      return Promise.reject(this.#failed);
+    }
     block.chunks.push(batch.subarray(0, count * RECORD_BYTES));
     block.count += count;
     const promise = new Promise<{ codes: Uint16Array; height: number; first: number }>((resolve, reject) => {
@@ -368,7 +523,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     const write = this.#writes.then(() => this.#db.write(wb, this.#sync));
     this.#writes = write.then(() => {
       for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
-      this.emit('block', { height: block.height, hash, header, count: block.count, timeMs: block.timeMs } satisfies BlockEvent);
+      this.emit('block', { height: block.height, hash, header, count: block.count, timeMs: block.timeMs, records, codes } satisfies BlockEvent);
     }, (err: Error) => {
       this.#failed = new Error(`block ${block.height} could not be written; the ledger stopped: ${err.message}`);
       for (const w of block.waiters) w.reject(this.#failed);
@@ -394,55 +549,29 @@ export class Ledger extends EventEmitter implements Sequencer {
       k.set(hashes[i], 1);
       wb.put(k, loc(i));
     }
-    const entry = (slab: { bytes: Uint8Array }, prefix: number, i: number): void => {
-      const k = wb.alloc(5);
-      k[0] = prefix;
-      k.writeUInt32BE(i, 1);
-      const v = wb.alloc(ENTRY_BYTES);
-      v.set(slab.bytes.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES));
-      wb.put(k, v);
-    };
-    for (const a of changes.accounts) entry(st.accounts, P_ACCOUNT, a);
-    // Transfers this block created are contiguous: one value. Older ones it changed
-    // (post, void, expiry) are written one by one.
-    const firstNew = st.blockFirstTransfer;
-    const created = st.transfers.count - firstNew;
-    if (created > 0) {
-      const k = wb.alloc(5);
-      k[0] = P_TRANSFER;
-      k.writeUInt32BE(firstNew, 1);
-      const v = wb.alloc(created * ENTRY_BYTES);
-      v.set(st.transfers.bytes.subarray(firstNew * ENTRY_BYTES, st.transfers.count * ENTRY_BYTES));
-      wb.put(k, v);
-    }
-    for (const t of changes.transfers) if (t < firstNew) entry(st.transfers, P_TRANSFER_UPDATE, t);
-    for (const k of changes.keys) wb.put(indexKey(P_KEY, k), encodeKey(st.keys[k]));
-    for (const key of changes.ops) {
-      const id = new Uint8Array(16);
-      for (let i = 0; i < 16; i++) id[i] = key.charCodeAt(i);
-      wb.put(idKey(P_OP, id), encodeOp(st.ops.get(key)!));
-    }
-    for (const l of changes.halts) {
-      const k = indexKey(P_HALT, l);
-      if (st.halted.has(l)) wb.put(k, new Uint8Array([1])); else wb.del(k);
-    }
-    // Account history: per (account, block) the indexes of the transfers touching it.
-    const tb = st.transfers.bytes;
-    const history = new Map<string, number[]>();
+    // State entries go out with checkpoints, not with every block: a hot account is
+    // written once per checkpoint, however many blocks touch it.
+    this.#noteChanges(changes);
+    if (h - this.#checkpointHeight >= this.#checkpointBlocks) this.#checkpointInto(wb, h);
+    // Account history: per (account, block) the indexes of the transfers touching it,
+    // grouped by account entry index (no per-transfer strings or objects beyond the lists).
+    const tw = st.transfers.words;
+    const history = new Map<number, number[]>();
     for (let i = 0; i < block.count; i++) {
       const o = i * RECORD_BYTES;
       if (codes[i] !== ResultCode.ok || records[o + OFF_KIND] !== Kind.transfer) continue;
-      const e = st.findTransfer(records, o + OFF_ID) * ENTRY_BYTES;
-      for (const side of [16, 32]) {
-        const key = latin1(tb, e + side);
-        const list = history.get(key);
-        if (list === undefined) history.set(key, [i]); else if (list[list.length - 1] !== i) list.push(i);
+      const e = st.findTransfer(records, o + OFF_ID) * ENTRY_WORDS;
+      for (let side = 4; side <= 8; side += 4) {
+        const a = st.accountIndex.find(tw[e + side], tw[e + side + 1], tw[e + side + 2], tw[e + side + 3]);
+        const list = history.get(a);
+        if (list === undefined) history.set(a, [i]); else if (list[list.length - 1] !== i) list.push(i);
       }
     }
+    const ab = st.accounts.bytes;
     for (const [account, list] of history) {
       const k = wb.alloc(ACCOUNT_TX_KEY_BYTES);
       k[0] = P_ACCOUNT_TX;
-      k.write(account, 1, 16, 'latin1');
+      k.set(ab.subarray(account * ENTRY_BYTES, account * ENTRY_BYTES + 16), 1);
       writeLocation(k, 17, block.timeMs, 0);
       k.writeUInt32BE(Math.floor(h / 0x100000000), 25);
       k.writeUInt32BE(h >>> 0, 29);
@@ -462,8 +591,14 @@ export class Ledger extends EventEmitter implements Sequencer {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#closing = true;
     try {
       await this.flush();
+      if (this.#tipHeight > this.#checkpointHeight) {
+        const wb = new WriteBatch();
+        this.#checkpointInto(wb, this.#tipHeight);
+        await this.#db.write(wb, this.#sync);
+      }
     } finally {
       this.#closed = true;
       await this.#db.close();
@@ -647,7 +782,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     else await this.#writes;
   }
 
-  /** Is account `id` entry pending anything (test helper for invariants). */
+  /** Number of transfers still pending (neither posted, voided nor expired). */
   pendingTransfers(): number {
     let n = 0;
     const w = this.state.transfers.words;
@@ -673,10 +808,39 @@ export interface AccountTransfer {
 /** Most transfers one accountTransfers page returns. */
 export const ACCOUNT_PAGE_MAX = 1000;
 
-function latin1(b: Uint8Array, o: number): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[o + i]);
-  return s;
+/**
+ * Public keys of the register_key records of a batch (or block), made visible in order: a
+ * record may be signed by a key that it, or an earlier record of the same batch, registers
+ * (the genesis admin registers itself). All key ids are hashed in one batch call.
+ */
+export class InBatchKeys {
+  readonly #regs: number[] = [];
+  readonly #pks: Uint8Array[] = [];
+  readonly #ids: string[] = [];
+  readonly #visible = new Map<string, Uint8Array>();
+  #next = 0;
+
+  constructor(batch: Uint8Array, count: number, alg: 'sm3' | 'sha256') {
+    for (let i = 0; i < count; i++) {
+      if (batch[i * RECORD_BYTES + OFF_KIND] !== Kind.register_key) continue;
+      this.#regs.push(i);
+      this.#pks.push(batch.subarray(i * RECORD_BYTES + RK_PUBLIC_KEY, i * RECORD_BYTES + RK_PUBLIC_KEY + 65));
+    }
+    if (this.#pks.length > 0) this.#ids = hashBatch(this.#pks, alg).map(toHex);
+  }
+
+  /** Makes the keys registered by records [0, i] visible. Call with increasing i. */
+  advanceTo(i: number): void {
+    while (this.#next < this.#regs.length && this.#regs[this.#next] <= i) {
+      const id = this.#ids[this.#next];
+      if (!this.#visible.has(id)) this.#visible.set(id, this.#pks[this.#next]);
+      this.#next++;
+    }
+  }
+
+  get(keyIdHex: string): Uint8Array | undefined {
+    return this.#visible.get(keyIdHex);
+  }
 }
 
 const STATUS_NAMES = ['posted', 'pending', 'posted_pending', 'voided', 'expired'];

@@ -127,8 +127,6 @@ export class LedgerState {
 
   // Block context.
   height = 0;
-  /** Transfer entries from this index on were created by the open block. */
-  blockFirstTransfer = 0;
   timeMs = 0;
   #inChain = false;
   #undo: Undo[] = [];
@@ -183,7 +181,6 @@ export class LedgerState {
     if (timeMs < this.timeMs) throw new Error(`block time ${timeMs} is before ${this.timeMs}`);
     this.height = height;
     this.timeMs = timeMs;
-    this.blockFirstTransfer = this.transfers.count;
     while (this.#heapTime.length > 0 && this.#heapTime[0] <= timeMs) {
       const at = this.#heapTime[0];
       const i = this.#heapPop();
@@ -208,10 +205,7 @@ export class LedgerState {
     const dirty: number[] = [];
     for (const i of this.#changed.accounts) if (i < this.accounts.count) dirty.push(i);
     for (let i = this.#treeSize; i < this.accounts.count; i++) dirty.push(i);
-    const bytes = this.accounts.bytes;
-    this.tree.update(this.accounts.count, dirty, (i, out, off) => {
-      out.set(bytes.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES), off);
-    });
+    this.tree.update(this.accounts.count, dirty, this.accounts.words);
     this.#treeSize = this.accounts.count;
     const changes: BlockChanges = {
       accounts: [...new Set(dirty)].sort((a, b) => a - b),
@@ -713,8 +707,7 @@ export class LedgerState {
   finishRestore(height: number, timeMs: number): void {
     const all: number[] = [];
     for (let i = 0; i < this.accounts.count; i++) all.push(i);
-    const bytes = this.accounts.bytes;
-    this.tree.update(this.accounts.count, all, (i, out, off) => out.set(bytes.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES), off));
+    this.tree.update(this.accounts.count, all, this.accounts.words);
     this.#treeSize = this.accounts.count;
     this.height = height;
     this.timeMs = timeMs;

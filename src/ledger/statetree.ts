@@ -7,12 +7,20 @@
 // one WASM call hashes all touched leaves and one more per level hashes the touched nodes.
 
 import { DIGEST_BYTES, algorithmId, type HashAlgorithm, hash } from '../crypto/hash.js';
-import { core, mem, reserve } from '../crypto/wasm.js';
+import { core, reserve } from '../crypto/wasm.js';
 
 /** Levels above the leaves a tree of up to 2^32 leaves can have. */
 const LEVELS_MAX = 33;
 /** Nodes hashed per WASM call; bounds the arena a level update may take. */
 const BATCH_NODES_MAX = 1 << 16;
+
+let view32 = new Uint32Array(core.memory.buffer);
+
+/** u32 view of WASM memory (re-created after the memory grows). */
+function mem32(): Uint32Array {
+  if (view32.buffer !== core.memory.buffer) view32 = new Uint32Array(core.memory.buffer);
+  return view32;
+}
 
 export class StateTree {
   readonly #alg: number;
@@ -20,6 +28,8 @@ export class StateTree {
   readonly #leafBytes: number;
   /** levels[k] holds counts[k] digests; levels[0] are the leaf hashes. */
   #levels: Uint8Array[] = [];
+  /** The same buffers as #levels, as u32 words (digests are copied word by word). */
+  #words: Uint32Array[] = [];
   #counts: number[] = [];
   readonly #emptyRoot: Uint8Array;
 
@@ -28,7 +38,11 @@ export class StateTree {
     this.#algName = alg;
     this.#leafBytes = leafBytes;
     this.#emptyRoot = hash(new Uint8Array(0), alg);
-    for (let k = 0; k < LEVELS_MAX; k++) { this.#levels.push(new Uint8Array(0)); this.#counts.push(0); }
+    for (let k = 0; k < LEVELS_MAX; k++) {
+      this.#levels.push(new Uint8Array(0));
+      this.#words.push(new Uint32Array(0));
+      this.#counts.push(0);
+    }
   }
 
   get size(): number {
@@ -44,13 +58,19 @@ export class StateTree {
 
   /**
    * Sets the tree to `size` leaves and rehashes the leaves in `dirty` (indexes < size;
-   * every index ≥ the old size must be in it). `leafAt(i, out, off)` writes leaf i's bytes.
+   * every index ≥ the old size must be in it). Leaf i is `source` words
+   * [i·W, (i+1)·W) with W = leafBytes / 4 (the account slab, read in place).
+   *
+   * Copies in and out of WASM memory are word loops over Uint32Array views: no
+   * per-node subarray objects on this path, which runs once per block over every
+   * touched account.
    */
-  update(size: number, dirty: number[], leafAt: (index: number, out: Uint8Array, offset: number) => void): void {
+  update(size: number, dirty: number[], source: Uint32Array): void {
     if (size < this.#counts[0]) throw new Error('state tree cannot shrink');
     if (dirty.length === 0 && size === this.#counts[0]) return;
     let indexes = Array.from(new Set(dirty)).sort((a, b) => a - b);
     for (const i of indexes) if (i < 0 || i >= size) throw new RangeError(`dirty leaf ${i} out of range`);
+    if (source.length < size * (this.#leafBytes >> 2)) throw new RangeError('source holds fewer leaves than size');
     // Size levels.
     let c = size;
     for (let k = 0; k < LEVELS_MAX; k++) {
@@ -59,25 +79,34 @@ export class StateTree {
       if (c <= 1) { for (let j = k + 1; j < LEVELS_MAX; j++) this.#counts[j] = 0; break; }
       c = (c + 1) >> 1;
     }
+    const D = DIGEST_BYTES >> 2; // words per digest
     // Leaves.
     const L = this.#leafBytes;
+    const W = L >> 2;
     for (let from = 0; from < indexes.length; from += BATCH_NODES_MAX) {
       const n = Math.min(BATCH_NODES_MAX, indexes.length - from);
       const data = reserve(n * L + n * DIGEST_BYTES);
       const out = data + n * L;
-      const m = mem();
-      for (let i = 0; i < n; i++) leafAt(indexes[from + i], m, data + i * L);
-      core.stateLeafBatch(this.#alg, data, L, n, out);
-      const level = this.#levels[0];
+      const m32 = mem32();
+      let at = data >> 2;
       for (let i = 0; i < n; i++) {
-        level.set(m.subarray(out + i * DIGEST_BYTES, out + (i + 1) * DIGEST_BYTES), indexes[from + i] * DIGEST_BYTES);
+        const src = indexes[from + i] * W;
+        for (let w = 0; w < W; w++) m32[at + w] = source[src + w];
+        at += W;
+      }
+      core.stateLeafBatch(this.#alg, data, L, n, out);
+      const level = this.#words[0];
+      const o32 = out >> 2;
+      for (let i = 0; i < n; i++) {
+        const dst = indexes[from + i] * D;
+        for (let w = 0; w < D; w++) level[dst + w] = m32[o32 + i * D + w];
       }
     }
     // Paths.
     for (let k = 0; this.#counts[k] > 1; k++) {
-      const below = this.#levels[k];
+      const below = this.#words[k];
       const countBelow = this.#counts[k];
-      const above = this.#levels[k + 1];
+      const above = this.#words[k + 1];
       const parents: number[] = [];
       for (const i of indexes) {
         const p = i >> 1;
@@ -86,20 +115,23 @@ export class StateTree {
       const pairs: number[] = [];
       for (const p of parents) {
         if (2 * p + 1 < countBelow) pairs.push(p);
-        else above.set(below.subarray(2 * p * DIGEST_BYTES, 2 * p * DIGEST_BYTES + DIGEST_BYTES), p * DIGEST_BYTES);
+        else for (let w = 0; w < D; w++) above[p * D + w] = below[2 * p * D + w];
       }
       for (let from = 0; from < pairs.length; from += BATCH_NODES_MAX) {
         const n = Math.min(BATCH_NODES_MAX, pairs.length - from);
         const base = reserve(n * 96);
         const out = base + n * 64;
-        const m = mem();
+        const m32 = mem32();
+        const b32 = base >> 2;
         for (let i = 0; i < n; i++) {
-          const p = pairs[from + i];
-          m.set(below.subarray(2 * p * DIGEST_BYTES, 2 * p * DIGEST_BYTES + 64), base + i * 64);
+          const src = 2 * pairs[from + i] * D;
+          for (let w = 0; w < 2 * D; w++) m32[b32 + i * 2 * D + w] = below[src + w];
         }
         core.stateNodeBatch(this.#alg, base, n, out);
+        const o32 = out >> 2;
         for (let i = 0; i < n; i++) {
-          above.set(m.subarray(out + i * DIGEST_BYTES, out + (i + 1) * DIGEST_BYTES), pairs[from + i] * DIGEST_BYTES);
+          const dst = pairs[from + i] * D;
+          for (let w = 0; w < D; w++) above[dst + w] = m32[o32 + i * D + w];
         }
       }
       indexes = parents;
@@ -134,10 +166,11 @@ export class StateTree {
     const need = count * DIGEST_BYTES;
     if (this.#levels[k].byteLength >= need) return;
     // Grow by 1/8 beyond need: bounded slack (≤ 12.5%) keeps memory per account low.
-    const cap = Math.max(need + (need >> 3), 1024);
+    const cap = Math.ceil(Math.max(need + (need >> 3), 1024) / DIGEST_BYTES) * DIGEST_BYTES;
     const next = new Uint8Array(cap);
     next.set(this.#levels[k].subarray(0, this.#counts[k] * DIGEST_BYTES));
     this.#levels[k] = next;
+    this.#words[k] = new Uint32Array(next.buffer);
   }
 }
 

@@ -26,8 +26,8 @@ export class LedgerBackend implements NodeBackend {
   readonly chainId: number;
   /** Trusted (gateway) batches need a ledger-side path that skips signature checks and records the vouching key. */
   readonly supportsTrusted = false;
-  /** The ledger lands one submit in one block: never hand it more than this. */
-  readonly submitRecordsMax = BATCH_RECORDS_MAX;
+  /** The ledger lands one submit in one block: never hand it more than a block holds. */
+  readonly submitRecordsMax: number;
   readonly #listeners = new Map<(b: BlockEvent) => void, () => boolean>();
   // Block events are forwarded strictly in height order even though records are read back
   // asynchronously: each forward waits for the previous one.
@@ -53,8 +53,12 @@ export class LedgerBackend implements NodeBackend {
     }).catch(() => undefined);
   };
 
-  constructor(ledger: Ledger) {
+  readonly #extraMetrics: (() => string) | undefined;
+
+  constructor(ledger: Ledger, extraMetrics?: () => string, blockRecords?: number) {
     this.ledger = ledger;
+    this.submitRecordsMax = Math.min(BATCH_RECORDS_MAX, blockRecords ?? BATCH_RECORDS_MAX);
+    this.#extraMetrics = extraMetrics;
     this.chainId = ledger.config.chainId;
     ledger.on('block', this.#onLedgerBlock);
   }
@@ -78,6 +82,10 @@ export class LedgerBackend implements NodeBackend {
   onBlock(listener: (b: BlockEvent) => void, wantRecords: () => boolean = () => true): () => void {
     this.#listeners.set(listener, wantRecords);
     return () => this.#listeners.delete(listener);
+  }
+
+  metrics(): string {
+    return this.#extraMetrics?.() ?? '';
   }
 
   key(keyId: Uint8Array): KeyInfo | undefined {

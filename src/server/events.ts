@@ -49,9 +49,9 @@ export function recordFrames(topic: string, b: BlockEvent, at: ArrayLike<number>
 }
 
 /**
- * Every (topic, frame) to publish for block `b`, in the order to publish them. Account and
- * ledger topics carry the block's transfer records (postings and their results) that name
- * that account (debit or credit side) or that ledger.
+ * Every (topic, frame) to publish for block `b`, in the order to publish them. An account
+ * topic carries the block's applied transfers (postings) debiting or crediting it; a ledger
+ * topic every transfer record naming that ledger, with its result.
  */
 export function blockTopics(b: BlockEvent, hasSubscribers: (topic: string) => boolean): [string, Uint8Array][] {
   const out: [string, Uint8Array][] = [];
@@ -76,8 +76,12 @@ export function blockTopics(b: BlockEvent, hasSubscribers: (topic: string) => bo
   for (let i = 0; i < b.count; i++) {
     const o = i * RECORD_BYTES;
     if (records[o + OFF_KIND] !== Kind.transfer) continue;
-    add(TOPIC_ACCOUNT_PREFIX + u128(records, o + TR_DEBIT).toString(), i);
-    add(TOPIC_ACCOUNT_PREFIX + u128(records, o + TR_CREDIT).toString(), i);
+    // Account topics carry postings: transfers that were applied (ok). Ledger topics carry
+    // every transfer record on the chain with its result, refused ones included.
+    if (b.codes[i] === 0) {
+      add(TOPIC_ACCOUNT_PREFIX + u128(records, o + TR_DEBIT).toString(), i);
+      add(TOPIC_ACCOUNT_PREFIX + u128(records, o + TR_CREDIT).toString(), i);
+    }
     add(TOPIC_LEDGER_PREFIX + u32(records, o + TR_LEDGER).toString(), i);
   }
   for (const [topic, at] of byTopic) if (at !== null) for (const f of recordFrames(topic, b, at)) out.push([topic, f]);

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import {
-  COMPRESSION_DISABLED, SEND_DROPPED, copyBytes, createApp, listen, type Listening, type UwsApp, type UwsRequest,
+  COMPRESSION_DISABLED, SEND_DROPPED, createApp, listen, type Listening, type UwsApp, type UwsRequest,
   type UwsResponse, type UwsSocket,
 } from '../../native/uws.js';
 import { RECORD_BYTES, encode, type RecordFields } from '../codec/record.js';
@@ -700,12 +700,13 @@ export class NodeServer {
       gmledger_in_flight_records: ['Records inside the ledger (verifying, applying, syncing).', s.inFlightRecords],
       gmledger_queue_records_max: ['QUEUE_RECORDS_MAX.', this.limits.QUEUE_RECORDS_MAX],
       gmledger_submits_in_flight: ['Ledger submits outstanding.', s.submitsInFlight],
-      gmledger_ledger_busy_seconds: ['Cumulative time with a ledger submit outstanding.', s.busyMs / 1000],
       gmledger_process_resident_bytes: ['Resident set size.', mem.rss],
       gmledger_process_heap_used_bytes: ['V8 heap in use.', mem.heapUsed],
       gmledger_event_loop_delay_p99_seconds: ['Main-thread event-loop delay, 99th percentile since start.', this.#loopDelay.percentile(99) / 1e9],
       gmledger_event_loop_delay_max_seconds: ['Main-thread event-loop delay, maximum since start.', this.#loopDelay.max / 1e9],
-    }, this.backend.metrics?.() ?? '');
+    }, '# HELP gmledger_ledger_busy_seconds_total Wall time with a ledger submit outstanding; its rate is the ledger stage utilisation (0..1).\n' +
+      `# TYPE gmledger_ledger_busy_seconds_total counter\ngmledger_ledger_busy_seconds_total ${s.busyMs / 1000}\n` +
+      (this.backend.metrics?.() ?? ''));
   }
 }
 

@@ -20,6 +20,14 @@ export const P_ACCOUNT_TX = 0x61; // 'a' + account id (16) + time u64 BE + heigh
 
 export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)
 export const META_TIP = new Uint8Array([P_META, 0x74]);      // 'Mt': height u64 LE ‖ time u64 LE ‖ hash 32
+export const META_CHECKPOINT = new Uint8Array([P_META, 0x6b]); // 'Mk': height u64 LE of the state entries
+
+export function encodeCheckpoint(height: number): Uint8Array {
+  const v = new Uint8Array(8); setU64(v, 0, BigInt(height)); return v;
+}
+export function decodeCheckpoint(v: Uint8Array): { height: number } {
+  return { height: Number(u64(v, 0)) };
+}
 
 export const LOCATION_BYTES = 12;  // height u64 BE ‖ index u32 BE
 

@@ -15,7 +15,8 @@ const testOnlyVerifier = {
   name: 'TEST-ONLY-accept-all',
   async verifyRecords(_b, n, keys) { const o = new Uint8Array(n); for (let i = 0; i < n; i++) o[i] = keys[i] ? 1 : 0; return o; },
 };
-const ledger = await Ledger.open({ dir, verifier: testOnlyVerifier, blockMaxMs: 3 });
+// Checkpoint every 3 blocks, so kills land both between checkpoints and around them.
+const ledger = await Ledger.open({ dir, verifier: testOnlyVerifier, blockMaxMs: 3, checkpointBlocks: 3 });
 process.stdout.write(`ready ${ledger.height}\n`);
 let inFlight = 0;
 for (let g = Number(startArg); g < groups; g++) {
