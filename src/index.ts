@@ -8,13 +8,13 @@ export {
 } from './crypto/merkle.js';
 export { toHex, fromHex } from './crypto/bytes.js';
 
-// SM2 signatures (GB/T 32918) and the verification worker pool. See docs/sm2.md.
+// SM2 signatures (GB/T 32918) and the verification worker pool. See docs/api.md and docs/sm2.md.
 export * as sm2 from './crypto/sm2.js';
 export type { KeyPair, SignOptions, VerifyBatchItem } from './crypto/sm2.js';
 export { createVerifyPool } from './pool/index.js';
 export type { VerifyPool, VerifyPoolOptions } from './pool/index.js';
 
-// ---- ledger core (issue 4): records, state machine, blocks, storage. See docs/api-ledger.md. ----
+// ---- ledger core (issue 4): records, state machine, blocks, storage. See docs/api.md. ----
 export {
   RECORD_BYTES, MESSAGE_BYTES, RECORD_VERSION, Kind, FLAG_LINKED, TRANSFER_PENDING, TRANSFER_POST_PENDING,
   TRANSFER_VOID_PENDING, ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS, ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS, ACCOUNT_FROZEN,
