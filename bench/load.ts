@@ -62,7 +62,7 @@ export const BENCH_USAGE = `usage: gmledger bench [options]
   --window <n>        frames in flight per connection (default ${DEFAULTS.window})
   --signers <n>       participant keys (default ${DEFAULTS.signers})
   --accounts <n>      accounts (default ${DEFAULTS.accounts})
-  --trusted           gateway mode: unsigned records vouched for by the connection's key
+  --trusted           gateway mode: unsigned records, one vouch (gateway SM2 signature) per frame
   --backend memory    measure the network layer alone (node with no ledger behind it)
   --block-ms <n>      node block time limit
   --verify-threads <n> node verifies SM2 on n worker threads (default: main thread)
@@ -268,7 +268,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const imp = (p: string) => import(pathToFileURL(join(ROOT, p)).href);
   const { initChain } = await imp('dist/src/chain/init.js');
   const { Client, authSigner, records, generateSigner } = await imp('dist/src/client/index.js');
-  const { ROLE_PARTICIPANT } = await imp('dist/src/codec/record.js');
+  const { ROLE_PARTICIPANT, ROLE_OPERATOR } = await imp('dist/src/codec/record.js');
   const { sm2Backend } = await imp('dist/src/ledger/sm2backend.js');
 
   const dir = await mkdtemp(join(tmpdir(), 'gmledger-bench-'));
@@ -283,7 +283,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const admin = await Client.connect(node.url, { signer: authSigner(init.admin) });
     const signers = Array.from({ length: o.signers }, () => generateSigner());
     const regs = signers.map((s, i) => records.registerKey({ chainId, id: 10_000n + BigInt(i), publicKey: s.publicKey, roles: ROLE_PARTICIPANT }, init.admin));
-    if (gateway) regs.push(records.registerKey({ chainId, id: 9_999n, publicKey: gateway.publicKey, roles: ROLE_PARTICIPANT }, init.admin));
+    // A gateway vouches for transfers it authorises as the operator of their ledger.
+    if (gateway) regs.push(records.registerKey({ chainId, id: 9_999n, publicKey: gateway.publicKey, roles: ROLE_OPERATOR, ledger: LEDGER }, init.admin));
     const rr = await admin.submitBatch(regs);
     if (!rr.every((r: { ok: boolean }) => r.ok)) throw new Error(`key registration failed: ${rr.find((r: { ok: boolean }) => !r.ok).result}`);
     const accountBase = 1_000_000n;
@@ -305,8 +306,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
     // Connections.
     const connSigner = gateway ?? signers[0];
+    // Trusted frames carry one vouch record besides the batch's records.
     const clients = await Promise.all(Array.from({ length: o.connections },
-      () => Client.connect(node.url, { signer: authSigner(connSigner), maxInFlight: o.window, batchRecords: o.batch })));
+      () => Client.connect(node.url, { signer: authSigner(connSigner), maxInFlight: o.window, batchRecords: o.batch + (o.trusted ? 1 : 0) })));
 
     const batches = Math.ceil(total / o.batch);
     const lat = new Float64Array(batches);
@@ -343,7 +345,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const n = Math.min(o.batch, total - first);
       const c = clients[b % clients.length];
       sent += n;
-      c.submitBatch(txs.subarray(first * 256, (first + n) * 256), { trusted: o.trusted }).then((rs: { ok: boolean }[]) => {
+      const slice = txs.subarray(first * 256, (first + n) * 256);
+      (gateway ? c.submitTrusted(slice, gateway) : c.submitBatch(slice)).then((rs: { ok: boolean }[]) => {
         const now = performance.now();
         lat[b] = now - scheduledMs;
         cnt[b] = n;

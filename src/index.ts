@@ -18,7 +18,7 @@ export type { VerifyPool, VerifyPoolOptions } from './pool/index.js';
 export {
   RECORD_BYTES, MESSAGE_BYTES, RECORD_VERSION, Kind, FLAG_LINKED, TRANSFER_PENDING, TRANSFER_POST_PENDING,
   TRANSFER_VOID_PENDING, ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS, ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS, ACCOUNT_FROZEN,
-  ROLE_ADMIN, ROLE_REGULATOR, ROLE_OPERATOR, ROLE_PARTICIPANT, ROLE_NODE, HINT_NONE,
+  ROLE_ADMIN, ROLE_REGULATOR, ROLE_OPERATOR, ROLE_PARTICIPANT, ROLE_NODE, HINT_NONE, HINT_VOUCHED, KIND_VOUCH,
   encode as encodeRecord, decode as decodeRecord, concatRecords, checkStructure,
 } from './codec/record.js';
 export type { RecordFields, DecodedRecord, KindName } from './codec/record.js';
@@ -30,6 +30,8 @@ export type { LedgerOptions, SubmitResult, BlockEvent, ChainConfig, AccountView,
 export { records, buildRecord, signRecord, generateSigner, signerFromKeyPair, keyIdOf } from './ledger/sign.js';
 export type { Signer } from './ledger/sign.js';
 export { sm2RecordVerifier, poolRecordVerifier } from './ledger/verify.js';
+export { vouchBatch, markVouched, vouchDigest, scanVouchGroups, isVouchedForm, VOUCH_DOMAIN } from './ledger/vouch.js';
+export type { VouchOptions, VouchGroup } from './ledger/vouch.js';
 export type { RecordVerifier, BatchVerifyPool } from './ledger/verify.js';
 export {
   HEADER_BYTES, encodeHeader, decodeHeader, headerHash, verifyHeaderSignature, verifyInclusionProof, verifyAccountProof,

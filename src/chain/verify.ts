@@ -6,7 +6,9 @@
 
 import { join } from 'node:path';
 import { RocksDb } from '../../native/rocksdb.js';
-import { FLAG_LINKED, OFF_FLAGS, OFF_SIGNER, RECORD_BYTES, ROLE_NODE, STRUCT_OK, u16 } from '../codec/record.js';
+import { FLAG_LINKED, KIND_VOUCH, OFF_FLAGS, OFF_SIGNER, RECORD_BYTES, ROLE_NODE, ROLE_OPERATOR, STRUCT_OK, u16 } from '../codec/record.js';
+import { resultName } from '../ledger/results.js';
+import { isVouchedForm, scanVouchGroups } from '../ledger/vouch.js';
 import { checkBatchStructure } from '../codec/validate.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
@@ -76,28 +78,64 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       const keys: (Uint8Array | null)[] = new Array(n).fill(null);
       const inBlock = new InBatchKeys(b.records, n, alg);
       const structure = checkBatchStructure(b.records, n, config.chainId);
+      // Vouch groups (trusted-gateway mode): the same scan as admission. A gateway key is
+      // resolved as at admission: registered before this block, or by an earlier record of
+      // it (its role is then checked against the state after the block, below).
+      const hashes = txHashes(b.records, n, alg); // tx-root leaves; also what vouch digests are built on
+      const vouchCodes = new Uint16Array(n);
+      const laterGateways: { at: number; hex: string }[] = [];
+      let scanAt = 0;
+      const groups = scanVouchGroups(b.records, n, config.chainId, alg, structure, (rec, o) => {
+        const hex = toHex(rec.subarray(o, o + 32));
+        const known = state.keyByHex.get(hex);
+        if (known) return known;
+        const at = (o - OFF_SIGNER) / RECORD_BYTES;
+        for (; scanAt <= at; scanAt++) inBlock.advanceTo(scanAt);
+        const pk = inBlock.get(hex);
+        if (!pk) return undefined;
+        laterGateways.push({ at, hex });
+        return { publicKey: pk, roles: ROLE_OPERATOR };
+      }, vouchCodes, true, hashes);
+      for (let i = 0; i < n; i++) {
+        if (vouchCodes[i] !== 0) throw new Bad(height, `record ${i}: vouch group refused (${resultName(vouchCodes[i])})`);
+      }
+      const vouched = new Uint8Array(n); // 1: covered by a vouch group (no signature of its own)
+      for (const g of groups) for (let j = g.at + 1; j <= g.at + g.count; j++) vouched[j] = 1;
+      const inBlockKeys = new InBatchKeys(b.records, n, alg);
       for (let i = 0; i < n; i++) {
         const o = i * RECORD_BYTES;
-        inBlock.advanceTo(i);
+        inBlockKeys.advanceTo(i);
+        if (vouched[i] === 1) continue;
         const s = structure[i];
-        if (s !== STRUCT_OK) throw new Bad(height, `record ${i} is malformed (structure code ${s})`);
+        if (s !== STRUCT_OK && !(b.records[o + 1] === KIND_VOUCH)) {
+          throw new Bad(height, isVouchedForm(b.records, o)
+            ? `record ${i}: vouched record outside a vouch group`
+            : `record ${i} is malformed (structure code ${s})`);
+        }
         const id = toHex(b.records.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32));
-        const pk = state.keyByHex.get(id)?.publicKey ?? inBlock.get(id);
+        const pk = state.keyByHex.get(id)?.publicKey ?? inBlockKeys.get(id);
         if (!pk) throw new Bad(height, `record ${i}: signer key unknown`);
         keys[i] = pk;
       }
       if ((u16(b.records, (n - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) throw new Bad(height, 'block ends inside a linked chain');
       const sigOk = await verifier.verifyRecords(b.records, n, keys);
-      for (let i = 0; i < n; i++) if (sigOk[i] !== 1) throw new Bad(height, `record ${i}: bad signature`);
+      for (let i = 0; i < n; i++) {
+        if (vouched[i] === 0 && sigOk[i] !== 1) {
+          throw new Bad(height, b.records[i * RECORD_BYTES + 1] === KIND_VOUCH ? `record ${i}: bad vouch signature` : `record ${i}: bad signature`);
+        }
+      }
       // Replay.
       state.beginBlock(height, h.timeMs);
       const codes = new Uint16Array(n);
       state.applyBatch(b.records, 0, n, codes, 0, 0);
       const { stateRoot } = state.endBlock();
+      for (const g of laterGateways) {
+        const k = state.keyByHex.get(g.hex);
+        if (!k || (k.roles & ROLE_OPERATOR) === 0) throw new Bad(height, `record ${g.at}: vouch by a key without the operator role`);
+      }
       for (let i = 0; i < n; i++) {
         if (codes[i] !== b.codes[i]) throw new Bad(height, `record ${i}: stored result ${b.codes[i]}, replay gives ${codes[i]}`);
       }
-      const hashes = txHashes(b.records, n, alg);
       if (!equalBytes(txRoot(hashes, alg), h.txRoot)) throw new Bad(height, 'tx root mismatch');
       if (!equalBytes(resultRoot(hashes, codes, alg), h.resultRoot)) throw new Bad(height, 'result root mismatch');
       if (!equalBytes(stateRoot, h.stateRoot)) throw new Bad(height, 'state root mismatch');

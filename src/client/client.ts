@@ -176,6 +176,45 @@ export class Client {
     return (await Promise.all(parts)).flat();
   }
 
+  /**
+   * Trusted-gateway mode (docs/protocol.md §8): submits `records` unsigned, vouched for by
+   * `gateway` — the key this connection authenticated with, which must be a configured
+   * gateway on the node and hold the operator role on the chain. Each frame carries one
+   * vouch record (one SM2 signature by the gateway) and up to `batchRecords − 1` records
+   * copied into vouched form (signer = gateway key id, r‖s zero, hint 0xFE); the input is
+   * not modified. Resolves with one result per input record, in order (the vouch's own
+   * result is dropped: when a vouch is refused, every record it covers carries the code).
+   * `alg`: the chain's hash (default 'sm3', what `gmledger init` creates).
+   */
+  async submitTrusted(records: Uint8Array[] | Uint8Array, gateway: { keyId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array },
+    options: { alg?: 'sm3' | 'sha256' } = {}): Promise<Result[]> {
+    const batch = records instanceof Uint8Array ? records : concat(records);
+    if (batch.length % RECORD_BYTES !== 0) throw new RangeError(`batch length ${batch.length} is not a multiple of 256`);
+    const n = batch.length / RECORD_BYTES;
+    const per = this.#batchRecords - 1; // one slot per frame for the vouch
+    if (per < 1) throw new RangeError('trusted frames need batchRecords ≥ 2');
+    const { vouchBatch } = await import('../ledger/vouch.js');
+    const parts: Promise<Result[]>[] = [];
+    for (let at = 0; at < n; at += per) {
+      const k = Math.min(per, n - at);
+      const framed = vouchBatch(batch.subarray(at * RECORD_BYTES, (at + k) * RECORD_BYTES), k, gateway,
+        { chainId: this.chainId, id: this.#nextVouchId(), alg: options.alg });
+      parts.push(this.#submitFrame(framed, k + 1, true).then((rs) => rs.slice(1)));
+    }
+    return (await Promise.all(parts)).flat();
+  }
+
+  #vouchIds = 0n;
+  /** Vouch ids: a random 64-bit connection base ‖ a counter; informational (audit), not idempotency keys. */
+  #nextVouchId(): bigint {
+    if (this.#vouchIds === 0n) {
+      const r = new Uint32Array(2);
+      globalThis.crypto.getRandomValues(r);
+      this.#vouchIds = ((BigInt(r[0]) << 32n) | BigInt(r[1]) | 1n) << 64n;
+    }
+    return ++this.#vouchIds;
+  }
+
   /** Submits one record; records submitted in the same tick travel in one frame. */
   submit(record: Uint8Array): Promise<Result> {
     if (record.length !== RECORD_BYTES) return Promise.reject(new RangeError('a record is 256 bytes'));

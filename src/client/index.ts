@@ -20,6 +20,7 @@ export { LIMITS } from '../server/limits.js';
 export { ResultCode, resultName } from '../ledger/results.js';
 export { records, generateSigner, signerFromKeyPair, signRecord, buildRecord, keyIdOf } from '../ledger/sign.js';
 export type { Signer } from '../ledger/sign.js';
+export { vouchBatch, markVouched, vouchDigest, VOUCH_DOMAIN } from '../ledger/vouch.js';
 
 /** An AuthSigner for a key pair held in this process (SM2 through the ledger's backend). */
 export function authSigner(signer: { keyId: Uint8Array; privateKey: Uint8Array }): AuthSigner {

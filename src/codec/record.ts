@@ -20,6 +20,12 @@ export const BODY_BYTES = 127;
 export const OFF_SIGNATURE = 191;      // r (32, BE) ‖ s (32, BE)
 export const OFF_HINT = 255;           // u8 recovery hint (0..3), or HINT_NONE
 export const HINT_NONE = 0xff;
+/**
+ * Hint of a *vouched* record (trusted-gateway mode): r‖s all zero and hint 0xFE means "no
+ * signature of its own; a vouch record (KIND_VOUCH) just before it in the same batch signs
+ * for it". Valid only inside a vouch group of a trusted batch (docs/protocol.md §8).
+ */
+export const HINT_VOUCHED = 0xfe;
 /** The signed message M is bytes [0, MESSAGE_BYTES). */
 export const MESSAGE_BYTES = OFF_SIGNATURE;
 export const SIGNATURE_BYTES = 64;
@@ -38,7 +44,14 @@ export const Kind = {
 } as const;
 export type KindName = keyof typeof Kind;
 export const KIND_MAX = 8;
-export const KIND_NAMES: readonly string[] = ['', ...Object.keys(Kind)];
+/**
+ * The vouch record (trusted-gateway mode): one gateway signature for the `count` vouched
+ * records that follow it. Kept out of `Kind`/KIND_MAX on purpose: the generic structure
+ * check (here and in assembly/tx.ts) refuses it with bad_kind, so a vouch can only ever
+ * be admitted by the vouch-group path (src/ledger/vouch.ts), never as a plain record.
+ */
+export const KIND_VOUCH = 9;
+export const KIND_NAMES: readonly string[] = ['', ...Object.keys(Kind), 'vouch'];
 
 // Flags: bit 0 is common to every kind, the rest are kind-specific.
 export const FLAG_LINKED = 1 << 0;
@@ -77,6 +90,10 @@ export const TR_USER_DATA = 128;       // u128
 export const TR_LEDGER = 144;          // u32
 export const TR_CODE = 148;            // u16 (150..151 reserved)
 export const TR_TIMEOUT = 152;         // u32 seconds
+// vouch (KIND_VOUCH)
+export const VO_COUNT = 64;            // u32: records covered (they follow the vouch)
+export const VO_DIGEST = 68;           // 32 bytes: H(VOUCH_DOMAIN ‖ chain id ‖ count ‖ covered records)
+export const VO_RESERVED = 100;        // [100, 191) reserved
 // anchor
 export const AN_DIGEST = 64;           // 32 bytes
 export const AN_METADATA = 96;         // 32 bytes
@@ -302,6 +319,9 @@ export function decode(rec: Uint8Array, off = 0): DecodedRecord {
       break;
     case Kind.halt_ledger: case Kind.resume_ledger:
       body.ledger = u32(b, HL_LEDGER);
+      break;
+    case KIND_VOUCH:
+      body.count = u32(b, VO_COUNT); body.digest = b.slice(VO_DIGEST, VO_DIGEST + 32);
       break;
   }
   return {

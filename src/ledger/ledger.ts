@@ -1,6 +1,6 @@
 // The embeddable ledger node: admission (structure, keys, signatures) → sequencer (single
 // writer, deterministic apply) → block builder (roots, node signature) → one synced
-// RocksDB WriteBatch per block → results released. See docs/api-ledger.md.
+// RocksDB WriteBatch per block → results released. See docs/api.md.
 //
 // Ordering sits behind the Sequencer interface: today a local in-process sequencer; a
 // replicated log can replace it because apply only depends on (records, height, time).
@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FLAG_LINKED, Kind, OFF_FLAGS, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK,
+  FLAG_LINKED, KIND_VOUCH, Kind, OFF_FLAGS, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK,
   concatRecords, decode, setU128, u16,
 } from '../codec/record.js';
 import { checkBatchStructure } from '../codec/validate.js';
@@ -34,6 +34,7 @@ import { ENTRY_BYTES, ENTRY_WORDS } from './tables.js';
 import { sm2Backend } from './sm2backend.js';
 import { type Signer, signerFromKeyPair } from './sign.js';
 import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
+import { isVouchedForm, scanVouchGroups } from './vouch.js';
 
 /** Most records one submit() takes; a batch always lands in a single block. */
 export const BATCH_RECORDS_MAX = 8190;
@@ -115,6 +116,8 @@ interface OpenBlock {
   height: number;
   timeMs: number;
   chunks: Uint8Array[];
+  /** Per chunk: its records' tx hashes if admission already computed them (trusted batches), else undefined. */
+  chunkHashes: (Uint8Array[] | undefined)[];
   count: number;
   codes: Uint16Array;
   waiters: Waiter[];
@@ -375,8 +378,12 @@ export class Ledger extends EventEmitter implements Sequencer {
     return out;
   }
 
-  /** submit() without per-record objects: codes, and each record's block index (-1: not on chain). */
-  async submitBatch(batch: Uint8Array): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
+  /**
+   * submit() without per-record objects: codes, and each record's block index (-1: not on
+   * chain). `trusted`: the batch is one or more vouch groups (docs/protocol.md §8) — one
+   * gateway signature per group instead of one per record.
+   */
+  async submitBatch(batch: Uint8Array, options?: { trusted?: boolean }): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw new Error('ledger is closed');
     if (!(batch instanceof Uint8Array) || batch.length % RECORD_BYTES !== 0) {
@@ -395,20 +402,38 @@ export class Ledger extends EventEmitter implements Sequencer {
     }
     this.#inFlight += n;
     try {
-      return await this.#submitAdmitted(batch, n, codes, index);
+      return await this.#submitAdmitted(batch, n, codes, index, options?.trusted === true);
     } finally {
       this.#inFlight -= n;
     }
   }
 
-  async #submitAdmitted(batch: Uint8Array, n: number, codes: Uint16Array, index: Int32Array): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
-    const admitted = await this.admit(batch, n, codes);
-    if (admitted.length === 0) return { codes, height: -1, index };
-    const sub = new Uint8Array(admitted.length * RECORD_BYTES);
-    for (let k = 0; k < admitted.length; k++) {
-      sub.set(batch.subarray(admitted[k] * RECORD_BYTES, (admitted[k] + 1) * RECORD_BYTES), k * RECORD_BYTES);
+  async #submitAdmitted(batch: Uint8Array, n: number, codes: Uint16Array, index: Int32Array, trusted: boolean): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
+    let hashes: Uint8Array[] | undefined;
+    let admitted: number[];
+    if (trusted) {
+      // Own copy first: the bytes hashed and verified are then the bytes that get appended,
+      // whatever the caller does with its buffer while the signatures are checked.
+      batch = batch.slice();
+      hashes = txHashes(batch, n, this.config.alg);
+      admitted = await this.admitTrusted(batch, n, codes, hashes);
+    } else {
+      admitted = await this.admit(batch, n, codes);
     }
-    const applied = await this.append(sub, admitted.length);
+    if (admitted.length === 0) return { codes, height: -1, index };
+    let sub: Uint8Array;
+    let subHashes: Uint8Array[] | undefined;
+    if (admitted.length === n) {
+      sub = trusted ? batch : batch.slice(); // trusted: already our copy
+      subHashes = hashes;
+    } else {
+      sub = new Uint8Array(admitted.length * RECORD_BYTES);
+      for (let k = 0; k < admitted.length; k++) {
+        sub.set(batch.subarray(admitted[k] * RECORD_BYTES, (admitted[k] + 1) * RECORD_BYTES), k * RECORD_BYTES);
+      }
+      subHashes = hashes === undefined ? undefined : admitted.map((k) => hashes![k]);
+    }
+    const applied = await this.append(sub, admitted.length, subHashes);
     for (let k = 0; k < admitted.length; k++) {
       codes[admitted[k]] = applied.codes[k];
       index[admitted[k]] = applied.first + k;
@@ -429,7 +454,13 @@ export class Ledger extends EventEmitter implements Sequencer {
       const o = i * RECORD_BYTES;
       inBatch.advanceTo(i);
       const s = structure[i];
-      if (s !== STRUCT_OK) { codes[i] = STRUCT_TO_RESULT[s]; continue; }
+      if (s !== STRUCT_OK) {
+        // A vouch, or a record in vouched form, is only ever valid inside a trusted batch.
+        const vouchish = (s === STRUCT_BAD_KIND && batch[o + OFF_KIND] === KIND_VOUCH) ||
+          (s === STRUCT_BAD_SIGNATURE_ENCODING && isVouchedForm(batch, o));
+        codes[i] = vouchish ? ResultCode.vouch_required : STRUCT_TO_RESULT[s];
+        continue;
+      }
       const key = this.state.keyById(batch, o + OFF_SIGNER);
       const pk = key ? key.publicKey : inBatch.get(toHex(batch.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32)));
       if (pk === undefined) { codes[i] = ResultCode.signer_key_not_found; continue; }
@@ -456,10 +487,45 @@ export class Ledger extends EventEmitter implements Sequencer {
     return admitted;
   }
 
+  /**
+   * Admission of a trusted batch: a sequence of vouch groups (docs/protocol.md §8). Per
+   * group: the vouch's structure, its gateway key (registered, operator role), every covered
+   * record in vouched form naming the gateway, the group closing its linked chains, the
+   * digest, then ONE SM2 signature — all gateway signatures of the batch in one verifier
+   * call. A group is admitted whole or not at all; refused groups change nothing.
+   */
+  async admitTrusted(batch: Uint8Array, n: number, codes: Uint16Array, hashes?: Uint8Array[]): Promise<number[]> {
+    const structure = checkBatchStructure(batch, n, this.config.chainId);
+    hashes ??= txHashes(batch, n, this.config.alg);
+    // Registered keys only (not keys registered inside this batch): the gateway's authority
+    // must already be on the chain when its vouch is judged.
+    const groups = scanVouchGroups(batch, n, this.config.chainId, this.config.alg, structure,
+      (b, o) => this.state.keyById(b, o), codes, false, hashes);
+    const admitted: number[] = [];
+    if (groups.length === 0) return admitted;
+    const keys: (Uint8Array | null)[] = new Array(n).fill(null);
+    for (const g of groups) keys[g.at] = g.publicKey;
+    const ok = await this.#verifier.verifyRecords(batch, n, keys);
+    for (const g of groups) {
+      const good = ok[g.at] === 1;
+      for (let j = g.at; j <= g.at + g.count; j++) {
+        // Invariant: scanVouchGroups returns only groups with no refused record.
+        if (codes[j] !== 0) throw new Error(`vouch group at ${g.at} returned with record ${j} refused`);
+        if (good) admitted.push(j); else codes[j] = ResultCode.bad_vouch;
+      }
+    }
+    return admitted;
+  }
+
   // -------------------------------------------------------------------------------------
   // Sequencer (local): apply into the open block; close on size or time.
 
-  append(batch: Uint8Array, count: number): Promise<{ codes: Uint16Array; height: number; first: number }> {
+  /**
+   * `hashes`: the records' tx hashes H(record), when the caller already has them (the
+   * trusted path computes them for the vouch digest); they must be of exactly these bytes.
+   */
+  append(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<{ codes: Uint16Array; height: number; first: number }> {
+    if (hashes !== undefined && hashes.length !== count) return Promise.reject(new RangeError(`${hashes.length} hashes for ${count} records`));
     if (this.#failed) return Promise.reject(this.#failed);
     if (this.#closing) return Promise.reject(new Error('ledger is closed'));
     if (this.#open && this.#open.count + count > this.#blockMaxRecords) this.#closeBlock();
@@ -479,6 +545,7 @@ export class Ledger extends EventEmitter implements Sequencer {
       return Promise.reject(this.#failed);
     }
     block.chunks.push(batch.subarray(0, count * RECORD_BYTES));
+    block.chunkHashes.push(hashes);
     block.count += count;
     const promise = new Promise<{ codes: Uint16Array; height: number; first: number }>((resolve, reject) => {
       block.waiters.push({ resolve, reject, first, count });
@@ -491,7 +558,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     const height = this.#tipHeight + 1;
     const timeMs = Math.max(this.#clock(), this.#tipTimeMs);
     this.state.beginBlock(height, timeMs);
-    const block: OpenBlock = { height, timeMs, chunks: [], count: 0, codes: new Uint16Array(64), waiters: [], timer: undefined };
+    const block: OpenBlock = { height, timeMs, chunks: [], chunkHashes: [], count: 0, codes: new Uint16Array(64), waiters: [], timer: undefined };
     block.timer = setTimeout(() => { if (this.#open === block) this.#closeBlock(); }, this.#blockMaxMs);
     this.#open = block;
     return block;
@@ -507,7 +574,19 @@ export class Ledger extends EventEmitter implements Sequencer {
     const records = block.chunks.length === 1 ? block.chunks[0] : concatChunks(block.chunks, block.count);
     const codes = block.codes.slice(0, block.count);
     const { stateRoot, changes } = this.state.endBlock();
-    const hashes = txHashes(records, block.count, alg);
+    // Tx hashes: reuse those admission computed (a trusted batch's vouch digest is built
+    // from them), hash the rest now. Each record is hashed once either way.
+    let hashes: Uint8Array[];
+    if (block.chunkHashes.every((h) => h === undefined)) {
+      hashes = txHashes(records, block.count, alg);
+    } else {
+      hashes = [];
+      block.chunks.forEach((c, k) => {
+        const h = block.chunkHashes[k] ?? txHashes(c, c.length / RECORD_BYTES, alg);
+        for (let i = 0; i < h.length; i++) hashes.push(h[i]);
+      });
+    }
+    if (hashes.length !== block.count) throw new Error(`block ${block.height}: ${hashes.length} tx hashes for ${block.count} records`);
     const header = encodeHeader({
       alg, chainId: this.config.chainId, height: block.height, prevHash: this.#tipHash,
       txRoot: txRoot(hashes, alg), resultRoot: resultRoot(hashes, codes, alg), stateRoot,

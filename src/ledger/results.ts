@@ -17,6 +17,9 @@ export const ResultCode = {
   linked_event_failed_admission: 10,
   batch_too_large: 11,
   ledger_unavailable: 12,
+  // Trusted-gateway mode (docs/protocol.md §8).
+  vouch_required: 13,     // a vouched-form record or a vouch record outside a vouch group of a trusted batch
+  bad_vouch: 14,          // the vouch group is refused as a whole: signature, digest, gateway key, or a covered record
   // State machine (recorded on the chain).
   linked_event_failed: 32,
   signer_not_authorized: 33,

@@ -12,7 +12,7 @@
 import {
   ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS, ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS, ACCOUNT_FROZEN,
   AN_DIGEST, CA_CODE, CA_CONTROLLER, CA_LEDGER, CA_USER_DATA, FLAG_LINKED, FR_ACCOUNT, HL_LEDGER, Kind,
-  OFF_BODY, OFF_FLAGS, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_LEDGER, RK_PUBLIC_KEY, RK_ROLES,
+  KIND_VOUCH, OFF_BODY, OFF_FLAGS, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_LEDGER, RK_PUBLIC_KEY, RK_ROLES,
   ROLE_ADMIN, ROLE_OPERATOR, ROLE_PARTICIPANT, ROLE_REGULATOR, ROLES_ALL, BODY_BYTES,
   TRANSFER_PENDING, TRANSFER_POST_PENDING, TRANSFER_VOID_PENDING, TR_AMOUNT, TR_CODE, TR_CREDIT, TR_DEBIT,
   TR_LEDGER, TR_PENDING_ID, TR_TIMEOUT, TR_USER_DATA, isZero, u16, u32,
@@ -268,6 +268,9 @@ export class LedgerState {
       case Kind.unfreeze_account: return this.#freeze(b, o, index, false);
       case Kind.halt_ledger: return this.#halt(b, o, index, true);
       case Kind.resume_ledger: return this.#halt(b, o, index, false);
+      // A vouch changes no state: admission (and verify) checked its signature and digest;
+      // on the chain it is the audit record of who vouched for the records after it.
+      case KIND_VOUCH: return R.ok;
     }
     throw new Error(`record kind ${b[o + OFF_KIND]} passed admission`);
   }

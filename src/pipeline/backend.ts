@@ -54,7 +54,9 @@ export interface NodeBackend extends Queries {
    * Submits `count` records (count × 256 bytes). Resolves once every record has its
    * outcome and every block holding one is durable. May be called again before an earlier
    * call resolves (pipelining); outcomes of earlier calls must never depend on later ones.
-   * `trusted`: skip signature verification (the caller vouches; gateway mode).
+   * `trusted`: the batch is one or more vouch groups (gateway mode, docs/protocol.md §8):
+   * each group's vouch record carries the one signature for the records it covers. The
+   * server sets it only for connections authenticated with a configured gateway key.
    */
   submit(batch: Uint8Array, count: number, options?: { trusted?: boolean }): Promise<SubmitOutcome>;
   /** Whether submit() honours `trusted`. */

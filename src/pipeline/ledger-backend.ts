@@ -24,8 +24,11 @@ export function toJson(v: unknown): Json {
 export class LedgerBackend implements NodeBackend {
   readonly ledger: Ledger;
   readonly chainId: number;
-  /** Trusted (gateway) batches need a ledger-side path that skips signature checks and records the vouching key. */
-  readonly supportsTrusted = false;
+  /**
+   * Trusted (gateway) batches are vouch groups: the ledger checks one gateway signature per
+   * group and keeps the vouch record in the block (docs/protocol.md §8).
+   */
+  readonly supportsTrusted = true;
   /** The ledger lands one submit in one block: never hand it more than a block holds. */
   readonly submitRecordsMax: number;
   readonly #listeners = new Map<(b: BlockEvent) => void, () => boolean>();
@@ -48,7 +51,11 @@ export class LedgerBackend implements NodeBackend {
         records = all;
         codes = Uint16Array.from(b.codes);
       }
-      const ev: BlockEvent = { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count, records, codes };
+      // Records only when a listener wants them: without record-topic subscribers the server
+      // then skips its per-record topic pass (three strings per transfer) on the main thread.
+      const ev: BlockEvent = want
+        ? { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count, records, codes }
+        : { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count };
       for (const l of this.#listeners.keys()) l(ev);
     }).catch(() => undefined);
   };
@@ -63,8 +70,8 @@ export class LedgerBackend implements NodeBackend {
     ledger.on('block', this.#onLedgerBlock);
   }
 
-  async submit(batch: Uint8Array, count: number): Promise<SubmitOutcome> {
-    const r = await this.ledger.submitBatch(batch.subarray(0, count * RECORD_BYTES));
+  async submit(batch: Uint8Array, count: number, options?: { trusted?: boolean }): Promise<SubmitOutcome> {
+    const r = await this.ledger.submitBatch(batch.subarray(0, count * RECORD_BYTES), options?.trusted === true ? { trusted: true } : undefined);
     const heights = new Float64Array(count);
     const indexes = new Uint32Array(count);
     for (let i = 0; i < count; i++) {

@@ -95,6 +95,8 @@ export class MemoryBackend implements NodeBackend {
     const keys: KeyInfo[] = [];
     for (let i = 0; i < count; i++) {
       const o = i * RECORD_BYTES;
+      // Trusted: no structure or vouch checks here — the stand-in only lets the network layer's
+      // gateway gating be tested; the ledger checks vouches (src/ledger/vouch.ts).
       const s = trusted ? 0 : checkStructure(records, o, this.chainId);
       if (s !== 0) { codes[i] = s; continue; }
       const key = this.#keys.get(toHex(records.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32)));

@@ -33,7 +33,8 @@ export const START_USAGE = `usage: gmledger start [options]
   --host <addr>         bind address (default ${DEFAULT_HOST}; use 0.0.0.0 only behind a firewall)
   --port <n>            port for WebSocket (/ws) and HTTP (default ${DEFAULT_PORT}; 0 = any free port)
   --chain-id <u32>      chain id for a newly created development chain
-  --gateway <hex>       key id allowed to submit trusted (unsigned) batches; repeatable
+  --gateway <hex>       key id allowed to submit trusted (vouched) batches; repeatable;
+                        the key also needs the operator role on the chain
   --block-ms <n>        close a block at most this many ms after it opens (ledger default 20)
   --block-records <n>   close a block at this many records (default ${BLOCK_RECORDS_DEFAULT}); smaller
                         blocks bound the main-thread work of closing one

@@ -12,7 +12,7 @@ import {
   COMPRESSION_DISABLED, SEND_DROPPED, createApp, listen, type Listening, type UwsApp, type UwsRequest,
   type UwsResponse, type UwsSocket,
 } from '../../native/uws.js';
-import { RECORD_BYTES, encode, type RecordFields } from '../codec/record.js';
+import { HINT_VOUCHED, OFF_HINT, RECORD_BYTES, encode, type RecordFields } from '../codec/record.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { resultName } from '../ledger/results.js';
 import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/backend.js';
@@ -554,7 +554,7 @@ export class NodeServer {
         for (let i = 0; i < n; i++) {
           const r = m.records[i] as unknown;
           try {
-            batch.set(this.#jsonRecord(r, c), i * RECORD_BYTES);
+            batch.set(this.#jsonRecord(r, c, m.trusted === true), i * RECORD_BYTES);
           } catch (e) {
             return bad(`records[${i}]: ${(e as Error).message}`);
           }
@@ -575,8 +575,11 @@ export class NodeServer {
     }
   }
 
-  /** A JSON record: a 512-hex-digit signed record, or fields (unsigned: trusted batches only). */
-  #jsonRecord(r: unknown, c: Conn): Uint8Array {
+  /**
+   * A JSON record: a 512-hex-digit record, or fields. Fields encode an unsigned record; in
+   * a trusted batch it is put in vouched form (hint 0xFE), so a vouch can cover it.
+   */
+  #jsonRecord(r: unknown, c: Conn, trusted: boolean): Uint8Array {
     if (typeof r === 'string') {
       const b = fromHex(r);
       if (b.length !== RECORD_BYTES) throw new RangeError(`a hex record must be ${RECORD_BYTES} bytes`);
@@ -593,7 +596,9 @@ export class NodeServer {
     }
     f.chainId ??= this.backend.chainId;
     f.signer ??= c.who?.keyId ?? new Uint8Array(KEY_ID_BYTES);
-    return encode(f as unknown as RecordFields);
+    const rec = encode(f as unknown as RecordFields);
+    if (trusted) rec[OFF_HINT] = HINT_VOUCHED;
+    return rec;
   }
 
   // ------------------------------------------------------------------------------------
