@@ -1,5 +1,5 @@
 // Who may do what on a connection. Kept apart from the socket code so the rules read in one
-// place (docs/protocol-network.md, "Authentication").
+// place (docs/protocol.md §9, "Authentication").
 //
 // An unauthenticated connection may: receive its challenge, authenticate, ping, and
 // subscribe to `blocks` (block headers are public to anyone who can reach the node). It may

@@ -1,4 +1,4 @@
-// The WebSocket wire protocol (docs/protocol-network.md fixes every byte). Shared by the
+// The WebSocket wire protocol (docs/protocol.md §9 fixes every byte). Shared by the
 // server and the client SDK, so it must not import anything Node-specific: the SDK runs in
 // browsers too.
 //
