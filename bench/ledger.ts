@@ -1,4 +1,4 @@
-// Ledger benchmarks (docs/benchmarks-ledger.md). Run: npm run build && npm run bench:ledger
+// Ledger benchmarks (docs/benchmarks.md, "Ledger core"). Run: npm run build && npm run bench:ledger
 //   [--transfers N] [--accounts N] [--sm2 N] [--memory-accounts N] [--no-sync]
 //
 // 1. apply: transfers/s through Ledger.submitBatch with signatures already verified
