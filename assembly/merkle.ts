@@ -7,8 +7,9 @@
 // Leaves are passed as a table of `count` (offset u32, length u32) pairs into memory.
 // `scratch` must hold count * 32 bytes (2 * count * 32 for consistency proofs).
 
-import { BLOCK, DIGEST, compress, hashFinal, hashInit, hashOneshot, hashUpdate } from './md';
+import { ALG_SM3, BLOCK, DIGEST, compress, hashFinal, hashInit, hashOneshot, hashUpdate } from './md';
 import { sm3Init } from './sm3';
+import { sm3Compress4, sm3Digest4, sm3Init4 } from './sm3x4';
 import { sha256Init } from './sha256';
 
 const V: usize = memory.data(32, 8);
@@ -17,6 +18,12 @@ const LEAF_BLOCK: usize = memory.data(64, 8);       // 0x00 ‖ d ‖ padding, f
 const LEAF_CTX: usize = memory.data(112, 8);
 const PREFIX_LEAF: usize = memory.data<u8>([0]);
 const TMP: usize = memory.data(2 * 32, 8);
+// Four-lane scratch: state, and four padded messages of up to LEAF4_BYTES_MAX + 10 bytes.
+const V4: usize = memory.data(8 * 16, 16);
+const LANE_BYTES: usize = 256;
+const LANES4: usize = memory.data(4 * 256, 16);
+/** Longest leaf hashed four at a time: 0x00 ‖ d ‖ padding must fit in four blocks. */
+export const LEAF4_BYTES_MAX: usize = 4 * 64 - 1 - 9;
 
 // @ts-ignore: decorator
 @inline function initState(alg: u32): void {
@@ -62,23 +69,97 @@ export function leafHash(alg: u32, data: usize, len: usize, out: usize): void {
   hashFinal(LEAF_CTX, out);
 }
 
+/**
+ * Four-lane SM3 over the four padded messages in LANES4 (each `blocks` blocks long);
+ * digests to out, out + 32, out + 64, out + 96.
+ */
+function lanes4(blocks: usize, out: usize): void {
+  sm3Init4(V4);
+  for (let b: usize = 0; b < blocks; b++) {
+    const o = b * BLOCK;
+    sm3Compress4(V4, LANES4 + o, LANES4 + LANE_BYTES + o, LANES4 + 2 * LANE_BYTES + o, LANES4 + 3 * LANE_BYTES + o);
+  }
+  sm3Digest4(V4, out, out + 32, out + 64, out + 96);
+}
+
+/** Lays prefix ‖ data (len bytes) and its padding into lane k; returns the block count. */
+// @ts-ignore: decorator
+@inline function layLane(k: usize, prefix: u8, data: usize, len: usize): usize {
+  const lane = LANES4 + k * LANE_BYTES;
+  const mlen = len + 1;
+  const blocks = (mlen + 8 + BLOCK) / BLOCK;           // ceil((mlen + 9) / 64)
+  const end = lane + blocks * BLOCK;
+  store<u8>(lane, prefix);
+  memory.copy(lane + 1, data, len);
+  store<u8>(lane + mlen, 0x80);
+  memory.fill(lane + mlen + 1, 0, end - 8 - (lane + mlen + 1));
+  store<u64>(end - 8, bswap<u64>(<u64>mlen << 3));
+  return blocks;
+}
+
+/** SM3 leaf hashes H(0x00 ‖ d) of four leaves of the same length (≤ LEAF4_BYTES_MAX). */
+export function leafHash4(d0: usize, d1: usize, d2: usize, d3: usize, len: usize, out: usize): void {
+  const blocks = layLane(0, 0x00, d0, len);
+  layLane(1, 0x00, d1, len);
+  layLane(2, 0x00, d2, len);
+  layLane(3, 0x00, d3, len);
+  lanes4(blocks, out);
+}
+
+/** SM3 node hashes of four consecutive 64-byte (left ‖ right) pairs; `out` may alias them. */
+export function nodeHash4(pairs: usize, out: usize): void {
+  for (let k: usize = 0; k < 4; k++) layLane(k, 0x01, pairs + (k << 6), 64);
+  lanes4(2, out);
+}
+
 function leafHashes(alg: u32, table: usize, count: u32, out: usize): void {
-  for (let i: u32 = 0; i < count; i++) {
+  let i: u32 = 0;
+  if (alg == ALG_SM3) {
+    for (; i + 4 <= count; i += 4) {
+      const e = table + (<usize>i << 3);
+      const len = load<u32>(e, 4);
+      const o = out + (<usize>i << 5);
+      if (len <= <u32>LEAF4_BYTES_MAX && load<u32>(e, 12) == len && load<u32>(e, 20) == len && load<u32>(e, 28) == len) {
+        leafHash4(<usize>load<u32>(e), <usize>load<u32>(e, 8), <usize>load<u32>(e, 16), <usize>load<u32>(e, 24), <usize>len, o);
+      } else {
+        for (let k: usize = 0; k < 4; k++) {
+          leafHash(alg, <usize>load<u32>(e + (k << 3)), <usize>load<u32>(e + (k << 3), 4), o + (k << 5));
+        }
+      }
+    }
+  }
+  for (; i < count; i++) {
     const entry = table + (<usize>i << 3);
     leafHash(alg, <usize>load<u32>(entry), <usize>load<u32>(entry, 4), out + (<usize>i << 5));
   }
 }
 
+/**
+ * out[i] = H(0x01 ‖ pairs[i]) for `count` consecutive 64-byte pairs; `out` may be `pairs`
+ * (the level below is consumed as the level above is written).
+ */
+export function nodeHashes(alg: u32, pairs: usize, count: u32, out: usize): void {
+  let i: u32 = 0;
+  if (alg == ALG_SM3) {
+    for (; i + 4 <= count; i += 4) nodeHash4(pairs + (<usize>i << 6), out + (<usize>i << 5));
+  }
+  for (; i < count; i++) {
+    const p = pairs + (<usize>i << 6);
+    nodeHash(alg, p, p + DIGEST, out + (<usize>i << 5));
+  }
+}
+
+/** Hashes one level of `count` digests into the next, in place; returns its size. */
+function nextLevel(alg: u32, level: usize, count: u32): u32 {
+  const pairs = count >> 1;
+  nodeHashes(alg, level, pairs, level);
+  if (count & 1) memory.copy(level + (<usize>pairs << 5), level + (<usize>(count - 1) << 5), DIGEST);
+  return pairs + (count & 1);
+}
+
 /** Reduces `count` digests at `level` to their root in place; the root ends at `level`. */
 function reduceLevel(alg: u32, level: usize, count: u32): void {
-  while (count > 1) {
-    const pairs = count >> 1;
-    for (let i: u32 = 0; i < pairs; i++) {
-      nodeHash(alg, level + (<usize>(2 * i) << 5), level + (<usize>(2 * i + 1) << 5), level + (<usize>i << 5));
-    }
-    if (count & 1) memory.copy(level + (<usize>pairs << 5), level + (<usize>(count - 1) << 5), DIGEST);
-    count = pairs + (count & 1);
-  }
+  while (count > 1) count = nextLevel(alg, level, count);
 }
 
 /** Root of the tree over digests already at `level` (count ≥ 1); destroys the level. */
@@ -106,12 +187,7 @@ export function merkleProof(alg: u32, table: usize, count: u32, index: u32, scra
       memory.copy(out + (<usize>n << 5), scratch + (<usize>sibling << 5), DIGEST);
       n++;
     }
-    const pairs = count >> 1;
-    for (let i: u32 = 0; i < pairs; i++) {
-      nodeHash(alg, scratch + (<usize>(2 * i) << 5), scratch + (<usize>(2 * i + 1) << 5), scratch + (<usize>i << 5));
-    }
-    if (count & 1) memory.copy(scratch + (<usize>pairs << 5), scratch + (<usize>(count - 1) << 5), DIGEST);
-    count = pairs + (count & 1);
+    count = nextLevel(alg, scratch, count);
     index >>= 1;
   }
   return n;

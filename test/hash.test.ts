@@ -109,6 +109,16 @@ describe('batch', () => {
       msgs.forEach((m, i) => expect(toHex(out[i])).toBe(ref(alg, m)));
       expect(hashBatch([], alg)).toEqual([]);
     });
+    it(`${alg}: equal-length runs (the four-lane path) for every length 0..300, and mixed groups`, () => {
+      for (let len = 0; len <= 300; len++) {
+        const msgs = Array.from({ length: 9 }, () => new Uint8Array(randomBytes(len)));
+        if (len % 3 === 0) msgs[5] = new Uint8Array(randomBytes(len + 1)); // breaks the second group
+        const out = hashBatch(msgs, alg);
+        msgs.forEach((m, i) => {
+          if (toHex(out[i]) !== ref(alg, m)) throw new Error(`${alg} batch mismatch, length ${len}, message ${i}`);
+        });
+      }
+    });
   }
 });
 
