@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, ClientError } from '../dist/src/client/index.js';
 import { NodeWebSocket } from '../dist/src/client/node-websocket.js';
 import { connectAs, fakeTransfer, sleep, startNode } from './server-fixtures.js';
+import { FLAG_LINKED, OFF_FLAGS } from '../dist/src/codec/record.js';
 
 describe('client SDK', () => {
   let node: Awaited<ReturnType<typeof startNode>>;
@@ -32,6 +33,23 @@ describe('client SDK', () => {
     expect(server.metrics.frames - before).toBe(3); // 1024 + 1024 + 452
     // Within each frame, indexes increase in record order.
     for (let i = 1; i < 1024; i++) expect(rs[i].index).toBeGreaterThan(rs[i - 1].index);
+    await c.close();
+  });
+
+  it('never splits a linked chain across frames, and refuses a chain longer than a frame', async () => {
+    const { k, server } = node;
+    const c = await connectAs(server.url, k.alice, { batchRecords: 3 });
+    const linked = (r: Uint8Array) => { r[OFF_FLAGS] |= FLAG_LINKED; return r; };
+    // [a] [b linked, c linked, d] [e]: cutting every 3 would split the chain b–d.
+    const recs = [fakeTransfer(k.alice, 1n, 2n), linked(fakeTransfer(k.alice, 1n, 2n)), linked(fakeTransfer(k.alice, 1n, 2n)),
+      fakeTransfer(k.alice, 1n, 2n), fakeTransfer(k.alice, 1n, 2n)];
+    const before = server.metrics.frames;
+    const rs = await c.submitBatch(recs);
+    expect(rs.map((r) => r.result)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(server.metrics.frames - before).toBe(3); // [a] [b c d] [e], not [a b c] [d e]
+    const long = [linked(fakeTransfer(k.alice, 1n, 2n)), linked(fakeTransfer(k.alice, 1n, 2n)),
+      linked(fakeTransfer(k.alice, 1n, 2n)), fakeTransfer(k.alice, 1n, 2n)];
+    await expect(c.submitBatch([fakeTransfer(k.alice, 1n, 2n), ...long])).rejects.toThrow(RangeError);
     await c.close();
   });
 

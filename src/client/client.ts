@@ -11,6 +11,7 @@ import {
   readBlockEvent, readRecordEvents, readResults, type WireBlockEvent, type WireRecordEvent,
 } from '../server/protocol.js';
 import { resultName } from '../ledger/results.js';
+import { FLAG_LINKED, OFF_FLAGS } from '../codec/record.js';
 
 export interface WebSocketLike {
   binaryType: string;
@@ -168,10 +169,12 @@ export class Client {
     const batch = records instanceof Uint8Array ? records : concat(records);
     if (batch.length % RECORD_BYTES !== 0) throw new RangeError(`batch length ${batch.length} is not a multiple of 256`);
     const n = batch.length / RECORD_BYTES;
+    const lengths = frameLengths(batch, n, this.#batchRecords); // before anything is sent
     const parts: Promise<Result[]>[] = [];
-    for (let at = 0; at < n; at += this.#batchRecords) {
-      const k = Math.min(this.#batchRecords, n - at);
+    let at = 0;
+    for (const k of lengths) {
       parts.push(this.#submitFrame(batch.subarray(at * RECORD_BYTES, (at + k) * RECORD_BYTES), k, options.trusted === true));
+      at += k;
     }
     return (await Promise.all(parts)).flat();
   }
@@ -195,11 +198,13 @@ export class Client {
     if (per < 1) throw new RangeError('trusted frames need batchRecords ≥ 2');
     const { vouchBatch } = await import('../ledger/vouch.js');
     const parts: Promise<Result[]>[] = [];
-    for (let at = 0; at < n; at += per) {
-      const k = Math.min(per, n - at);
+    const lengths = frameLengths(batch, n, per); // before anything is sent
+    let at = 0;
+    for (const k of lengths) {
       const framed = vouchBatch(batch.subarray(at * RECORD_BYTES, (at + k) * RECORD_BYTES), k, gateway,
         { chainId: this.chainId, id: this.#nextVouchId(), alg: options.alg });
       parts.push(this.#submitFrame(framed, k + 1, true).then((rs) => rs.slice(1)));
+      at += k;
     }
     return (await Promise.all(parts)).flat();
   }
@@ -382,5 +387,24 @@ function concat(records: Uint8Array[]): Uint8Array {
     if (r.length !== RECORD_BYTES) throw new RangeError(`records[${i}] is ${r.length} bytes, not 256`);
     out.set(r, i * RECORD_BYTES);
   });
+  return out;
+}
+
+/**
+ * How to cut `n` records into frames: at most `max` each, and never inside a linked chain
+ * — a chain split across frames would be refused in one and applied in the next. Only the
+ * input's own last record may leave a chain open (the node then refuses that chain).
+ */
+function frameLengths(batch: Uint8Array, n: number, max: number): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < n;) {
+    let k = Math.min(max, n - at);
+    if (at + k < n) {
+      while (k > 0 && (batch[(at + k - 1) * RECORD_BYTES + OFF_FLAGS] & FLAG_LINKED) !== 0) k--;
+      if (k === 0) throw new RangeError(`a linked chain starting at record ${at} is longer than one frame (${max} records)`);
+    }
+    out.push(k);
+    at += k;
+  }
   return out;
 }

@@ -411,10 +411,10 @@ export class Ledger extends EventEmitter implements Sequencer {
   async #submitAdmitted(batch: Uint8Array, n: number, codes: Uint16Array, index: Int32Array, trusted: boolean): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
     let hashes: Uint8Array[] | undefined;
     let admitted: number[];
+    // Own copy first: the bytes checked and verified are then the bytes that get appended,
+    // whatever the caller does with its buffer while the signatures are checked.
+    batch = batch.slice();
     if (trusted) {
-      // Own copy first: the bytes hashed and verified are then the bytes that get appended,
-      // whatever the caller does with its buffer while the signatures are checked.
-      batch = batch.slice();
       hashes = txHashes(batch, n, this.config.alg);
       admitted = await this.admitTrusted(batch, n, codes, hashes);
     } else {
@@ -424,7 +424,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     let sub: Uint8Array;
     let subHashes: Uint8Array[] | undefined;
     if (admitted.length === n) {
-      sub = trusted ? batch : batch.slice(); // trusted: already our copy
+      sub = batch; // already our copy
       subHashes = hashes;
     } else {
       sub = new Uint8Array(admitted.length * RECORD_BYTES);
@@ -541,7 +541,12 @@ export class Ledger extends EventEmitter implements Sequencer {
     } catch (err) {
       // An invariant broke inside apply: memory can no longer be trusted to match the
       // chain. Stop; a restart reloads the last durable block.
+      // The open block is dropped too: its state now includes part of this batch, so it
+      // must never be written, and its earlier records are not acknowledged.
       this.#failed = new Error(`apply failed; the ledger stopped: ${(err as Error).message}`);
+      if (block.timer) clearTimeout(block.timer);
+      this.#open = undefined;
+      for (const w of block.waiters) w.reject(this.#failed);
       return Promise.reject(this.#failed);
     }
     block.chunks.push(batch.subarray(0, count * RECORD_BYTES));
@@ -599,12 +604,17 @@ export class Ledger extends EventEmitter implements Sequencer {
     this.#tipTimeMs = block.timeMs;
     this.#lastHeader = header;
     const wb = this.#blockBatch(block, header, hash, records, codes, hashes, changes);
-    const write = this.#writes.then(() => this.#db.write(wb, this.#sync));
+    // Once a block has failed to write, no later block may be written or acknowledged:
+    // the chain on disk would have a hole at the failed height.
+    const write = this.#writes.then(() => {
+      if (this.#failed) throw this.#failed;
+      return this.#db.write(wb, this.#sync);
+    });
     this.#writes = write.then(() => {
       for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
       this.emit('block', { height: block.height, hash, header, count: block.count, timeMs: block.timeMs, records, codes } satisfies BlockEvent);
     }, (err: Error) => {
-      this.#failed = new Error(`block ${block.height} could not be written; the ledger stopped: ${err.message}`);
+      this.#failed ??= new Error(`block ${block.height} could not be written; the ledger stopped: ${err.message}`);
       for (const w of block.waiters) w.reject(this.#failed);
     });
   }

@@ -73,6 +73,8 @@ export interface NodeBackend extends Queries {
   key(keyId: Uint8Array): KeyInfo | undefined;
   /** Key id of an account's controller, for authorising account subscriptions. */
   accountController?(id: bigint): Uint8Array | undefined;
+  /** Debit and credit accounts of a transfer by id, for routing post/void events. */
+  transferAccounts?(id: bigint): [debit: bigint, credit: bigint] | undefined;
   /** Extra Prometheus lines (verify-pool utilisation, store timings…). */
   metrics?(): string;
   close(): Promise<void>;

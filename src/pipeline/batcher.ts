@@ -5,6 +5,7 @@
 // bound: enqueue() refuses once QUEUE_RECORDS_MAX records are waiting or in flight.
 
 import type { NodeBackend, SubmitOutcome } from './backend.js';
+import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES } from '../codec/record.js';
 
 export interface BatcherLimits {
   QUEUE_RECORDS_MAX: number;
@@ -96,6 +97,10 @@ export class Batcher {
         jobs.push(j);
         records += j.count;
         this.#queueHead++;
+        // A frame that ends inside a linked chain must end the submit too: the ledger
+        // judges chains over the whole merged batch, and an open chain may only be refused
+        // (linked_event_chain_open), never continued by another connection's records.
+        if (endsLinked(j)) break;
       }
       if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#queueHead);
@@ -154,4 +159,10 @@ export class Batcher {
       return o;
     }).then((o) => settle(o, undefined), (e) => settle(undefined, e));
   }
+}
+
+function endsLinked(j: Job): boolean {
+  if (j.count === 0) return false;
+  const last = (j.count - 1) * RECORD_BYTES;
+  return (j.batch[last + OFF_FLAGS] & FLAG_LINKED) !== 0;
 }

@@ -104,6 +104,11 @@ export class LedgerBackend implements NodeBackend {
     return this.ledger.getAccount(id)?.controller;
   }
 
+  transferAccounts(id: bigint): [bigint, bigint] | undefined {
+    const t = this.ledger.getTransfer(id);
+    return t === undefined ? undefined : [t.debitAccountId, t.creditAccountId];
+  }
+
   status(): Json {
     return toJson({ ...this.ledger.info(), backend: 'ledger' });
   }

@@ -1,7 +1,7 @@
 // Turns a durable block into the frames published on each topic. Work is done only for
 // topics that have subscribers: a node with no regulator attached never builds the firehose.
 
-import { Kind, OFF_KIND, RECORD_BYTES, TR_CREDIT, TR_DEBIT, TR_LEDGER, u128, u32 } from '../codec/record.js';
+import { Kind, OFF_KIND, RECORD_BYTES, TR_CREDIT, TR_DEBIT, TR_LEDGER, TR_PENDING_ID, u128, u32 } from '../codec/record.js';
 import type { BlockEvent } from '../pipeline/backend.js';
 import {
   EVENT_BLOCK_BYTES, EVENT_RECORD_BYTES, Frame, HEADER_BYTES, TOPIC_ACCOUNT_PREFIX, TOPIC_BLOCKS, TOPIC_FIREHOSE,
@@ -53,7 +53,10 @@ export function recordFrames(topic: string, b: BlockEvent, at: ArrayLike<number>
  * topic carries the block's applied transfers (postings) debiting or crediting it; a ledger
  * topic every transfer record naming that ledger, with its result.
  */
-export function blockTopics(b: BlockEvent, hasSubscribers: (topic: string) => boolean): [string, Uint8Array][] {
+export function blockTopics(
+  b: BlockEvent, hasSubscribers: (topic: string) => boolean,
+  transferAccounts?: (id: bigint) => [bigint, bigint] | undefined,
+): [string, Uint8Array][] {
   const out: [string, Uint8Array][] = [];
   if (hasSubscribers(TOPIC_BLOCKS)) out.push([TOPIC_BLOCKS, blockFrame(b)]);
   if (b.records === undefined || b.codes === undefined) return out;
@@ -79,8 +82,15 @@ export function blockTopics(b: BlockEvent, hasSubscribers: (topic: string) => bo
     // Account topics carry postings: transfers that were applied (ok). Ledger topics carry
     // every transfer record on the chain with its result, refused ones included.
     if (b.codes[i] === 0) {
-      add(TOPIC_ACCOUNT_PREFIX + u128(records, o + TR_DEBIT).toString(), i);
-      add(TOPIC_ACCOUNT_PREFIX + u128(records, o + TR_CREDIT).toString(), i);
+      let debit = u128(records, o + TR_DEBIT), credit = u128(records, o + TR_CREDIT);
+      // A post or void may leave the accounts zero and name them through its pending
+      // transfer: route it to the accounts it actually moves.
+      if ((debit === 0n || credit === 0n) && transferAccounts !== undefined) {
+        const pending = transferAccounts(u128(records, o + TR_PENDING_ID));
+        if (pending !== undefined) [debit, credit] = pending;
+      }
+      add(TOPIC_ACCOUNT_PREFIX + debit.toString(), i);
+      add(TOPIC_ACCOUNT_PREFIX + credit.toString(), i);
     }
     add(TOPIC_LEDGER_PREFIX + u32(records, o + TR_LEDGER).toString(), i);
   }

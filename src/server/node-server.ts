@@ -617,7 +617,8 @@ export class NodeServer {
     }
     const app = this.#app;
     const has = (t: string) => app.numSubscribers(t) + app.numSubscribers(JSON_TOPIC_PREFIX + t) > 0;
-    for (const [topic, frame] of blockTopics(b, has)) {
+    const accountsOf = this.backend.transferAccounts?.bind(this.backend);
+    for (const [topic, frame] of blockTopics(b, has, accountsOf)) {
       if (app.numSubscribers(topic) > 0) app.publish(topic, frame, true);
       const jt = JSON_TOPIC_PREFIX + topic;
       if (app.numSubscribers(jt) > 0) app.publish(jt, jsonText(eventJson(frame)), false);
