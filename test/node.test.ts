@@ -179,7 +179,8 @@ describe('gmledger start', () => {
       const st = await stat(join(dir, 'keys', 'admin.key'));
       expect(st.mode & 0o777).toBe(0o600);
       child.kill('SIGTERM');
-      expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+      const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, sig) => r([c, sig])));
+      expect({ code, signal, err: code === 0 ? '' : err }).toEqual({ code: 0, signal: null, err: '' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
