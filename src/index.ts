@@ -9,7 +9,7 @@ export {
 export { toHex, fromHex } from './crypto/bytes.js';
 
 // SM2 signatures (GB/T 32918) and the verification worker pool. See docs/api.md and docs/sm2.md.
-export * as sm2 from './crypto/sm2.js';
+export * as sm2 from './crypto/sm2-api.js';
 export type { KeyPair, SignOptions, VerifyBatchItem } from './crypto/sm2.js';
 export { createVerifyPool } from './pool/index.js';
 export type { VerifyPool, VerifyPoolOptions } from './pool/index.js';

@@ -9,6 +9,11 @@ describe('createVerifyPool', () => {
   const pool = createVerifyPool({ threads: 2, minPart: 64 });
   afterAll(() => pool.close());
 
+  it('refuses nonsense options', () => {
+    for (const minPart of [0, -1, 1.5, Number.NaN]) expect(() => createVerifyPool({ threads: 1, minPart })).toThrow(RangeError);
+    expect(() => createVerifyPool({ threads: 0 })).toThrow(RangeError);
+  });
+
   it('matches sm2.verifyBatch on a mixed batch with bad items', async () => {
     const keys = Array.from({ length: 16 }, () => sm2.generateKeyPair());
     const items: sm2.VerifyBatchItem[] = [];

@@ -223,6 +223,26 @@ describe('node server: hostile input', () => {
     }
   });
 
+  it('closes connections that neither authenticate nor subscribe in time (4012), and only those', async () => {
+    const n4 = await startNode({}, { limits: { UNAUTHENTICATED_IDLE_MS: 200 } });
+    try {
+      const idle = await connectAs(n4.server.url);
+      const watcher = await connectAs(n4.server.url);
+      await watcher.subscribe('blocks', () => undefined);
+      const bank = await connectAs(n4.server.url, n4.k.alice);
+      const closed = new Promise<number>((resolve) => idle.onClose((code) => resolve(code)));
+      expect(await closed).toBe(4012);
+      await sleep(300);
+      expect(watcher.closed).toBe(false);
+      expect(bank.closed).toBe(false);
+      // The authenticated and the subscribed connections are still served.
+      await bank.subscribe('blocks', () => undefined);
+      await Promise.all([bank.close(), watcher.close()]);
+    } finally {
+      await n4.close();
+    }
+  });
+
   it('refuses connections over CONNECTIONS_MAX at the upgrade', async () => {
     const n3 = await startNode({}, { limits: { CONNECTIONS_MAX: 1 } });
     try {

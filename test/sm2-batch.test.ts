@@ -139,6 +139,20 @@ describe('sm2.verifyBatch', () => {
     expect(() => sm2.verifyBatch(new Array(sm2.SM2_BATCH_MAX + 1))).toThrow(RangeError);
   });
 
+  it('packed layout: a message range inside the records area marks the item invalid', () => {
+    const kp = sm2.generateKeyPair();
+    // Item 1 signs the 65-byte public key, which is also what record 0 begins with, so
+    // pointing its message at record 0 would read the same bytes — the rule must still refuse.
+    const items = [
+      { msg: new Uint8Array([9, 9, 9]), signature: sm2.sign(new Uint8Array([9, 9, 9]), kp.privateKey), publicKey: kp.publicKey },
+      { msg: kp.publicKey, signature: sm2.sign(kp.publicKey, kp.privateKey), publicKey: kp.publicKey },
+    ];
+    const packed = sm2.packBatch(items);
+    expect(Array.from(sm2.verifyBatchPacked(packed.slice(), 2))).toEqual([1, 1]);
+    new DataView(packed.buffer, packed.byteOffset).setUint32(sm2.SM2_ITEM_BYTES + 76, 0, true);
+    expect(Array.from(sm2.verifyBatchPacked(packed, 2))).toEqual([1, 0]);
+  });
+
   it('packed layout: packBatch + verifyBatchPacked gives the same answers', () => {
     const { items, expected } = makeBatch(300, 3);
     corrupt(items, expected, 5, 4);

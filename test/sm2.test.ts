@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sm2, toHex, fromHex } from 'gmledger';
+// The fixed-nonce hook is internal (not in the public namespace): tests reach it directly.
+import { _signWithNonce } from '../dist/src/crypto/sm2.js';
 
 const require = createRequire(import.meta.url);
 const smCryptoV2 = require('sm-crypto-v2') as {
@@ -59,6 +61,23 @@ function zaOracle(pub65: Uint8Array, id: Uint8Array): string {
 }
 
 describe('sm2 standard example (GB/T 32918.5, sm2p256v1)', () => {
+  it('leaves no private-key bytes in WASM memory after keygen, getPublicKey and sign', async () => {
+    const { core } = await import('../dist/src/crypto/wasm.js');
+    for (let trial = 0; trial < 5; trial++) {
+      const { privateKey } = sm2.generateKeyPair();
+      sm2.getPublicKey(privateKey);
+      sm2.sign(new Uint8Array([1, 2, 3]), privateKey);
+      sm2.signRecoverable(new Uint8Array([4, 5, 6]), privateKey);
+      const memory = Buffer.from(core.memory.buffer);
+      expect(memory.indexOf(Buffer.from(privateKey))).toBe(-1);
+      expect(memory.indexOf(Buffer.from(privateKey).reverse())).toBe(-1);
+    }
+  });
+
+  it('does not expose the fixed-nonce test hook publicly', () => {
+    expect((sm2 as Record<string, unknown>)._signWithNonce).toBeUndefined();
+  });
+
   it('derives the published public key from dA', () => {
     expect(toHex(sm2.getPublicKey(fromHex(STD.d))).toUpperCase()).toBe('04' + STD.xA + STD.yA);
   });
@@ -67,7 +86,7 @@ describe('sm2 standard example (GB/T 32918.5, sm2p256v1)', () => {
     expect(toHex(sm2.digest(stdMsg, stdPub)).toUpperCase()).toBe(STD.e);
   });
   it('signs to the published (r, s) with the published k', () => {
-    const sig = sm2._signWithNonce(stdMsg, fromHex(STD.d), fromHex(STD.k));
+    const sig = _signWithNonce(stdMsg, fromHex(STD.d), fromHex(STD.k));
     expect(toHex(sig.subarray(0, 64)).toUpperCase()).toBe(STD.r + STD.s);
   });
   it('verifies the published signature (message and digest forms)', () => {
@@ -322,7 +341,7 @@ describe('sm2 edge scalars (constant-time fixed-base path) against sm-crypto-v2'
     const inv = (a: bigint): bigint => { let [r0, r1, s0, s1] = [((a % N) + N) % N, N, 1n, 0n]; while (r1) { const q = r0 / r1; [r0, r1] = [r1, r0 - q * r1]; [s0, s1] = [s1, s0 - q * s1]; } return ((s0 % N) + N) % N; };
     for (const k of [...edge, N - 1n]) {
       let sig: Uint8Array;
-      try { sig = sm2._signWithNonce(msg, priv, be32(k)); } catch { continue; } // r = 0 or s = 0 (never for these)
+      try { sig = _signWithNonce(msg, priv, be32(k)); } catch { continue; } // r = 0 or s = 0 (never for these)
       const x1 = big(sm2.getPublicKey(be32(k > N - 2n ? N - k : k)).subarray(1, 33)); // x(kG) = x(-kG)
       const r = (e + x1) % N;
       const s = (inv(1n + d) * (((k - r * d) % N) + N)) % N;

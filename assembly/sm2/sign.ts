@@ -87,10 +87,12 @@ function privateOk(d: usize): u32 {
 /** out65 = 04 || x || y for the 32-byte big-endian private key; 0 if the key is out of range. */
 export function sm2PublicKey(priv: usize, out65: usize): u32 {
   scFromBE(K, priv);
-  if (!privateOk(K)) { memory.fill(K, 0, 32); return 0; }
+  if (!privateOk(K)) { memory.fill(K, 0, 32); memory.fill(DP1, 0, 32); scWipe(); return 0; }
   store<u8>(out65, 4);
   publicFromScalar(out65 + 1, K);
   memory.fill(K, 0, 32);
+  memory.fill(DP1, 0, 32); // d + 1
+  scWipe();                // the scalar scratch held key material too
   return 1;
 }
 

@@ -8,6 +8,7 @@
 
 import { assertBytes, assertLength } from './bytes.js';
 import { ARENA_BASE, core, mem, reserve } from './wasm.js';
+import { createHash as nodeCreateHash } from 'node:crypto';
 import { sm3 } from './hash.js';
 
 export {
@@ -174,7 +175,9 @@ export function clearSigningCache(): void {
 }
 
 function signerBlob(privateKey: Uint8Array): Uint8Array {
-  const key = Buffer.from(sm3(privateKey)).toString('base64');
+  // The cache key is hashed outside WASM: the core's one-shot hash context would otherwise
+  // keep the raw private key in linear memory after the call.
+  const key = nodeCreateHash('sm3').update(privateKey).digest('base64');
   let blob = signers.get(key);
   if (blob) return blob;
   reserve(64 + SIGNER_BYTES);
@@ -432,11 +435,14 @@ function badPackedItems(packed: Uint8Array, count: number): number[] {
     const rec = i * SM2_ITEM_BYTES;
     const flags = packed[rec + 65];
     if (flags & (F_REJECT | F_DIGEST)) continue;
-    const msgEnd = dv.getUint32(rec + 76, true) + dv.getUint32(rec + 80, true);
-    let ok = msgEnd <= packed.length;
+    // IDs and messages must lie after the records: the core rewrites records in place
+    // (expanded keys, e), so a range inside them would be read after it changed.
+    const dataStart = count * SM2_ITEM_BYTES;
+    const msgOff = dv.getUint32(rec + 76, true);
+    let ok = msgOff >= dataStart && msgOff + dv.getUint32(rec + 80, true) <= packed.length;
     if (flags & F_ID) {
-      const idLen = dv.getUint32(rec + 72, true);
-      ok &&= idLen <= SM2_ID_MAX && dv.getUint32(rec + 68, true) + idLen <= packed.length;
+      const idOff = dv.getUint32(rec + 68, true), idLen = dv.getUint32(rec + 72, true);
+      ok &&= idLen <= SM2_ID_MAX && idOff >= dataStart && idOff + idLen <= packed.length;
     }
     if (!ok) bad.push(i);
   }

@@ -31,6 +31,9 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     throw new RangeError(`threads must be an integer in [1, 256], got ${String(threads)}`);
   }
   const minPart = options.minPart ?? 128;
+  if (!Number.isSafeInteger(minPart) || minPart < 1) {
+    throw new RangeError(`minPart must be a positive integer, got ${String(minPart)}`);
+  }
   const piscina = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: threads,

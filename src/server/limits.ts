@@ -35,6 +35,11 @@ export const LIMITS = {
   ERROR_WINDOW_MS: 10_000,
   /** Open WebSocket connections, node-wide. */
   CONNECTIONS_MAX: 1_024,
+  /**
+   * A connection that has neither authenticated nor subscribed this long after opening is
+   * closed (4012), so idle anonymous sockets cannot hold the connection slots.
+   */
+  UNAUTHENTICATED_IDLE_MS: 10_000,
   /** Topics one connection may be subscribed to. */
   SUBSCRIPTIONS_MAX: 256,
   /**

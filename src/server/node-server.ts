@@ -65,6 +65,7 @@ interface Conn {
   refillMs: number;
   errors: number;
   errorWindowStart: number;
+  openedMs: number;
   /** Unsolicited frames (the challenge) as JSON: the upgrade URL had ?format=json. */
   json: boolean;
 }
@@ -94,6 +95,8 @@ export class NodeServer {
   readonly #app: UwsApp;
   readonly #gateways: Set<string>;
   readonly #conns = new Set<Conn>();
+  /** Closes connections idle and anonymous past UNAUTHENTICATED_IDLE_MS. */
+  #idleSweep: ReturnType<typeof setInterval> | undefined;
   readonly #log: (line: string) => void;
   #verify: VerifySignature | undefined;
   #listening: Listening | undefined;
@@ -125,6 +128,18 @@ export class NodeServer {
     this.#routes();
     this.#unsubscribeBlocks = this.backend.onBlock((b) => this.#onBlock(b), () => this.#recordSubscriptions > 0);
     this.#loopDelay.enable();
+    const sweepMs = Math.max(10, Math.min(1_000, this.limits.UNAUTHENTICATED_IDLE_MS >> 2));
+    this.#idleSweep = setInterval(() => this.#closeIdleAnonymous(), sweepMs);
+    this.#idleSweep.unref();
+  }
+
+  #closeIdleAnonymous(): void {
+    const cutoff = performance.now() - this.limits.UNAUTHENTICATED_IDLE_MS;
+    for (const c of this.#conns) {
+      if (c.who === undefined && c.subscriptions === 0 && c.openedMs < cutoff) {
+        this.#end(c, CloseCode.auth_timeout, 'authenticate or subscribe after connecting');
+      }
+    }
   }
 
   static async start(options: NodeServerOptions): Promise<NodeServer> {
@@ -166,6 +181,7 @@ export class NodeServer {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#idleSweep);
     this.#listening?.close();
     await this.#batcher.drain();
     this.#unsubscribeBlocks();
@@ -226,7 +242,7 @@ export class NodeServer {
       id: this.#nextConnId++, ws: undefined, open: false, nonce: randomBytes(NONCE_BYTES), who: undefined, gateway: false,
       authFailures: 0, inFlight: new Set(), subscriptions: 0, recordSubscriptions: 0,
       frameTokens: this.limits.FRAMES_PER_SECOND_MAX, recordTokens: this.limits.RECORDS_PER_SECOND_MAX, refillMs: now,
-      errors: 0, errorWindowStart: now, json: req.getQuery('format') === 'json',
+      errors: 0, errorWindowStart: now, openedMs: now, json: req.getQuery('format') === 'json',
     };
     res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
       req.getHeader('sec-websocket-extensions'), context);

@@ -95,6 +95,8 @@ export const CloseCode = {
   too_many_connections: 4010,
   /** The node is stopping. */
   shutting_down: 4011,
+  /** Neither authenticated nor subscribed within UNAUTHENTICATED_IDLE_MS of connecting. */
+  auth_timeout: 4012,
 } as const;
 
 /** The bytes a client signs to authenticate: domain tag ‖ chain id u32 LE ‖ nonce. */
