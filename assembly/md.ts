@@ -108,6 +108,12 @@ export function sm3Oneshot4(
   sm3Digest4(V4, o0, o1, o2, o3);
 }
 
+/** Whether the four message-table entries at `entry` all have length `len`. */
+// @ts-ignore: decorator
+@inline export function sameLength4(entry: usize, len: u32): bool {
+  return load<u32>(entry, 12) == len && load<u32>(entry, 20) == len && load<u32>(entry, 28) == len;
+}
+
 /**
  * Hashes `count` messages in one call. `table` holds `count` pairs of u32
  * (offset, length) into linear memory; digests go to `out`, 32 bytes each, in order.
@@ -121,7 +127,7 @@ export function hashBatch(alg: u32, table: usize, count: u32, out: usize): void 
       const e = table + (<usize>i << 3);
       const len = load<u32>(e, 4);
       const o = out + (<usize>i << 5);
-      if (load<u32>(e, 12) == len && load<u32>(e, 20) == len && load<u32>(e, 28) == len) {
+      if (sameLength4(e, len)) {
         sm3Oneshot4(
           <usize>load<u32>(e), <usize>load<u32>(e, 8), <usize>load<u32>(e, 16), <usize>load<u32>(e, 24), <usize>len,
           o, o + 32, o + 64, o + 96,

@@ -7,7 +7,7 @@
 // Leaves are passed as a table of `count` (offset u32, length u32) pairs into memory.
 // `scratch` must hold count * 32 bytes (2 * count * 32 for consistency proofs).
 
-import { ALG_SM3, BLOCK, DIGEST, compress, hashFinal, hashInit, hashOneshot, hashUpdate } from './md';
+import { ALG_SM3, BLOCK, DIGEST, compress, hashFinal, hashInit, hashOneshot, hashUpdate, sameLength4 } from './md';
 import { sm3Init } from './sm3';
 import { sm3Compress4, sm3Digest4, sm3Init4 } from './sm3x4';
 import { sha256Init } from './sha256';
@@ -119,7 +119,7 @@ function leafHashes(alg: u32, table: usize, count: u32, out: usize): void {
       const e = table + (<usize>i << 3);
       const len = load<u32>(e, 4);
       const o = out + (<usize>i << 5);
-      if (len <= <u32>LEAF4_BYTES_MAX && load<u32>(e, 12) == len && load<u32>(e, 20) == len && load<u32>(e, 28) == len) {
+      if (len <= <u32>LEAF4_BYTES_MAX && sameLength4(e, len)) {
         leafHash4(<usize>load<u32>(e), <usize>load<u32>(e, 8), <usize>load<u32>(e, 16), <usize>load<u32>(e, 24), <usize>len, o);
       } else {
         for (let k: usize = 0; k < 4; k++) {

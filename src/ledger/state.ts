@@ -286,6 +286,12 @@ export class LedgerState {
   }
 
   /** Idempotency for privileged acts and anchors: one id namespace across those kinds. */
+  /** A request (register_key, anchor, freeze, halt…): its id, then idempotency by id. */
+  #checkRequest(b: Uint8Array, o: number): number {
+    const code = this.#checkId(b, o);
+    return code !== R.ok ? code : this.#checkOp(b, o);
+  }
+
   #checkOp(b: Uint8Array, o: number): number {
     const op = this.ops.get(opKey(b, o));
     if (op === undefined) return R.ok;
@@ -310,9 +316,7 @@ export class LedgerState {
     const bootstrap = this.keys.length === 0 && equalRange(b, o + OFF_SIGNER, sm3(b.subarray(o + RK_PUBLIC_KEY, o + RK_PUBLIC_KEY + 65)), 0, 32) &&
       (b[o + RK_ROLES] & ROLE_ADMIN) !== 0;
     if (!bootstrap && (signer === undefined || (signer.roles & ROLE_ADMIN) === 0)) return R.signer_not_authorized;
-    let code = this.#checkId(b, o);
-    if (code !== R.ok) return code;
-    code = this.#checkOp(b, o);
+    const code = this.#checkRequest(b, o);
     if (code !== R.ok) return code;
     const roles = b[o + RK_ROLES];
     const ledger = u32(b, o + RK_LEDGER);
@@ -586,9 +590,7 @@ export class LedgerState {
   #anchor(b: Uint8Array, o: number, index: number): number {
     const signer = this.#signer(b, o);
     if (signer === undefined || (signer.roles & ROLES_ALL) === 0) return R.signer_not_authorized;
-    let code = this.#checkId(b, o);
-    if (code !== R.ok) return code;
-    code = this.#checkOp(b, o);
+    const code = this.#checkRequest(b, o);
     if (code !== R.ok) return code;
     if (isZero(b, o + AN_DIGEST, o + AN_DIGEST + 32)) return R.digest_must_not_be_zero;
     this.#recordOp(b, o, index);
@@ -598,9 +600,7 @@ export class LedgerState {
   #freeze(b: Uint8Array, o: number, index: number, freeze: boolean): number {
     const signer = this.#signer(b, o);
     if (signer === undefined || (signer.roles & ROLE_REGULATOR) === 0) return R.signer_not_authorized;
-    let code = this.#checkId(b, o);
-    if (code !== R.ok) return code;
-    code = this.#checkOp(b, o);
+    const code = this.#checkRequest(b, o);
     if (code !== R.ok) return code;
     const a = this.findAccount(b, o + FR_ACCOUNT);
     if (a < 0) return R.account_not_found;
@@ -619,9 +619,7 @@ export class LedgerState {
   #halt(b: Uint8Array, o: number, index: number, halt: boolean): number {
     const signer = this.#signer(b, o);
     if (signer === undefined || (signer.roles & ROLE_REGULATOR) === 0) return R.signer_not_authorized;
-    let code = this.#checkId(b, o);
-    if (code !== R.ok) return code;
-    code = this.#checkOp(b, o);
+    const code = this.#checkRequest(b, o);
     if (code !== R.ok) return code;
     const ledger = u32(b, o + HL_LEDGER);
     if (ledger === 0) return R.ledger_must_not_be_zero;
