@@ -16,5 +16,5 @@ export { stateLeafBatch, stateNodeBatch } from './state';
 export { sm2PublicKey, sm2SignerInit, sm2SignDigest, sm2Sign, sm2Digest, SIGNER_BYTES } from './sm2/sign';
 export { sm2Verify, sm2VerifyDigest, sm2ValidatePublicKey, sm2ZaEncoded } from './sm2/verify';
 export { sm2Init, SM2_INIT_SCRATCH } from './sm2/init';
-export { sm2VerifyPacked, SM2_BATCH_SCRATCH, SM2_ITEM_BYTES } from './sm2/batch';
+export { sm2VerifyPacked, sm2BatchFallbacks, SM2_BATCH_SCRATCH, SM2_ITEM_BYTES } from './sm2/batch';
 export { txCheckBatch } from './tx';

@@ -57,6 +57,19 @@ describe('sm2.verifyBatch', () => {
     expect(sm2.verifyBatch(items)).toEqual(expected);
   });
 
+  it('takes the fast path: a clean batch passes the batch equation, a bad item fails only its chunk', async () => {
+    const { core } = await import('../dist/src/crypto/wasm.js');
+    const { items, expected } = makeBatch(1000, 4); // two chunks of 512 and 488
+    const before = core.sm2BatchFallbacks();
+    expect(sm2.verifyBatch(items)).toEqual(expected);
+    expect(core.sm2BatchFallbacks() - before).toBe(0);
+    const hinted = items.findIndex((it, i) => i >= 600 && it.signature.length === 65);
+    items[hinted] = { ...items[hinted], msg: enc('tampered') };
+    expected[hinted] = false;
+    expect(sm2.verifyBatch(items)).toEqual(expected);
+    expect(core.sm2BatchFallbacks() - before).toBe(1);
+  });
+
   it('finds exactly the bad signatures in random places', () => {
     const { items, expected } = makeBatch(1000, 2);
     corrupt(items, expected, 99, 7);

@@ -23,6 +23,7 @@ export interface CoreExports {
   sm2ValidatePublicKey(pk: number, len: number, out64: number): number;
   sm2ZaEncoded(pk: number, pkLen: number, id: number, idLen: number, out: number): number;
   sm2VerifyPacked(buf: number, count: number, out: number, rand: number, scratch: number): number;
+  sm2BatchFallbacks(): number;
   memory: WebAssembly.Memory;
   arenaBase(): number;
   CTX_SIZE: WebAssembly.Global;
