@@ -64,7 +64,12 @@ describe('sm2.verifyBatch', () => {
     expect(sm2.verifyBatch(items)).toEqual(expected);
     expect(core.sm2BatchFallbacks() - before).toBe(0);
     const hinted = items.findIndex((it, i) => i >= 600 && it.signature.length === 65);
-    items[hinted] = { ...items[hinted], msg: enc('tampered') };
+    // Change s, not the message: R is still recovered from (r, e, hint), so the item stays in
+    // the batch equation and must make it fail (a changed e could make R unrecoverable,
+    // which sends the item to the one-by-one path before the equation).
+    const sig = items[hinted].signature.slice();
+    sig[40] ^= 1;
+    items[hinted] = { ...items[hinted], signature: sig };
     expected[hinted] = false;
     expect(sm2.verifyBatch(items)).toEqual(expected);
     expect(core.sm2BatchFallbacks() - before).toBe(1);
