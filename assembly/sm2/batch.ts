@@ -30,9 +30,9 @@
 
 import { FE, fromBytes, fneg, fcopy } from './field';
 import { A, decompress, oddMultiplesAffine, G_TABLES, G_ENTRIES, G_W, msm, wnaf, isInfinity } from './point';
-import { N, scFromBE, scInRange, scIsZero, scAdd, scSub, scReduce, scLt, scMontMul, scFromMontSum, scToBE } from './scalar';
+import { N, scIsZero, scAdd, scSub, scLt, scMontMul, scFromMontSum, scToBE } from './scalar';
 import { computeE, computeZa } from './za';
-import { findSlot, parsePublicKey, validRaw, lastPoint, verifyRawKey, P_ENTRIES, TABLE_OFF, P_W } from './verify';
+import { findSlot, parsePublicKey, validRaw, lastPoint, verifyRawKey, loadScalars, P_ENTRIES, TABLE_OFF, P_W } from './verify';
 
 export const ITEM_BYTES: usize = 192;
 export const SM2_ITEM_BYTES: usize = ITEM_BYTES;
@@ -195,13 +195,7 @@ function chunk(buf: usize, base: usize, end: usize, out: usize, rand: usize, scr
       store<u8>(out + i, <u8>ok); valid += ok;
       continue;
     }
-    scFromBE(RS, rec + 128);
-    scFromBE(SS, rec + 160);
-    if (!scInRange(RS) || !scInRange(SS)) continue;
-    scAdd(TT, RS, SS);
-    if (scIsZero(TT)) continue;
-    scFromBE(ES, rec + 96);
-    scReduce(ES, ES);
+    if (!loadScalars(rec + 96, rec + 128, rec + 160, RS, SS, TT, ES)) continue;
     // R from the hint
     const hint = load<u8>(rec, 66);
     scSub(XR, RS, ES);

@@ -168,15 +168,25 @@ export function checkX(acc: usize, rs: usize, es: usize): u32 {
   return feq(FX, acc);
 }
 
+/**
+ * The checks every verification starts with (GB/T 32918.2 §7.1 B1, B2, B5): r, s in
+ * [1, n−1], t = (r + s) mod n ≠ 0. Loads r, s, t and e mod n into the given scalars;
+ * false if the signature fails them.
+ */
+export function loadScalars(e: usize, r: usize, s: usize, rs: usize, ss: usize, tt: usize, es: usize): bool {
+  scFromBE(rs, r);
+  scFromBE(ss, s);
+  if (!scInRange(rs) || !scInRange(ss)) return false;
+  scAdd(tt, rs, ss);
+  if (scIsZero(tt)) return false;
+  scFromBE(es, e);
+  scReduce(es, es);
+  return true;
+}
+
 /** Verifies (r, s) (32-byte BE each) on digest e (32-byte BE) for the key in slot. */
 export function verifyWithSlot(slot: usize, e: usize, r: usize, s: usize): u32 {
-  scFromBE(RS, r);
-  scFromBE(SS, s);
-  if (!scInRange(RS) || !scInRange(SS)) return 0;
-  scAdd(TT, RS, SS);
-  if (scIsZero(TT)) return 0;
-  scFromBE(ES, e);
-  scReduce(ES, ES);
+  if (!loadScalars(e, r, s, RS, SS, TT, ES)) return 0;
   // 4 pieces of s over G_j (w = 10), 4 pieces of t over P_j (w = 5)
   for (let j: usize = 0; j < 4; j++) {
     wnaf(NAFS + j * 144, SS, <i32>(j * 64), 64, G_W);
@@ -221,13 +231,7 @@ function seenBefore(raw: usize): bool {
 
 /** Verifies with the affine key in PT (validated), without tables. */
 function verifyDirect(e: usize, r: usize, s: usize): u32 {
-  scFromBE(RS, r);
-  scFromBE(SS, s);
-  if (!scInRange(RS) || !scInRange(SS)) return 0;
-  scAdd(TT, RS, SS);
-  if (scIsZero(TT)) return 0;
-  scFromBE(ES, e);
-  scReduce(ES, ES);
+  if (!loadScalars(e, r, s, RS, SS, TT, ES)) return 0;
   fcopy(BASEJ, PT); fcopy(BASEJ + 40, PT + 40); fcopy(BASEJ + 80, F_ONE);
   oddMultiples(DJ, BASEJ, <i32>P_ENTRIES);
   normalizeBatch(DA, DJ, <i32>P_ENTRIES, DZ);
