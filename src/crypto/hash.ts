@@ -1,7 +1,7 @@
 // SM3 and SHA-256 over the WASM core: one-shot, streaming and batch.
 
 import { assertBytes } from './bytes.js';
-import { ARENA_BASE, CTX_SIZE, core, mem, reserve } from './wasm.js';
+import { ARENA_BASE, CTX_SIZE, core, mem, readDigests, reserve } from './wasm.js';
 
 export type HashAlgorithm = 'sm3' | 'sha256';
 export const DIGEST_BYTES = 32;
@@ -124,12 +124,7 @@ export function hashBatch(messages: Uint8Array[], alg: HashAlgorithm = 'sm3'): U
   }
   const layout = layMessages(messages, 'messages', DIGEST_BYTES * messages.length);
   core.hashBatch(id, layout.table, messages.length, layout.extra);
-  const m = mem();
-  const out: Uint8Array[] = new Array(messages.length);
-  for (let i = 0; i < messages.length; i++) {
-    out[i] = m.slice(layout.extra + i * DIGEST_BYTES, layout.extra + (i + 1) * DIGEST_BYTES);
-  }
-  return out;
+  return readDigests(layout.extra, messages.length);
 }
 
 export interface MessageLayout {

@@ -88,10 +88,14 @@ export function reserve(bytes: number): number {
   return ARENA_BASE;
 }
 
-/** Copies `count` 32-byte digests starting at `ptr` out of linear memory. */
+/**
+ * Copies `count` 32-byte digests starting at `ptr` out of linear memory: one copy into one
+ * new buffer, handed out as a view per digest (a block's worth of record hashes would
+ * otherwise cost one ArrayBuffer allocation each).
+ */
 export function readDigests(ptr: number, count: number): Uint8Array[] {
-  const m = mem();
+  const all = mem().slice(ptr, ptr + count * 32);
   const out: Uint8Array[] = new Array(count);
-  for (let i = 0; i < count; i++) out[i] = m.slice(ptr + i * 32, ptr + i * 32 + 32);
+  for (let i = 0; i < count; i++) out[i] = all.subarray(i * 32, i * 32 + 32);
   return out;
 }
