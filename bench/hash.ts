@@ -6,10 +6,10 @@
 //   npm run bench            (ROUNDS=5 by default; BENCH_TIME_MS per task per round)
 
 import { createHash as nodeCreateHash } from 'node:crypto';
-import { Bench } from 'tinybench';
 import { createSHA256, createSM3 } from 'hash-wasm';
 import smCrypto from 'sm-crypto';
 import { merkleRoot, sha256, sm3 } from 'gmledger';
+import { median, printTaskTable, runRounds } from './rounds.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 700);
@@ -86,26 +86,9 @@ async function main(): Promise<void> {
     ['sha256 1 MiB', 'gmledger', 'node:crypto'],
   ];
 
-  const perRound: Record<string, number[]> = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ time: TIME_MS, warmupTime: 100, iterations: 5 });
-    for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
-    await bench.run();
-    for (const task of bench.tasks) {
-      const r = task.result;
-      if (!r || !('throughput' in r)) throw new Error(`${task.name} did not complete`);
-      (perRound[task.name] ??= []).push(r.throughput.p50);
-    }
-    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
-  }
-
-  const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length & 1 ? s[m] : (s[m - 1] + s[m]) / 2; };
-  const fmt = (x: number) => x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2);
+  const perRound = await runRounds(tasks, { rounds: ROUNDS, timeMs: TIME_MS, warmupMs: 100 });
   console.log(`\n${ROUNDS} rounds, ${TIME_MS} ms per task per round, Node ${process.version}\n`);
-  console.log('| task | median ops/s | min | max |\n| --- | ---: | ---: | ---: |');
-  for (const [name, xs] of Object.entries(perRound)) {
-    console.log(`| ${name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} |`);
-  }
+  printTaskTable(perRound);
   console.log('\n| comparison | median ratio | min | max |\n| --- | ---: | ---: | ---: |');
   for (const [what, a, b] of ratios) {
     const xs = perRound[`${what} / ${a}`].map((v, i) => v / perRound[`${what} / ${b}`][i]);

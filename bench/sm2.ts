@@ -8,8 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
-import { Bench } from 'tinybench';
 import { createVerifyPool, sm2 } from 'gmledger';
+import { fmt, median, printTaskTable, runRounds } from './rounds.js';
 
 const require = createRequire(import.meta.url);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -102,29 +102,13 @@ async function main(): Promise<void> {
     [`pool ${IN_FLIGHT}x${BATCH} / 2 threads`]: IN_FLIGHT * BATCH,
   };
 
-  const perRound: Record<string, number[]> = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ time: TIME_MS, warmupTime: 200, iterations: 5 });
-    for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
-    await bench.run();
-    for (const task of bench.tasks) {
-      const r = task.result;
-      if (!r || !('throughput' in r)) throw new Error(`${task.name} did not complete`);
-      (perRound[task.name] ??= []).push(r.throughput.p50 * (sigsPerOp[task.name] ?? 1));
-    }
-    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
-  }
+  const perRound = await runRounds(tasks, { rounds: ROUNDS, timeMs: TIME_MS, warmupMs: 200, itemsPerCall: sigsPerOp });
   await pool1.close();
   await pool2.close();
   const ossl = opensslSpeed();
 
-  const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length & 1 ? s[m] : (s[m - 1] + s[m]) / 2; };
-  const fmt = (x: number) => x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1);
   console.log(`\n${ROUNDS} rounds, ${TIME_MS} ms per task per round, Node ${process.version}\n`);
-  console.log('| task | median ops/s (batch, pool: sigs/s) | min | max |\n| --- | ---: | ---: | ---: |');
-  for (const [name, xs] of Object.entries(perRound)) {
-    console.log(`| ${name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} |`);
-  }
+  printTaskTable(perRound, 'median ops/s (batch, pool: sigs/s)');
   if (ossl) console.log(`| verify / OpenSSL (openssl speed -seconds 3 sm2) | ${fmt(ossl.verify)} | | |\n| sign / OpenSSL | ${fmt(ossl.sign)} | | |`);
   const med = (k: string) => median(perRound[k]);
   console.log('\n| comparison | ratio |\n| --- | ---: |');
