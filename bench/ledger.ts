@@ -33,6 +33,8 @@ const ACCOUNTS = opt('accounts', 10_000);
 const SM2_TRANSFERS = opt('sm2', 20_000);
 const MEMORY_ACCOUNTS = opt('memory-accounts', 1_000_000);
 const SYNC = !args.includes('--no-sync');
+/** `--only apply`: just stage 1 (for profiling). */
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const BATCH = 8190;
 const CHAIN = 77;
 
@@ -211,6 +213,12 @@ async function main(): Promise<void> {
   const append = args.indexOf('--append');
   if (append >= 0) await appendAndExit(args[append + 1], Number(args[append + 2]), args[append + 3]);
   console.log(`gmledger ledger bench — node ${process.version}, sm2 backend ${sm2Backend.name}, sync ${SYNC}`);
+  if (ONLY === 'apply') {
+    const a = await benchApply();
+    console.log(`1. ${a.tps.toFixed(0)} transfers/s durable (${a.blocks} blocks); ${a.cpuUsPerTransfer.toFixed(2)} µs CPU per transfer (all threads)`);
+    rmSync(a.dir, { recursive: true, force: true });
+    return;
+  }
   const sm = benchStateMachine();
   console.log(`0. state machine only, ${TRANSFERS} transfers over ${ACCOUNTS} accounts`);
   console.log(`   apply: ${sm.applyTps.toFixed(0)} transfers/s; apply + incremental state root: ${sm.withRootTps.toFixed(0)} transfers/s`);

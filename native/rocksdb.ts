@@ -26,6 +26,14 @@ function buf(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * Memtable size (the addon's default is 4 MiB). A block value is up to ~2 MiB, so a small
+ * memtable flushes every block or two, and each flush feeds compaction, which then rewrites
+ * the block values again and again: measured, 4 → 64 MiB cut CPU per durable transfer by a
+ * sixth. RocksDB keeps up to two memtables: at most 128 MiB.
+ */
+const WRITE_BUFFER_BYTES = 64 << 20;
+
 /** Scratch chunk size for WriteBatch.alloc. */
 const WRITE_BATCH_CHUNK_BYTES = 1 << 20;
 
@@ -78,7 +86,7 @@ export class RocksDb {
   static async open(location: string, options: { createIfMissing?: boolean; readOnly?: boolean } = {}): Promise<RocksDb> {
     const db = rocksdb(location);
     await new Promise<void>((resolve, reject) =>
-      db.open({ createIfMissing: options.createIfMissing ?? true, readOnly: options.readOnly ?? false, infoLogLevel: 'error' },
+      db.open({ createIfMissing: options.createIfMissing ?? true, readOnly: options.readOnly ?? false, infoLogLevel: 'error', writeBufferSize: WRITE_BUFFER_BYTES },
         (err) => (err ? reject(err) : resolve())));
     const out = new RocksDb(db);
     out.#open = true;

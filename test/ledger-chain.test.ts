@@ -8,6 +8,7 @@ import { RocksDb, WriteBatch } from '../dist/native/rocksdb.js';
 import { blockKey } from '../dist/src/store/store.js';
 import { TRANSFER_PENDING } from '../dist/src/codec/record.js';
 import { join } from 'node:path';
+import { sm3 } from '../dist/src/crypto/hash.js';
 import { spawnSync } from 'node:child_process';
 
 const open: Ledger[] = [];
@@ -102,6 +103,87 @@ describe('ledger on disk', () => {
     const bad = { ...ap, entry: ap.entry.slice() };
     bad.entry[70] ^= 1;
     expect(verifyAccountProof(bad)).toBe(false);
+  });
+
+  it('account history: every transfer once per side, in order, across restarts and pending/post', async () => {
+    const fx = await populated();
+    const { ledger } = fx;
+    // 100 ↔ 101 traffic from populated(), plus a third account seen only on some transfers.
+    await ledger.submit([rec({ kind: 'create_account', id: 102n, ledger: 1, code: 1, controller: fx.alice.keyId }, fx.alice)]);
+    const mixed = [];
+    for (let i = 0; i < 30; i++) {
+      const [d, c] = i % 3 === 0 ? [100n, 102n] : i % 3 === 1 ? [102n, 101n] : [101n, 100n];
+      mixed.push(rec({ kind: 'transfer', id: 8000n + BigInt(i), debitAccountId: d, creditAccountId: c, amount: 1n, ledger: 1, code: 1 },
+        d === 101n ? fx.bob : fx.alice));
+    }
+    expect((await ledger.submit(mixed)).every((r) => r.code === 0)).toBe(true);
+    const post = await ledger.submit([rec({ kind: 'transfer', id: 8100n, pendingId: 2000n, flags: 4 }, fx.bob)]);
+    expect(post[0].name).toBe('ok');
+    // Expected: every successful transfer entry naming the account, in chain order.
+    const expected = (acct: bigint, l: Ledger = ledger): bigint[] => {
+      const out: bigint[] = [];
+      for (let t = 0; t < l.state.transfers.count; t++) {
+        const v = l.getTransfer(BigInt(l.state.transfers.entry(t).reduce((s, b, i) => i < 16 ? s + (BigInt(b) << BigInt(8 * i)) : s, 0n)))!;
+        if (v.debitAccountId === acct || v.creditAccountId === acct) out.push(v.id);
+      }
+      return out;
+    };
+    const all = async (l: Ledger, acct: bigint, reverse: boolean, limit: number): Promise<bigint[]> => {
+      const ids: bigint[] = [];
+      let after: Uint8Array | undefined;
+      do {
+        const page = await l.accountTransfers(acct, { limit, reverse, after });
+        expect(page.transfers.length).toBeLessThanOrEqual(limit);
+        ids.push(...page.transfers.map((t) => t.decoded.id as bigint));
+        after = page.next;
+      } while (after);
+      return ids;
+    };
+    for (const acct of [100n, 101n, 102n]) {
+      const want = expected(acct);
+      expect(want.length).toBeGreaterThan(10);
+      expect(await all(ledger, acct, false, 4)).toEqual(want);
+      expect(await all(ledger, acct, true, 5)).toEqual([...want].reverse());
+    }
+    expect((await ledger.accountTransfers(999n)).transfers).toEqual([]);
+    // A cursor from another account, or not a transfer id, is refused.
+    const p102 = await ledger.accountTransfers(102n, { limit: 1 });
+    const first102 = p102.next!;
+    expect(first102.length).toBe(16);
+    const onlyOn100And101 = new Uint8Array(16); onlyOn100And101[0] = 0xe8; onlyOn100And101[1] = 0x03; // id 1000
+    await expect(ledger.accountTransfers(102n, { after: onlyOn100And101 })).rejects.toThrow(/cursor/);
+    await expect(ledger.accountTransfers(100n, { after: new Uint8Array(5) })).rejects.toThrow(/cursor/);
+    // The lists are rebuilt from the slab after a restart (nothing of them is stored).
+    await ledger.close();
+    const again = await Ledger.open({ dir: fx.dir, verifier: acceptAllVerifier, blockMaxMs: 5 });
+    open.push(again);
+    for (const acct of [100n, 101n, 102n]) expect(await all(again, acct, false, 7)).toEqual(expected(acct, again));
+    // New transfers after the lists were built are caught up on the next query.
+    await again.submit([rec({ kind: 'transfer', id: 8200n, debitAccountId: 102n, creditAccountId: 100n, amount: 1n, ledger: 1, code: 1 }, fx.alice)]);
+    const newest = await again.accountTransfers(102n, { limit: 1, reverse: true });
+    expect(newest.transfers[0].decoded.id).toBe(8200n);
+    expect(await all(again, 100n, true, 9)).toEqual([...expected(100n, again)].reverse());
+  });
+
+  it('finds a transaction by tx hash only with the tx hash index on', async () => {
+    const fx = await chainFixture({ txHashIndex: true });
+    open.push(fx.ledger);
+    const alice = signer(3);
+    const r = rec({ kind: 'register_key', id: 10n, publicKey: alice.publicKey, roles: roles.ROLE_PARTICIPANT }, fx.admin);
+    const a = rec({ kind: 'anchor', id: 11n, digest: new Uint8Array(32).fill(4) }, alice);
+    const res = await fx.ledger.submit([r, a]);
+    expect(res.map((x) => x.name)).toEqual(['ok', 'ok']);
+    const hash = sm3(a);
+    const tx = (await fx.ledger.getTransaction(hash))!;
+    expect(tx).toMatchObject({ height: res[1].height, index: res[1].index, name: 'ok' });
+    expect(Buffer.from(tx.record).equals(Buffer.from(a))).toBe(true);
+    const proof = (await fx.ledger.proveTransaction(hash))!;
+    expect(verifyInclusionProof(proof, fx.ledger.nodePublicKey)).toBe(true);
+    expect(await fx.ledger.getTransaction(new Uint8Array(32))).toBeUndefined();
+    await fx.ledger.close();
+    const off = await Ledger.open({ dir: fx.dir, verifier: acceptAllVerifier });
+    open.push(off);
+    await expect(off.getTransaction(hash)).rejects.toThrow(/txHashIndex/);
   });
 
   it('restarts from the last durable block with identical state', async () => {

@@ -21,20 +21,21 @@ import {
   txHashes, txRoot, HEADER_BYTES,
 } from '../chain/block.js';
 import {
-  META_CONFIG, META_TIP, META_CHECKPOINT, encodeCheckpoint, decodeCheckpoint, P_ACCOUNT, P_ACCOUNT_TX, P_HALT, P_KEY, P_OP, P_TRANSFER, P_TRANSFER_UPDATE, P_TX, LOCATION_BYTES, ACCOUNT_TX_KEY_BYTES, ACCOUNT_TX_CURSOR_BYTES, writeLocation,
-  RocksDb, WriteBatch, accountTxKey, blockKey, decodeBlock, decodeKey, decodeOp, decodeTip, encodeBlock, encodeKey,
-  encodeOp, encodeTip, idKey, indexKey, location, prefixEnd, readBe32, readBe64, readLocation,
+  META_CONFIG, META_TIP, META_CHECKPOINT, encodeCheckpoint, decodeCheckpoint, P_ACCOUNT, P_HALT, P_KEY, P_OP, P_TRANSFER, P_TRANSFER_UPDATE, P_TX, LOCATION_BYTES, writeLocation,
+  RocksDb, WriteBatch, blockKey, decodeBlock, decodeKey, decodeOp, decodeTip, encodeBlock, encodeKey,
+  encodeOp, encodeTip, idKey, indexKey, location, readBe32, readLocation,
 } from '../store/store.js';
 import { ResultCode, resultName } from './results.js';
 import {
   A_CODE_FLAGS, A_CONTROLLER, A_LEDGER, LedgerState, STATUS_PENDING, T_CODE_FLAGS,
-  T_STATUS, T_TIMESTAMP, type BlockChanges,
+  T_HEIGHT, T_INDEX, T_STATUS, T_TIMESTAMP, type BlockChanges,
 } from './state.js';
 import { ENTRY_BYTES, ENTRY_WORDS } from './tables.js';
 import { sm2Backend } from './sm2backend.js';
 import { type Signer, signerFromKeyPair } from './sign.js';
 import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
 import { isVouchedForm, scanVouchGroups } from './vouch.js';
+import { AccountHistory } from './history.js';
 
 /** Most records one submit() takes; a batch always lands in a single block. */
 export const BATCH_RECORDS_MAX = 8190;
@@ -79,6 +80,12 @@ export interface LedgerOptions {
   checkpointBlocks?: number;
   /** Most records in flight (submitted, not yet durable); default IN_FLIGHT_RECORDS_DEFAULT. */
   inFlightMaxRecords?: number;
+  /**
+   * Keep a store index from tx hash to location, so getTransaction and proveTransaction
+   * take a tx hash (default false). It costs one random-key put per record, about a fifth
+   * of durable apply throughput (docs/benchmarks.md); it covers the blocks written while on.
+   */
+  txHashIndex?: boolean;
   /**
    * Open a chain that has no genesis block yet (initChain only). Without a genesis the first
    * key may register itself as admin, so a normal open refuses such a directory.
@@ -143,6 +150,9 @@ export class Ledger extends EventEmitter implements Sequencer {
   readonly #blockMaxMs: number;
   readonly #clock: () => number;
   readonly #sync: boolean;
+  readonly #txHashIndex: boolean;
+  readonly #history: AccountHistory;
+  #durableHeight = -1;      // last block known synced (queries of history read only these)
   #tipHeight: number;       // last closed block (-1: none)
   #tipHash: Uint8Array;
   #tipTimeMs: number;
@@ -173,6 +183,8 @@ export class Ledger extends EventEmitter implements Sequencer {
     this.#blockMaxMs = options.blockMaxMs ?? BLOCK_MS_DEFAULT;
     this.#clock = options.clock ?? Date.now;
     this.#sync = options.sync ?? true;
+    this.#txHashIndex = options.txHashIndex ?? false;
+    this.#history = new AccountHistory(state);
     this.#inFlightMax = options.inFlightMaxRecords ?? IN_FLIGHT_RECORDS_DEFAULT;
     if (!Number.isInteger(this.#inFlightMax) || this.#inFlightMax < 1) throw new RangeError('inFlightMaxRecords must be a positive integer');
     this.#checkpointBlocks = options.checkpointBlocks ?? CHECKPOINT_BLOCKS_DEFAULT;
@@ -275,6 +287,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     }
     if (!equalBytes(prevHash, tip.hash)) throw new Error('tip hash does not match the tip block');
     this.#tipHeight = tip.height;
+    this.#durableHeight = tip.height;
     this.#tipHash = tip.hash;
     this.#tipTimeMs = tip.timeMs;
     // Checkpoint now, so the next start need not replay the same blocks again.
@@ -611,6 +624,7 @@ export class Ledger extends EventEmitter implements Sequencer {
       return this.#db.write(wb, this.#sync);
     });
     this.#writes = write.then(() => {
+      this.#durableHeight = block.height;
       for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
       this.emit('block', { height: block.height, hash, header, count: block.count, timeMs: block.timeMs, records, codes } satisfies BlockEvent);
     }, (err: Error) => {
@@ -632,42 +646,18 @@ export class Ledger extends EventEmitter implements Sequencer {
       writeLocation(v, 0, h, index);
       return v;
     };
-    for (let i = 0; i < block.count; i++) {
-      const k = wb.alloc(1 + DIGEST_BYTES);
-      k[0] = P_TX;
-      k.set(hashes[i], 1);
-      wb.put(k, loc(i));
+    if (this.#txHashIndex) {
+      for (let i = 0; i < block.count; i++) {
+        const k = wb.alloc(1 + DIGEST_BYTES);
+        k[0] = P_TX;
+        k.set(hashes[i], 1);
+        wb.put(k, loc(i));
+      }
     }
     // State entries go out with checkpoints, not with every block: a hot account is
     // written once per checkpoint, however many blocks touch it.
     this.#noteChanges(changes);
     if (h - this.#checkpointHeight >= this.#checkpointBlocks) this.#checkpointInto(wb, h);
-    // Account history: per (account, block) the indexes of the transfers touching it,
-    // grouped by account entry index (no per-transfer strings or objects beyond the lists).
-    const tw = st.transfers.words;
-    const history = new Map<number, number[]>();
-    for (let i = 0; i < block.count; i++) {
-      const o = i * RECORD_BYTES;
-      if (codes[i] !== ResultCode.ok || records[o + OFF_KIND] !== Kind.transfer) continue;
-      const e = st.findTransfer(records, o + OFF_ID) * ENTRY_WORDS;
-      for (let side = 4; side <= 8; side += 4) {
-        const a = st.accountIndex.find(tw[e + side], tw[e + side + 1], tw[e + side + 2], tw[e + side + 3]);
-        const list = history.get(a);
-        if (list === undefined) history.set(a, [i]); else if (list[list.length - 1] !== i) list.push(i);
-      }
-    }
-    const ab = st.accounts.bytes;
-    for (const [account, list] of history) {
-      const k = wb.alloc(ACCOUNT_TX_KEY_BYTES);
-      k[0] = P_ACCOUNT_TX;
-      k.set(ab.subarray(account * ENTRY_BYTES, account * ENTRY_BYTES + 16), 1);
-      writeLocation(k, 17, block.timeMs, 0);
-      k.writeUInt32BE(Math.floor(h / 0x100000000), 25);
-      k.writeUInt32BE(h >>> 0, 29);
-      const v = wb.alloc(list.length * 4);
-      for (let j = 0; j < list.length; j++) v.writeUInt32BE(list[j], j * 4);
-      wb.put(k, v);
-    }
     return wb;
   }
 
@@ -756,6 +746,7 @@ export class Ledger extends EventEmitter implements Sequencer {
       if (!t || (this.#open && t.height >= this.#open.height)) return undefined;
       loc = location(t.height, t.index);
     } else {
+      if (!this.#txHashIndex) throw new Error('lookup by tx hash needs the tx hash index (LedgerOptions.txHashIndex)');
       loc = await this.#db.get(idKey(P_TX, key));
     }
     if (!loc) return undefined;
@@ -769,49 +760,62 @@ export class Ledger extends EventEmitter implements Sequencer {
 
   /**
    * Transfers touching an account, by block time (oldest first unless `reverse`), at most
-   * `limit` per page. Pass a page's `next` as `after` for the following page (`next` is set
-   * whenever the page is full; the page after it may be empty).
+   * `limit` per page, from durable blocks only. Pass a page's `next` as `after` for the
+   * following page (`next` is set whenever the page is full; the page after it may be
+   * empty). A cursor is the id (16 bytes, LE u128) of the page's last transfer. Cost: the
+   * page, plus the account's transfers skipped to reach `fromMs` (oldest first) or `toMs`
+   * (reverse); the history lists are in memory (16 bytes per transfer, built on first use).
    */
   async accountTransfers(accountId: bigint, options: { limit?: number; fromMs?: number; toMs?: number; reverse?: boolean; after?: Uint8Array } = {}):
   Promise<{ transfers: AccountTransfer[]; next?: Uint8Array }> {
     const limit = Math.max(1, Math.min(options.limit ?? 100, ACCOUNT_PAGE_MAX));
-    const id = new Uint8Array(16);
-    setU128(id, 0, accountId);
-    const prefix = idKey(P_ACCOUNT_TX, id);
-    let gte = accountTxKey(id, options.fromMs ?? 0, 0);
-    let lt = options.toMs !== undefined ? accountTxKey(id, options.toMs, 0) : prefixEnd(prefix);
-    let resumeKey: Uint8Array | undefined;
-    let skip = 0;
-    if (options.after) {
-      if (options.after.length !== ACCOUNT_TX_CURSOR_BYTES || !equalBytes(options.after.subarray(0, 17), prefix)) {
-        throw new RangeError('after is not a cursor of this account');
-      }
-      resumeKey = options.after.subarray(0, ACCOUNT_TX_KEY_BYTES);
-      skip = readBe32(options.after, ACCOUNT_TX_KEY_BYTES);
-      if (options.reverse) lt = appendZero(resumeKey); else gte = resumeKey.slice();
+    const fromMs = options.fromMs ?? 0;
+    const toMs = options.toMs ?? Number.POSITIVE_INFINITY;
+    const older = options.reverse === true;
+    const a = this.#findAccountId(accountId);
+    if (a < 0) {
+      if (options.after) throw new RangeError('after is not a cursor of this account');
+      return { transfers: [] };
     }
+    // No await from here to the end of the walk: the slab and the lists stay as they are.
+    const history = this.#history;
+    history.catchUp();
+    let t: number;
+    if (options.after) {
+      const c = options.after.length === 16 ? this.state.findTransfer(options.after, 0) : -1;
+      if (!history.involves(c, a)) throw new RangeError('after is not a cursor of this account');
+      t = history.step(c, a, older);
+    } else {
+      t = history.end(a, older ? 'head' : 'tail');
+    }
+    const tw = this.state.transfers.words;
     const out: AccountTransfer[] = [];
     let next: Uint8Array | undefined;
-    outer: for await (const [k, v] of this.#db.range({ gte, lt, reverse: options.reverse })) {
-      const n = v.length / 4;
-      const first = resumeKey && equalBytes(k, resumeKey) ? skip : 0;
-      for (let j = first; j < n; j++) {
-        const at = options.reverse ? n - 1 - j : j;
-        out.push({ height: readBe64(k, 25), index: readBe32(v, at * 4), timeMs: readBe64(k, 17), record: new Uint8Array(0), decoded: undefined as never });
-        if (out.length === limit) {
-          next = new Uint8Array(ACCOUNT_TX_CURSOR_BYTES);
-          next.set(k, 0);
-          writeLocation(next, ACCOUNT_TX_KEY_BYTES - 8, readBe64(k, 25), j + 1);
-          break outer;
-        }
+    for (; t !== -1; t = history.step(t, a, older)) {
+      const e = t * ENTRY_WORDS;
+      const height = tw[e + T_HEIGHT];
+      const timeMs = tw[e + T_TIMESTAMP] + tw[e + T_TIMESTAMP + 1] * 0x100000000;
+      // Not yet durable: the newest transfers, at the head of the list.
+      if (height > this.#durableHeight) { if (older) continue; break; }
+      if (older ? timeMs >= toMs : timeMs < fromMs) continue;
+      if (older ? timeMs < fromMs : timeMs >= toMs) break;
+      out.push({ height, index: tw[e + T_INDEX], timeMs, record: new Uint8Array(0), decoded: undefined as never });
+      if (out.length === limit) {
+        next = this.state.transfers.bytes.slice(e * 4, e * 4 + 16);
+        break;
       }
     }
     const blocks = new Map<number, ReturnType<typeof decodeBlock>>();
-    for (const t of out) {
-      let b = blocks.get(t.height);
-      if (!b) { const v = await this.#db.get(blockKey(t.height)); b = decodeBlock(v!); blocks.set(t.height, b); }
-      t.record = b.records.slice(t.index * RECORD_BYTES, (t.index + 1) * RECORD_BYTES);
-      t.decoded = decode(t.record);
+    for (const x of out) {
+      let b = blocks.get(x.height);
+      if (!b) {
+        const v = await this.#db.get(blockKey(x.height));
+        if (!v) throw new Error(`block ${x.height} is missing`);
+        b = decodeBlock(v);
+        blocks.set(x.height, b);
+      }
+      x.record = b.records.slice(x.index * RECORD_BYTES, (x.index + 1) * RECORD_BYTES);
+      x.decoded = decode(x.record);
     }
     return { transfers: out, next };
   }
@@ -941,11 +945,6 @@ function le64(b: Uint8Array, o: number): bigint {
 }
 function le128(b: Uint8Array, o: number): bigint {
   return le64(b, o) | (le64(b, o + 8) << 64n);
-}
-function appendZero(k: Uint8Array): Uint8Array {
-  const out = new Uint8Array(k.length + 1);
-  out.set(k);
-  return out;
 }
 function concatChunks(chunks: Uint8Array[], count: number): Uint8Array {
   const out = new Uint8Array(count * RECORD_BYTES);

@@ -15,8 +15,7 @@ export const P_TRANSFER_UPDATE = 0x51; // 'Q' + entry index u32 BE: latest bytes
 export const P_KEY = 0x4b;        // 'K' + key index u32 BE
 export const P_OP = 0x4f;         // 'O' + id u128 (16 raw bytes)
 export const P_HALT = 0x48;       // 'H' + ledger u32 BE
-export const P_TX = 0x58;         // 'X' + tx hash (32)
-export const P_ACCOUNT_TX = 0x61; // 'a' + account id (16) + time u64 BE + height u64 BE + index u32 BE
+export const P_TX = 0x58;         // 'X' + tx hash (32): only with LedgerOptions.txHashIndex
 
 export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)
 export const META_TIP = new Uint8Array([P_META, 0x74]);      // 'Mt': height u64 LE ‖ time u64 LE ‖ hash 32
@@ -61,26 +60,9 @@ export function location(height: number, index: number): Uint8Array {
 export function writeLocation(out: Uint8Array, o: number, a: number, b: number): void {
   be64(a, out, o); be32(b, out, o + 8);
 }
-/** 'a' ‖ account id (16) ‖ time u64 BE ‖ height u64 BE; value: the block indexes (u32 BE each). */
-export const ACCOUNT_TX_KEY_BYTES = 1 + 16 + 8 + 8;
-/** A page cursor: an 'a' key ‖ u32 BE count of its indexes already returned. */
-export const ACCOUNT_TX_CURSOR_BYTES = ACCOUNT_TX_KEY_BYTES + 4;
 export function readLocation(v: Uint8Array): { height: number; index: number } {
   return { height: readBe64(v, 0), index: readBe32(v, 8) };
 }
-export function accountTxKey(accountId: Uint8Array, timeMs: number, height: number): Uint8Array {
-  const k = new Uint8Array(ACCOUNT_TX_KEY_BYTES);
-  k[0] = P_ACCOUNT_TX; k.set(accountId, 1); be64(timeMs, k, 17); be64(height, k, 25);
-  return k;
-}
-export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  const k = prefix.slice();
-  for (let i = k.length - 1; i >= 0; i--) {
-    if (k[i] !== 0xff) { k[i]++; return k.subarray(0, i + 1); }
-  }
-  throw new Error('no end for an all-0xff prefix');
-}
-
 export function encodeTip(height: number, timeMs: number, hash: Uint8Array): Uint8Array {
   const v = new Uint8Array(48); setU64(v, 0, BigInt(height)); setU64(v, 8, BigInt(timeMs)); v.set(hash, 16); return v;
 }
