@@ -36,6 +36,7 @@ import { type Signer, signerFromKeyPair } from './sign.js';
 import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
 import { isVouchedForm, scanVouchGroups } from './vouch.js';
 import { AccountHistory } from './history.js';
+import { RootsWorker, type RootsChunk } from '../pool/roots.js';
 
 /** Most records one submit() takes; a batch always lands in a single block. */
 export const BATCH_RECORDS_MAX = 8190;
@@ -154,7 +155,9 @@ export class Ledger extends EventEmitter implements Sequencer {
   readonly #history: AccountHistory;
   #durableHeight = -1;      // last block known synced (queries of history read only these)
   #tipHeight: number;       // last closed block (-1: none)
-  #tipHash: Uint8Array;
+  /** The last closed block's header hash, once its roots are in and its header is signed. */
+  #sealed: Promise<{ hash: Uint8Array }>;
+  readonly #roots = new RootsWorker();
   #tipTimeMs: number;
   #lastHeader: Uint8Array | undefined;
   #open: OpenBlock | undefined;
@@ -192,7 +195,7 @@ export class Ledger extends EventEmitter implements Sequencer {
       throw new RangeError(`checkpointBlocks must be an integer in [1, ${CHECKPOINT_BLOCKS_MAX}]`);
     }
     this.#tipHeight = -1;
-    this.#tipHash = new Uint8Array(DIGEST_BYTES);
+    this.#sealed = Promise.resolve({ hash: new Uint8Array(DIGEST_BYTES) });
     this.#tipTimeMs = 0;
   }
 
@@ -288,7 +291,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     if (!equalBytes(prevHash, tip.hash)) throw new Error('tip hash does not match the tip block');
     this.#tipHeight = tip.height;
     this.#durableHeight = tip.height;
-    this.#tipHash = tip.hash;
+    this.#sealed = Promise.resolve({ hash: tip.hash });
     this.#tipTimeMs = tip.timeMs;
     // Checkpoint now, so the next start need not replay the same blocks again.
     if (tip.height > ck.height) {
@@ -582,7 +585,12 @@ export class Ledger extends EventEmitter implements Sequencer {
     return block;
   }
 
-  /** Closes the open block now: roots, header, signature, one synced WriteBatch. */
+  /**
+   * Closes the open block now. Synchronously: the state root and the checkpoint entries
+   * (the state moves on with the next block). Then, in order: the tx and result roots (on
+   * the roots worker for large blocks), the header and its signature, one synced
+   * WriteBatch, the results.
+   */
   #closeBlock(): void {
     const block = this.#open;
     if (!block) return;
@@ -592,73 +600,67 @@ export class Ledger extends EventEmitter implements Sequencer {
     const records = block.chunks.length === 1 ? block.chunks[0] : concatChunks(block.chunks, block.count);
     const codes = block.codes.slice(0, block.count);
     const { stateRoot, changes } = this.state.endBlock();
-    // Tx hashes: reuse those admission computed (a trusted batch's vouch digest is built
-    // from them), hash the rest now. Each record is hashed once either way.
-    let hashes: Uint8Array[];
-    if (block.chunkHashes.every((h) => h === undefined)) {
-      hashes = txHashes(records, block.count, alg);
-    } else {
-      hashes = [];
-      block.chunks.forEach((c, k) => {
-        const h = block.chunkHashes[k] ?? txHashes(c, c.length / RECORD_BYTES, alg);
-        for (let i = 0; i < h.length; i++) hashes.push(h[i]);
-      });
-    }
-    if (hashes.length !== block.count) throw new Error(`block ${block.height}: ${hashes.length} tx hashes for ${block.count} records`);
-    const header = encodeHeader({
-      alg, chainId: this.config.chainId, height: block.height, prevHash: this.#tipHash,
-      txRoot: txRoot(hashes, alg), resultRoot: resultRoot(hashes, codes, alg), stateRoot,
-      timeMs: block.timeMs, count: block.count, accounts: this.state.accounts.count, nodeKey: this.#node.keyId,
-    });
-    signHeader(header, this.#node);
-    const hash = headerHash(header);
-    this.#tipHeight = block.height;
-    this.#tipHash = hash;
+    const accounts = this.state.accounts.count;
+    const height = block.height;
+    this.#tipHeight = height;
     this.#tipTimeMs = block.timeMs;
-    this.#lastHeader = header;
-    const wb = this.#blockBatch(block, header, hash, records, codes, hashes, changes);
+    const wb = new WriteBatch();
+    // State entries go out with checkpoints, not with every block: a hot account is
+    // written once per checkpoint, however many blocks touch it.
+    this.#noteChanges(changes);
+    if (height - this.#checkpointHeight >= this.#checkpointBlocks) this.#checkpointInto(wb, height);
+    // Tx hashes that admission computed (a trusted batch's vouch digest is built from them)
+    // are reused; the rest are hashed with the roots. Each record is hashed once either way.
+    const chunks: RootsChunk[] = block.chunks.map((c, k) => {
+      const h = block.chunkHashes[k];
+      return h === undefined ? { records: c } : { hashes: concatDigests(h) };
+    });
+    const roots = this.#roots.compute(chunks, codes, alg, this.#txHashIndex);
+    const sealed = Promise.all([this.#sealed, roots]).then(([prev, r]) => {
+      const header = encodeHeader({
+        alg, chainId: this.config.chainId, height, prevHash: prev.hash, txRoot: r.txRoot, resultRoot: r.resultRoot,
+        stateRoot, timeMs: block.timeMs, count: block.count, accounts, nodeKey: this.#node.keyId,
+      });
+      signHeader(header, this.#node);
+      const hash = headerHash(header);
+      this.#lastHeader = header;
+      this.#blockInto(wb, height, block.timeMs, header, hash, records, codes, r.hashes);
+      return { hash, header };
+    });
+    this.#sealed = sealed;
     // Once a block has failed to write, no later block may be written or acknowledged:
     // the chain on disk would have a hole at the failed height.
-    const write = this.#writes.then(() => {
+    const write = Promise.all([this.#writes, sealed]).then(async ([, s]) => {
       if (this.#failed) throw this.#failed;
-      return this.#db.write(wb, this.#sync);
+      await this.#db.write(wb, this.#sync);
+      return s;
     });
-    this.#writes = write.then(() => {
-      this.#durableHeight = block.height;
-      for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
-      this.emit('block', { height: block.height, hash, header, count: block.count, timeMs: block.timeMs, records, codes } satisfies BlockEvent);
+    this.#writes = write.then(({ hash, header }) => {
+      this.#durableHeight = height;
+      for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height, first: w.first });
+      this.emit('block', { height, hash, header, count: block.count, timeMs: block.timeMs, records, codes } satisfies BlockEvent);
     }, (err: Error) => {
-      this.#failed ??= new Error(`block ${block.height} could not be written; the ledger stopped: ${err.message}`);
+      this.#failed ??= new Error(`block ${height} could not be written; the ledger stopped: ${err.message}`);
       for (const w of block.waiters) w.reject(this.#failed);
     });
   }
 
-  #blockBatch(block: OpenBlock, header: Uint8Array, hash: Uint8Array, records: Uint8Array, codes: Uint16Array,
-    hashes: Uint8Array[], changes: BlockChanges): WriteBatch {
-    const wb = new WriteBatch();
-    const st = this.state;
-    const h = block.height;
+  /** The block itself, the tip, and (with txHashIndex) one location key per record. */
+  #blockInto(wb: WriteBatch, h: number, timeMs: number, header: Uint8Array, hash: Uint8Array, records: Uint8Array,
+    codes: Uint16Array, hashes: Uint8Array | undefined): void {
     wb.put(blockKey(h), encodeBlock(header, records, codes));
-    wb.put(META_TIP, encodeTip(h, block.timeMs, hash));
+    wb.put(META_TIP, encodeTip(h, timeMs, hash));
+    if (!this.#txHashIndex) return;
+    if (hashes === undefined || hashes.length !== codes.length * DIGEST_BYTES) throw new Error(`block ${h}: tx hashes missing`);
     // Keys and values are built in the batch's scratch chunks: no allocation per record.
-    const loc = (index: number): Buffer => {
+    for (let i = 0; i < codes.length; i++) {
+      const k = wb.alloc(1 + DIGEST_BYTES);
+      k[0] = P_TX;
+      k.set(hashes.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), 1);
       const v = wb.alloc(LOCATION_BYTES);
-      writeLocation(v, 0, h, index);
-      return v;
-    };
-    if (this.#txHashIndex) {
-      for (let i = 0; i < block.count; i++) {
-        const k = wb.alloc(1 + DIGEST_BYTES);
-        k[0] = P_TX;
-        k.set(hashes[i], 1);
-        wb.put(k, loc(i));
-      }
+      writeLocation(v, 0, h, i);
+      wb.put(k, v);
     }
-    // State entries go out with checkpoints, not with every block: a hot account is
-    // written once per checkpoint, however many blocks touch it.
-    this.#noteChanges(changes);
-    if (h - this.#checkpointHeight >= this.#checkpointBlocks) this.#checkpointInto(wb, h);
-    return wb;
   }
 
   /** Closes the open block (if any) and waits until everything is durable. */
@@ -680,6 +682,7 @@ export class Ledger extends EventEmitter implements Sequencer {
       }
     } finally {
       this.#closed = true;
+      await this.#roots.close();
       await this.#db.close();
     }
   }
@@ -945,6 +948,11 @@ function le64(b: Uint8Array, o: number): bigint {
 }
 function le128(b: Uint8Array, o: number): bigint {
   return le64(b, o) | (le64(b, o + 8) << 64n);
+}
+function concatDigests(hashes: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(hashes.length * DIGEST_BYTES);
+  for (let i = 0; i < hashes.length; i++) out.set(hashes[i], i * DIGEST_BYTES);
+  return out;
 }
 function concatChunks(chunks: Uint8Array[], count: number): Uint8Array {
   const out = new Uint8Array(count * RECORD_BYTES);
