@@ -36,7 +36,7 @@ import { type Signer, signerFromKeyPair } from './sign.js';
 import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
 import { isVouchedForm, scanVouchGroups } from './vouch.js';
 import { AccountHistory } from './history.js';
-import { RootsWorker, type RootsChunk } from '../pool/roots.js';
+import { SealWorker, type SealChunk } from '../pool/seal.js';
 
 /** Most records one submit() takes; a batch always lands in a single block. */
 export const BATCH_RECORDS_MAX = 8190;
@@ -155,9 +155,9 @@ export class Ledger extends EventEmitter implements Sequencer {
   readonly #history: AccountHistory;
   #durableHeight = -1;      // last block known synced (queries of history read only these)
   #tipHeight: number;       // last closed block (-1: none)
-  /** The last closed block's header hash, once its roots are in and its header is signed. */
+  /** The last closed block's header hash, once it is sealed and its header signed. */
   #sealed: Promise<{ hash: Uint8Array }>;
-  readonly #roots = new RootsWorker();
+  readonly #seal: SealWorker;
   #tipTimeMs: number;
   #lastHeader: Uint8Array | undefined;
   #open: OpenBlock | undefined;
@@ -188,6 +188,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     this.#sync = options.sync ?? true;
     this.#txHashIndex = options.txHashIndex ?? false;
     this.#history = new AccountHistory(state);
+    this.#seal = new SealWorker(state.tree, ENTRY_BYTES);
     this.#inFlightMax = options.inFlightMaxRecords ?? IN_FLIGHT_RECORDS_DEFAULT;
     if (!Number.isInteger(this.#inFlightMax) || this.#inFlightMax < 1) throw new RangeError('inFlightMaxRecords must be a positive integer');
     this.#checkpointBlocks = options.checkpointBlocks ?? CHECKPOINT_BLOCKS_DEFAULT;
@@ -586,10 +587,10 @@ export class Ledger extends EventEmitter implements Sequencer {
   }
 
   /**
-   * Closes the open block now. Synchronously: the state root and the checkpoint entries
-   * (the state moves on with the next block). Then, in order: the tx and result roots (on
-   * the roots worker for large blocks), the header and its signature, one synced
-   * WriteBatch, the results.
+   * Closes the open block now. Synchronously: what the seal and the checkpoint need of the
+   * state (it moves on with the next block). Then, in order: the seal — tx root, result
+   * root, state root (on the seal worker once a large block has started it) — the header
+   * and its signature, one synced WriteBatch, the results.
    */
   #closeBlock(): void {
     const block = this.#open;
@@ -599,7 +600,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     const alg = this.config.alg;
     const records = block.chunks.length === 1 ? block.chunks[0] : concatChunks(block.chunks, block.count);
     const codes = block.codes.slice(0, block.count);
-    const { stateRoot, changes } = this.state.endBlock();
+    const { changes, tree } = this.state.endBlockDeferred();
     const accounts = this.state.accounts.count;
     const height = block.height;
     this.#tipHeight = height;
@@ -611,15 +612,15 @@ export class Ledger extends EventEmitter implements Sequencer {
     if (height - this.#checkpointHeight >= this.#checkpointBlocks) this.#checkpointInto(wb, height);
     // Tx hashes that admission computed (a trusted batch's vouch digest is built from them)
     // are reused; the rest are hashed with the roots. Each record is hashed once either way.
-    const chunks: RootsChunk[] = block.chunks.map((c, k) => {
+    const chunks: SealChunk[] = block.chunks.map((c, k) => {
       const h = block.chunkHashes[k];
       return h === undefined ? { records: c } : { hashes: concatDigests(h) };
     });
-    const roots = this.#roots.compute(chunks, codes, alg, this.#txHashIndex);
-    const sealed = Promise.all([this.#sealed, roots]).then(([prev, r]) => {
+    const seal = this.#seal.seal({ alg, chunks, codes, wantHashes: this.#txHashIndex, tree });
+    const sealed = Promise.all([this.#sealed, seal]).then(([prev, r]) => {
       const header = encodeHeader({
         alg, chainId: this.config.chainId, height, prevHash: prev.hash, txRoot: r.txRoot, resultRoot: r.resultRoot,
-        stateRoot, timeMs: block.timeMs, count: block.count, accounts, nodeKey: this.#node.keyId,
+        stateRoot: r.stateRoot!, timeMs: block.timeMs, count: block.count, accounts, nodeKey: this.#node.keyId,
       });
       signHeader(header, this.#node);
       const hash = headerHash(header);
@@ -682,7 +683,7 @@ export class Ledger extends EventEmitter implements Sequencer {
       }
     } finally {
       this.#closed = true;
-      await this.#roots.close();
+      await this.#seal.close();
       await this.#db.close();
     }
   }
@@ -862,8 +863,9 @@ export class Ledger extends EventEmitter implements Sequencer {
   async proveAccount(id: bigint): Promise<AccountProof | undefined> {
     for (;;) {
       await this.flush();
-      // No await between here and return: the tree, the slab and the header agree.
-      if (this.#open) continue;
+      // Every closed block durable (so sealed: no seal is updating the tree), none open, and
+      // no await between here and return: the tree, the slab and the header agree.
+      if (this.#open || this.#durableHeight !== this.#tipHeight) continue;
       const i = this.#findAccountId(id);
       if (i < 0 || !this.#lastHeader) return undefined;
       return {

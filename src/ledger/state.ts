@@ -82,6 +82,13 @@ export interface StateOptions {
   validatePublicKey?: (publicKey: Uint8Array) => boolean;
 }
 
+/** One block's state-tree update: the new size, the touched leaves (increasing) and their entries, packed. */
+export interface StateTreeUpdate {
+  size: number;
+  dirty: Int32Array;
+  leaves: Uint32Array;
+}
+
 /** What one block changed, for persistence. */
 export interface BlockChanges {
   accounts: number[];
@@ -202,20 +209,36 @@ export class LedgerState {
 
   /** Closes the block: updates the state tree, returns the changes and the state root. */
   endBlock(): { stateRoot: Uint8Array; changes: BlockChanges } {
-    const dirty: number[] = [];
-    for (const i of this.#changed.accounts) if (i < this.accounts.count) dirty.push(i);
-    for (let i = this.#treeSize; i < this.accounts.count; i++) dirty.push(i);
-    this.tree.update(this.accounts.count, dirty, this.accounts.words);
+    const { changes, tree } = this.endBlockDeferred();
+    this.tree.updatePacked(tree.size, tree.dirty, tree.leaves);
+    return { stateRoot: this.tree.root(), changes };
+  }
+
+  /**
+   * Closes the block without touching the state tree: returns the changes and the tree
+   * update (the touched leaves copied out, since the slab moves on with the next block) for
+   * whoever owns the tree — the ledger's seal worker. Updates must be applied in order.
+   */
+  endBlockDeferred(): { changes: BlockChanges; tree: StateTreeUpdate } {
+    const accounts = this.#changed.accounts;
+    for (let i = this.#treeSize; i < this.accounts.count; i++) accounts.add(i);
+    const dirty = new Int32Array(accounts.size);
+    let n = 0;
+    for (const i of accounts) if (i < this.accounts.count) dirty[n++] = i;
+    const sorted = dirty.subarray(0, n).sort();
+    const leaves = new Uint32Array(n * ENTRY_WORDS);
+    const w = this.accounts.words;
+    for (let k = 0; k < n; k++) leaves.set(w.subarray(sorted[k] * ENTRY_WORDS, (sorted[k] + 1) * ENTRY_WORDS), k * ENTRY_WORDS);
     this.#treeSize = this.accounts.count;
     const changes: BlockChanges = {
-      accounts: [...new Set(dirty)].sort((a, b) => a - b),
+      accounts: Array.from(sorted),
       transfers: [...this.#changed.transfers].filter((i) => i < this.transfers.count).sort((a, b) => a - b),
       keys: [...this.#changed.keys].filter((i) => i < this.keys.length).sort((a, b) => a - b),
       ops: [...this.#changed.ops].filter((k) => this.ops.has(k)),
       halts: [...this.#changed.halts],
     };
     this.#changed = { accounts: new Set(), transfers: new Set(), keys: new Set(), ops: new Set(), halts: new Set() };
-    return { stateRoot: this.tree.root(), changes };
+    return { changes, tree: { size: this.accounts.count, dirty: sorted, leaves } };
   }
 
   // -------------------------------------------------------------------------------------

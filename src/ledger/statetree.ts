@@ -5,6 +5,10 @@
 // a copy of l[2j]. That is exactly the RFC 6962 tree (split at the largest power of two
 // below n). Updating or appending leaves rehashes only the paths above them: per block,
 // one WASM call hashes all touched leaves and one more per level hashes the touched nodes.
+//
+// The levels live in SharedArrayBuffers, so the ledger can run the updates on its seal
+// worker (pool/roots.ts) while the sequencer thread keeps read-only views for proofs:
+// `refs()` hands the current buffers over, `adopt()` takes them.
 
 import { DIGEST_BYTES, algorithmId, type HashAlgorithm, hash } from '../crypto/hash.js';
 import { core, reserve } from '../crypto/wasm.js';
@@ -20,6 +24,12 @@ let view32 = new Uint32Array(core.memory.buffer);
 function mem32(): Uint32Array {
   if (view32.buffer !== core.memory.buffer) view32 = new Uint32Array(core.memory.buffer);
   return view32;
+}
+
+/** A tree's levels and counts, shareable between threads (the buffers are shared, not copied). */
+export interface StateTreeRefs {
+  levels: SharedArrayBuffer[];
+  counts: number[];
 }
 
 export class StateTree {
@@ -39,8 +49,8 @@ export class StateTree {
     this.#leafBytes = leafBytes;
     this.#emptyRoot = hash(new Uint8Array(0), alg);
     for (let k = 0; k < LEVELS_MAX; k++) {
-      this.#levels.push(new Uint8Array(0));
-      this.#words.push(new Uint32Array(0));
+      this.#levels.push(new Uint8Array(new SharedArrayBuffer(0)));
+      this.#words.push(new Uint32Array(this.#levels[k].buffer));
       this.#counts.push(0);
     }
   }
@@ -66,11 +76,45 @@ export class StateTree {
    * touched account.
    */
   update(size: number, dirty: number[], source: Uint32Array): void {
-    if (size < this.#counts[0]) throw new Error('state tree cannot shrink');
-    if (dirty.length === 0 && size === this.#counts[0]) return;
-    let indexes = Array.from(new Set(dirty)).sort((a, b) => a - b);
-    for (const i of indexes) if (i < 0 || i >= size) throw new RangeError(`dirty leaf ${i} out of range`);
+    const indexes = Int32Array.from(new Set(dirty)).sort();
     if (source.length < size * (this.#leafBytes >> 2)) throw new RangeError('source holds fewer leaves than size');
+    this.#update(size, indexes, source, false);
+  }
+
+  /**
+   * As update, with the touched leaves given packed: leaf dirty[k] is `leaves` words
+   * [k·W, (k+1)·W). `dirty` must be strictly increasing.
+   */
+  updatePacked(size: number, dirty: Int32Array, leaves: Uint32Array): void {
+    for (let k = 1; k < dirty.length; k++) if (dirty[k] <= dirty[k - 1]) throw new RangeError('dirty leaves must be strictly increasing');
+    if (leaves.length !== dirty.length * (this.#leafBytes >> 2)) throw new RangeError(`${leaves.length} leaf words for ${dirty.length} leaves`);
+    this.#update(size, dirty, leaves, true);
+  }
+
+  /** The current level buffers and counts (shared, not copied). */
+  refs(): StateTreeRefs {
+    return { levels: this.#levels.map((l) => l.buffer as SharedArrayBuffer), counts: this.#counts.slice() };
+  }
+
+  /** Takes over the levels and counts another thread's tree handed out with refs(). */
+  adopt(refs: StateTreeRefs): void {
+    if (refs.levels.length !== LEVELS_MAX || refs.counts.length !== LEVELS_MAX) throw new RangeError('not a state tree');
+    for (let k = 0; k < LEVELS_MAX; k++) {
+      if (refs.levels[k].byteLength < refs.counts[k] * DIGEST_BYTES) throw new RangeError(`level ${k} is short`);
+      this.#levels[k] = new Uint8Array(refs.levels[k]);
+      this.#words[k] = new Uint32Array(refs.levels[k]);
+      this.#counts[k] = refs.counts[k];
+    }
+  }
+
+  #update(size: number, sorted: Int32Array, source: Uint32Array, packed: boolean): void {
+    if (size < this.#counts[0]) throw new Error('state tree cannot shrink');
+    if (sorted.length === 0 && size === this.#counts[0]) return;
+    if (sorted.length > 0 && (sorted[0] < 0 || sorted[sorted.length - 1] >= size)) throw new RangeError('dirty leaf out of range');
+    if (this.#counts[0] < size && (sorted.length < size - this.#counts[0] || sorted[sorted.length - size + this.#counts[0]] !== this.#counts[0])) {
+      throw new RangeError('every new leaf must be dirty');
+    }
+    let indexes: ArrayLike<number> = sorted;
     // Size levels.
     let c = size;
     for (let k = 0; k < LEVELS_MAX; k++) {
@@ -90,7 +134,7 @@ export class StateTree {
       const m32 = mem32();
       let at = data >> 2;
       for (let i = 0; i < n; i++) {
-        const src = indexes[from + i] * W;
+        const src = (packed ? from + i : indexes[from + i]) * W;
         for (let w = 0; w < W; w++) m32[at + w] = source[src + w];
         at += W;
       }
@@ -108,8 +152,8 @@ export class StateTree {
       const countBelow = this.#counts[k];
       const above = this.#words[k + 1];
       const parents: number[] = [];
-      for (const i of indexes) {
-        const p = i >> 1;
+      for (let j = 0; j < indexes.length; j++) {
+        const p = indexes[j] >> 1;
         if (parents.length === 0 || parents[parents.length - 1] !== p) parents.push(p);
       }
       const pairs: number[] = [];
@@ -167,7 +211,7 @@ export class StateTree {
     if (this.#levels[k].byteLength >= need) return;
     // Grow by 1/8 beyond need: bounded slack (≤ 12.5%) keeps memory per account low.
     const cap = Math.ceil(Math.max(need + (need >> 3), 1024) / DIGEST_BYTES) * DIGEST_BYTES;
-    const next = new Uint8Array(cap);
+    const next = new Uint8Array(new SharedArrayBuffer(cap));
     next.set(this.#levels[k].subarray(0, this.#counts[k] * DIGEST_BYTES));
     this.#levels[k] = next;
     this.#words[k] = new Uint32Array(next.buffer);
