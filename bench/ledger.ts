@@ -1,5 +1,5 @@
 // Ledger benchmarks (docs/benchmarks.md, "Ledger core"). Run: npm run build && npm run bench:ledger
-//   [--transfers N] [--accounts N] [--sm2 N] [--memory-accounts N] [--no-sync]
+//   [--transfers N] [--accounts N] [--sm2 N] [--memory-accounts N] [--no-sync] [--only apply]
 //
 // 1. apply: transfers/s through Ledger.submitBatch with signatures already verified
 //    (a bench-only verifier that passes every record), durable per block (sync: true).
