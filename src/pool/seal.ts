@@ -18,7 +18,7 @@ import type { StateTree, StateTreeRefs } from '../ledger/statetree.js';
 import type { StateTreeUpdate } from '../ledger/state.js';
 
 /** The first block of at least this many records starts the worker; before it, seals run inline. */
-export const SEAL_WORKER_MIN_RECORDS = 1024;
+export const SEAL_WORKER_MIN_RECORDS = 256;
 
 /** Part of a block: its records, or their tx hashes (n × 32 bytes) when already known. */
 export type SealChunk = { records: Uint8Array } | { hashes: Uint8Array };

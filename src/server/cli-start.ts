@@ -20,11 +20,13 @@ export const DEFAULT_PORT = 7300;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DIR = './data';
 /**
- * Records per block for a served node. Closing a block (roots, header, WriteBatch) runs on
- * the main thread, which also serves every socket: at 1024 records it stays near 20 ms, and
- * p99 latency at 10k/s met 250 ms on 2 cores where the ledger's 8190 gave 0.4–2 s.
+ * Records per block for a served node. Sealing a block runs on the ledger's seal worker, but
+ * its WriteBatch, checkpoint copies and results still run on the main thread, which also
+ * serves every socket. Measured (docs/benchmarks.md): trusted gateway flat out 106–111k/s at
+ * 1024, 136k/s at 4096 (p99 226 ms), 100k/s at 8190 with the default client window (the
+ * records in flight no longer fill two blocks). At 10k/s blocks close on time, not size.
  */
-export const BLOCK_RECORDS_DEFAULT = 1024;
+export const BLOCK_RECORDS_DEFAULT = 4096;
 /** Verify threads when --verify-threads is not given: one per core, at most this many. */
 export const VERIFY_THREADS_DEFAULT_MAX = 4;
 
