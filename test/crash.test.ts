@@ -12,8 +12,6 @@ import { records } from '../dist/src/ledger/sign.js';
 import { ROLE_PARTICIPANT, FLAG_LINKED } from '../dist/src/codec/record.js';
 import { signer, tempDir } from './helpers/ledger.js';
 
-const KILLS = 20;
-const GROUPS = 120;
 const GROUP = 4;
 const CHAIN = 11;
 
@@ -23,7 +21,13 @@ function rng(seed: number) {
 }
 
 describe('crash safety', () => {
-  it(`survives ${KILLS} SIGKILLs under load`, async () => {
+  it('survives 20 SIGKILLs under load (small blocks, sealed inline)', () => crashCycles({ KILLS: 20, GROUPS: 120, perSubmit: 1, seed: 42 }), 240_000);
+  // 80 groups = 320 records a submit: every such block is sealed on the ledger's seal worker.
+  it('survives 8 SIGKILLs under load with blocks sealed on the seal worker', () => crashCycles({ KILLS: 8, GROUPS: 1600, perSubmit: 80, seed: 7 }), 240_000);
+});
+
+async function crashCycles({ KILLS, GROUPS, perSubmit, seed }: { KILLS: number; GROUPS: number; perSubmit: number; seed: number }): Promise<void> {
+  {
     const dir = tempDir('gmledger-crash-');
     const admin = signer(0), regulator = signer(1), node = signer(5), alice = signer(3), bob = signer(4);
     await initChain({ dir, chainId: CHAIN, admin, regulator, node });
@@ -38,7 +42,7 @@ describe('crash safety', () => {
     await setup.close();
 
     // Pre-signed groups: [linked, linked, plain, plain] transfers alice → bob.
-    const r = rng(42);
+    const r = rng(seed);
     const amounts: bigint[] = [];
     const buf = new Uint8Array(GROUPS * GROUP * 256);
     for (let g = 0; g < GROUPS; g++) {
@@ -61,7 +65,7 @@ describe('crash safety', () => {
     let finished = false;
     for (let cycle = 0; kills < KILLS || !finished; cycle++) {
       if (cycle > KILLS + 40) throw new Error('crash test did not converge');
-      const proc = spawn(process.execPath, [child, dir, file, String(next)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const proc = spawn(process.execPath, [child, dir, file, String(next), String(perSubmit)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       const ready = new Promise<void>((resolve) => {
         proc.stdout.on('data', (d: Buffer) => {
@@ -119,5 +123,5 @@ describe('crash safety', () => {
     const cli = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'dist', 'src', 'cli.js'), 'verify', dir], { encoding: 'utf8' });
     expect(cli.status, cli.stdout + cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout).ok).toBe(true);
-  }, 240_000);
-});
+  }
+}
