@@ -9,7 +9,8 @@
 //  4. opens several connections and streams at a target rate (or flat out), timing each
 //     batch from the moment it is handed to the SDK to its durable result;
 //  5. reports committed TPS, p50/p95/p99/max latency, the node's CPU and memory; writes
-//     JSON and prints a markdown table row for docs/benchmarks.md.
+//     JSON, prints a markdown table row, and with `--docs docs/benchmarks.md` records the
+//     row (with its date and command) in that file's load-harness log.
 //
 // Latency is measured from the scheduled send time, so time spent waiting for a free
 // in-flight slot counts (no coordinated omission).
@@ -46,6 +47,8 @@ export interface BenchOptions {
   nodeArgs: string[];
   out: string;
   keep: boolean;
+  /** Markdown file whose load-harness log gets this run's row (between DOCS_BEGIN and DOCS_END). */
+  docs?: string;
 }
 
 const DEFAULTS: BenchOptions = {
@@ -69,6 +72,7 @@ export const BENCH_USAGE = `usage: gmledger bench [options]
   --limit NAME=<n>    passed to the node (repeatable)
   --block-records <n> passed to the node
   --out <file>        JSON results (default ${DEFAULTS.out})
+  --docs <file>       also record the run's row in <file>'s load-harness log (e.g. docs/benchmarks.md)
   --keep              keep the chain directory`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
@@ -102,6 +106,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         break;
       }
       case '--out': o.out = argv[++i] ?? o.out; break;
+      case '--docs': {
+        const f = argv[++i];
+        if (!f) throw new Error('--docs needs a file');
+        o.docs = f;
+        break;
+      }
       default: throw new Error(`unknown option ${a}`);
     }
   }
@@ -436,6 +446,37 @@ export function markdownRow(r: BenchReport): string {
     `${r.nodeCpu.meanCores.toFixed(2)} / ${r.nodeCpu.peakCores.toFixed(2)} | ${Math.round(r.nodeRssMiB.peak)} |`;
 }
 
+/** Markers of the load-harness log in a markdown file; rows go between them, newest first. */
+export const DOCS_BEGIN = '<!-- load-harness log: begin (written by gmledger bench --docs) -->';
+export const DOCS_END = '<!-- load-harness log: end -->';
+/** Rows the log keeps; older ones fall off. */
+export const DOCS_ROWS_MAX = 30;
+const DOCS_HEAD = '| date (UTC) | command | mode | target/s | conns × window × batch | committed | TPS | p50 ms | p95 ms | p99 ms | max ms | node CPU (cores, mean/peak) | node RSS MiB (peak) |\n' +
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+
+/**
+ * `text` with `row` (markdownRow's last line) logged for a run of `command` at `when`:
+ * inserted first in the table between DOCS_BEGIN and DOCS_END (the block is appended to
+ * the text if it has none), keeping DOCS_ROWS_MAX rows. Throws on a malformed block.
+ */
+export function logRunInDocs(text: string, row: string, command: string, when: Date): string {
+  const line = row.split('\n').pop()!;
+  if (!line.startsWith('| ') || line.includes('\n')) throw new Error('not a table row');
+  const cmd = '`' + command.replace(/[`|]/g, '') + '`';
+  const entry = `| ${when.toISOString().slice(0, 16).replace('T', ' ')} | ${cmd} ${line}`;
+  let begin = text.indexOf(DOCS_BEGIN);
+  if (begin < 0) {
+    text = text.replace(/\n*$/, '\n\n') + `${DOCS_BEGIN}\n${DOCS_HEAD}\n${DOCS_END}\n`;
+    begin = text.indexOf(DOCS_BEGIN);
+  }
+  const end = text.indexOf(DOCS_END, begin);
+  if (end < 0) throw new Error('load-harness log has a begin marker but no end marker');
+  const body = text.slice(begin + DOCS_BEGIN.length, end).split('\n').filter((l) => l.startsWith('| '));
+  if (body.length < 2 || !body[1].startsWith('| ---')) throw new Error('load-harness log has no table header');
+  const rows = [entry, ...body.slice(2)].slice(0, DOCS_ROWS_MAX);
+  return text.slice(0, begin) + `${DOCS_BEGIN}\n${DOCS_HEAD}\n${rows.join('\n')}\n` + text.slice(end);
+}
+
 export async function benchCommand(argv: string[]): Promise<number> {
   let o: BenchOptions;
   try {
@@ -447,7 +488,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const r = await runBench(o);
   await mkdir(dirname(o.out), { recursive: true });
   await writeFile(o.out, JSON.stringify(r, null, 2) + '\n');
-  console.log(markdownRow(r));
+  const row = markdownRow(r);
+  console.log(row);
+  if (o.docs) {
+    const text = await readFile(o.docs, 'utf8');
+    await writeFile(o.docs, logRunInDocs(text, row, `gmledger bench ${argv.join(' ')}`, new Date()));
+    console.log(`logged in ${o.docs}`);
+  }
   console.log(`\nper-second committed: min ${r.perSecond.min}, median ${r.perSecond.median}, max ${r.perSecond.max}; ` +
     `errors ${r.errors}, rejected ${r.rejected}; load generator ${r.loadgenCpuCores.toFixed(2)} cores; sm2 ${r.sm2}; JSON in ${o.out}`);
   return 0;
