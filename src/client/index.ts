@@ -4,9 +4,11 @@
 //   const client = await Client.connect('ws://127.0.0.1:7300/ws', { signer: authSigner(mySigner) });
 //   const [r] = await client.submitBatch([records.transfer({ chainId: client.chainId, id, ... }, mySigner)]);
 //
-// The connection, protocol and submit/subscribe logic (client.ts, ../server/protocol.ts)
-// has no Node dependencies. Record signing uses the ledger's SM2 backend (Node); a browser
-// build supplies its own AuthSigner and signs records with its own SM2.
+// Runs in Node 20 and in browsers: the connection, protocol and submit/subscribe logic
+// (client.ts, ../server/protocol.ts) has no Node dependencies, NodeWebSocket is imported
+// only where there is no globalThis.WebSocket, and record signing and authSigner use the
+// project's WASM SM2, which loads build/gmledger.wasm with fetch outside Node
+// (docs/protocol.md, SDK; test/browser.test.ts runs it in Chromium).
 
 import type { AuthSigner } from './client.js';
 

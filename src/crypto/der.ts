@@ -63,8 +63,9 @@ export function signatureFromDer(der: Uint8Array): Uint8Array {
 }
 
 // SubjectPublicKeyInfo { AlgorithmIdentifier { id-ecPublicKey, sm2p256v1 }, BIT STRING 04‖x‖y }
-const SPKI_PREFIX = Uint8Array.from(Buffer.from(
-  '3059301306072a8648ce3d020106082a811ccf5501822d03420004', 'hex'));
+// (Decoded without Buffer: this runs at module load, also in browsers.)
+const SPKI_PREFIX = Uint8Array.from(
+  '3059301306072a8648ce3d020106082a811ccf5501822d03420004'.match(/../g)!, (h) => parseInt(h, 16));
 
 /** 65-byte 04‖x‖y → DER SubjectPublicKeyInfo (91 bytes). */
 export function publicKeyToSpki(publicKey: Uint8Array): Uint8Array {

@@ -8,7 +8,6 @@
 
 import { assertBytes, assertLength } from './bytes.js';
 import { ARENA_BASE, core, mem, reserve } from './wasm.js';
-import { createHash as nodeCreateHash } from 'node:crypto';
 import { sm3 } from './hash.js';
 
 export {
@@ -174,10 +173,26 @@ export function clearSigningCache(): void {
   signers.clear();
 }
 
+/**
+ * The cache key: SM3(privateKey ‖ 32 zero bytes) as a string. One whole 64-byte block is
+ * compressed straight from the arena (the core keeps message words in locals), so no copy
+ * of the key lands in the core's static hash buffers, as a 32-byte message would via its
+ * partial-block buffer; the arena copy is wiped at once.
+ */
+function signerCacheKey(privateKey: Uint8Array): string {
+  reserve(96);
+  const m = mem();
+  m.set(privateKey, ARENA_BASE);
+  m.fill(0, ARENA_BASE + 32, ARENA_BASE + 64);
+  core.hashOneshot(0, ARENA_BASE, 64, ARENA_BASE + 64);
+  m.fill(0, ARENA_BASE, ARENA_BASE + 32);
+  let key = '';
+  for (let i = ARENA_BASE + 64; i < ARENA_BASE + 96; i++) key += String.fromCharCode(m[i]);
+  return key;
+}
+
 function signerBlob(privateKey: Uint8Array): Uint8Array {
-  // The cache key is hashed outside WASM: the core's one-shot hash context would otherwise
-  // keep the raw private key in linear memory after the call.
-  const key = nodeCreateHash('sm3').update(privateKey).digest('base64');
+  const key = signerCacheKey(privateKey);
   let blob = signers.get(key);
   if (blob) return blob;
   reserve(64 + SIGNER_BYTES);

@@ -1,8 +1,11 @@
 // Loads the WASM core once per thread and owns its linear-memory layout: static data,
 // then an arena from arenaBase() that calls lay their inputs and outputs in. Calls are
 // synchronous and never nest, so one arena serves every call on this thread.
-
-import { readFileSync } from 'node:fs';
+//
+// Loading uses top-level await, so it works in Node (main thread and worker threads) and
+// in browsers, which refuse to compile a module this size synchronously on the main
+// thread: Node reads build/gmledger.wasm from disk; elsewhere it is fetched from the same
+// relative URL (a page must serve build/ next to dist/; see docs/protocol.md, SDK).
 
 export interface CoreExports {
   // SM2 (src/crypto/sm2.ts)
@@ -51,11 +54,24 @@ export interface CoreExports {
 export const ARENA_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 const PAGE_BYTES = 65536;
 
+// The literal `new URL('…', import.meta.url)` form is the one bundlers recognise as an asset.
 const WASM_URL = new URL('../../../build/gmledger.wasm', import.meta.url);
 
-function instantiate(): CoreExports {
-  const module = new WebAssembly.Module(readFileSync(WASM_URL));
-  const instance = new WebAssembly.Instance(module, {
+const IS_NODE = typeof process === 'object' && typeof process.versions?.node === 'string';
+
+async function wasmBytes(): Promise<BufferSource> {
+  if (IS_NODE) {
+    // Dynamic, so browsers and bundlers never need node:fs.
+    const { readFileSync } = await import(/* webpackIgnore: true */ 'node:fs');
+    return readFileSync(WASM_URL);
+  }
+  const res = await fetch(WASM_URL);
+  if (!res.ok) throw new Error(`gmledger: cannot load the WASM core from ${WASM_URL.href}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+async function instantiate(): Promise<CoreExports> {
+  const { instance } = await WebAssembly.instantiate(await wasmBytes(), {
     env: {
       abort(_msg: number, _file: number, line: number, column: number): never {
         throw new Error(`gmledger WASM assertion failed at ${line}:${column}`);
@@ -65,7 +81,7 @@ function instantiate(): CoreExports {
   return instance.exports as unknown as CoreExports;
 }
 
-export const core: CoreExports = instantiate();
+export const core: CoreExports = await instantiate();
 export const ARENA_BASE: number = core.arenaBase();
 export const CTX_SIZE: number = core.CTX_SIZE.value as number;
 
