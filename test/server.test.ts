@@ -191,6 +191,39 @@ describe('node server: submit, auth, subscriptions, HTTP', () => {
 });
 
 
+describe('node server: HTTP queries in flight are bounded', () => {
+  it('answers 503 busy beyond HTTP_QUERIES_IN_FLIGHT_MAX, and serves again once queries finish', async () => {
+    const node = await startNode({}, { limits: { HTTP_QUERIES_IN_FLIGHT_MAX: 2 } });
+    try {
+      // Block queries wait on a gate, so the first two stay in flight as long as the test says.
+      let open!: () => void;
+      const gate = new Promise<void>((r) => { open = r; });
+      const real = node.backend.block!.bind(node.backend);
+      node.backend.block = async (h: number) => { await gate; return real(h); };
+      const url = node.server.httpUrl;
+      const held = [fetch(`${url}/blocks/0`), fetch(`${url}/blocks/0`)];
+      // Wait until both are in flight (the metric says so), then a third is refused.
+      for (let i = 0; i < 200; i++) {
+        if ((await (await fetch(`${url}/metrics`)).text()).includes('gmledger_http_queries_in_flight 2')) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const busy = await fetch(`${url}/status`);
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get('retry-after')).toBe('1');
+      expect(await busy.json()).toEqual({ error: 'busy' });
+      open();
+      // Answered by the backend (the memory backend has no block 0 yet: 404), not refused.
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([404, 404]);
+      expect((await fetch(`${url}/status`)).status).toBe(200);
+      const m = await (await fetch(`${url}/metrics`)).text();
+      expect(m).toContain('gmledger_http_busy_total 1');
+      expect(m).toContain('gmledger_http_queries_in_flight 0');
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('node server: trusted-gateway mode (network layer)', () => {
   it('accepts unsigned batches only from a configured gateway key', async () => {
     const { k } = { k: (await import('./server-fixtures.js')).keys() };

@@ -55,6 +55,11 @@ export const LIMITS = {
   SEND_BUFFER_BYTES_MAX: 64 * 1024 * 1024,
   /** HTTP request bodies are not accepted; URLs longer than this get 414. */
   URL_BYTES_MAX: 512,
+  /**
+   * HTTP queries being answered at once (each may hold a block read from the store); more
+   * get 503 with Retry-After, so a flood of queries cannot pile up memory.
+   */
+  HTTP_QUERIES_IN_FLIGHT_MAX: 64,
   /** Idle seconds before uWS closes a connection (it pings automatically before that). */
   IDLE_TIMEOUT_S: 120,
   /** Records per JSON submit (text frames are slower to parse; kept smaller). */

@@ -95,6 +95,8 @@ export class NodeServer {
   readonly #app: UwsApp;
   readonly #gateways: Set<string>;
   readonly #conns = new Set<Conn>();
+  #httpInFlight = 0;
+  #httpBusy = 0;
   /** Closes connections idle and anonymous past UNAUTHENTICATED_IDLE_MS. */
   #idleSweep: ReturnType<typeof setInterval> | undefined;
   readonly #log: (line: string) => void;
@@ -661,19 +663,35 @@ export class NodeServer {
     const q = this.backend;
     const notFound = () => reply('404 Not Found', jsonText({ error: 'not_found' }));
     const badRequest = (why: string) => reply('400 Bad Request', jsonText({ error: 'bad_request', message: why }));
-    const answer = (v: Json | undefined | Promise<Json | undefined>) => {
-      Promise.resolve(v).then((x) => (x === undefined ? notFound() : reply('200 OK', jsonText(x))),
+    const answer = (v: () => Json | undefined | Promise<Json | undefined>) => {
+      if (this.#httpInFlight >= this.limits.HTTP_QUERIES_IN_FLIGHT_MAX) {
+        this.#httpBusy++;
+        if (aborted) return;
+        res.cork(() => {
+          res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'application/json')
+            .writeHeader('retry-after', '1').writeHeader('access-control-allow-origin', '*').end(jsonText({ error: 'busy' }));
+        });
+        return;
+      }
+      this.#httpInFlight++;
+      let p: Promise<Json | undefined>;
+      try {
+        p = Promise.resolve(v());
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      p.then((x) => (x === undefined ? notFound() : reply('200 OK', jsonText(x))),
         (e) => {
           this.#log(`http ${url}: ${(e as Error).stack ?? e}`);
           reply('500 Internal Server Error', jsonText({ error: 'internal' }));
-        });
+        }).finally(() => { this.#httpInFlight--; });
     };
     const unsupported = () => reply('501 Not Implemented', jsonText({ error: 'not_implemented' }));
     const [head, a, b] = parts;
     switch (head) {
       case 'status':
         if (parts.length !== 1) return notFound();
-        return answer(Promise.resolve(q.status()).then((s) => ({ ...(s as object), node: this.#nodeStatus() }) as Json));
+        return answer(() => Promise.resolve(q.status()).then((s) => ({ ...(s as object), node: this.#nodeStatus() }) as Json));
       case 'metrics':
         if (parts.length !== 1) return notFound();
         return reply('200 OK', this.#metricsText(), 'text/plain; version=0.0.4');
@@ -684,20 +702,20 @@ export class NodeServer {
         const id = parseU128(a);
         if (id === undefined) return badRequest('id must be a u128, decimal or 0x-hex');
         const f = head === 'accounts' ? q.account : head === 'transactions' ? q.transaction : q.anchor;
-        return f === undefined ? unsupported() : answer(f.call(q, id));
+        return f === undefined ? unsupported() : answer(() => f.call(q, id));
       }
       case 'blocks': {
         if (parts.length !== 2) return notFound();
         const h = parseHeight(a);
         if (h === undefined) return badRequest('height must be a non-negative integer');
-        return q.block === undefined ? unsupported() : answer(q.block(h));
+        return q.block === undefined ? unsupported() : answer(() => q.block!(h));
       }
       case 'proofs': {
         if (parts.length !== 3) return notFound();
         const h = parseHeight(a);
         const i = parseHeight(b);
         if (h === undefined || i === undefined) return badRequest('proofs/<height>/<index>');
-        return q.proof === undefined ? unsupported() : answer(q.proof(h, i));
+        return q.proof === undefined ? unsupported() : answer(() => q.proof!(h, i));
       }
       default:
         return notFound();
@@ -718,6 +736,8 @@ export class NodeServer {
     const mem = process.memoryUsage();
     return this.metrics.render({
       gmledger_connections: ['Open WebSocket connections.', this.#conns.size],
+      gmledger_http_queries_in_flight: ['HTTP queries being answered.', this.#httpInFlight],
+      gmledger_http_busy_total: ['HTTP queries refused with 503 (HTTP_QUERIES_IN_FLIGHT_MAX).', this.#httpBusy],
       gmledger_queue_records: ['Records admitted, waiting for a ledger submit.', s.queuedRecords],
       gmledger_in_flight_records: ['Records inside the ledger (verifying, applying, syncing).', s.inFlightRecords],
       gmledger_queue_records_max: ['QUEUE_RECORDS_MAX.', this.limits.QUEUE_RECORDS_MAX],
