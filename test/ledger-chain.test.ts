@@ -165,6 +165,31 @@ describe('ledger on disk', () => {
     expect(await all(again, 100n, true, 9)).toEqual([...expected(100n, again)].reverse());
   });
 
+  it('durable reads: made durable first, appends behind them wait and apply in order', async () => {
+    const fx = await populated();
+    const { ledger } = fx;
+    const t = (id: bigint, amount: bigint) => rec({ kind: 'transfer', id, debitAccountId: 100n, creditAccountId: 101n, amount, ledger: 1, code: 1 }, fx.alice);
+    const before = ledger.getAccount(101n)!.creditsPosted;
+    // A sits in the open block (not durable) when the durable read starts; B and C arrive after it.
+    const a = ledger.submit([t(9001n, 7n)]);
+    await new Promise((r) => setImmediate(r));
+    expect(ledger.getAccount(101n)!.creditsPosted).toBe(before + 7n); // current state: A applied, not yet durable
+    const read = ledger.getAccountDurable(101n);
+    const b = ledger.submit([t(9002n, 100n)]);
+    const c = ledger.submit([t(9003n, 1000n)]);
+    const seen = (await read)!;
+    expect(seen.creditsPosted).toBe(before + 7n); // A made durable and counted; B and C held back
+    expect((await a)[0].name).toBe('ok');
+    const [rb, rc] = await Promise.all([b, c]);
+    expect([rb[0].name, rc[0].name]).toEqual(['ok', 'ok']);
+    expect(rb[0].height! < rc[0].height! || (rb[0].height === rc[0].height && rb[0].index! < rc[0].index!)).toBe(true);
+    expect(rb[0].height!).toBeGreaterThan((await a)[0].height!);
+    expect((await ledger.getAccountDurable(101n))!.creditsPosted).toBe(before + 1107n);
+    // Concurrent durable reads share one moment and all return.
+    const many = await Promise.all([ledger.getAccountDurable(100n), ledger.proveAccount(101n), ledger.getAccountDurable(101n)]);
+    expect(many[2]!.creditsPosted).toBe(before + 1107n);
+  });
+
   it('finds a transaction by tx hash only with the tx hash index on', async () => {
     const fx = await chainFixture({ txHashIndex: true });
     open.push(fx.ledger);

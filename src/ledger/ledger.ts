@@ -162,6 +162,10 @@ export class Ledger extends EventEmitter implements Sequencer {
   #lastHeader: Uint8Array | undefined;
   #open: OpenBlock | undefined;
   #writes: Promise<void> = Promise.resolve();
+  // A durable read in progress (durableRead): appends wait on #hold until it has read.
+  #hold: Promise<void> | undefined;
+  #releaseHold: (() => void) | undefined;
+  #holders = 0;
   #failed: Error | undefined;
   #closed = false;
   #closing = false;
@@ -545,6 +549,8 @@ export class Ledger extends EventEmitter implements Sequencer {
     if (hashes !== undefined && hashes.length !== count) return Promise.reject(new RangeError(`${hashes.length} hashes for ${count} records`));
     if (this.#failed) return Promise.reject(this.#failed);
     if (this.#closing) return Promise.reject(new Error('ledger is closed'));
+    // Behind a durable read: wait, then apply in arrival order (reactions run FIFO).
+    if (this.#hold) return this.#hold.then(() => this.append(batch, count, hashes));
     if (this.#open && this.#open.count + count > this.#blockMaxRecords) this.#closeBlock();
     const block = this.#open ?? this.#openBlock();
     const first = block.count;
@@ -691,7 +697,41 @@ export class Ledger extends EventEmitter implements Sequencer {
   // -------------------------------------------------------------------------------------
   // Queries and proofs.
 
-  /** Account by id (current state, including the open block). */
+  /**
+   * Runs `read` at a moment when everything applied is durable and nothing newer is: no
+   * block open, every closed block synced (so sealed, and the state tree at rest). Appends
+   * arriving meanwhile wait (about one block's seal and sync), then apply in order.
+   * Concurrent durable reads share one such moment.
+   */
+  async durableRead<T>(read: () => T): Promise<T> {
+    if (this.#failed) throw this.#failed;
+    this.#holders++;
+    this.#hold ??= new Promise<void>((resolve) => { this.#releaseHold = resolve; });
+    try {
+      for (;;) {
+        await this.flush();
+        if (!this.#open && this.#durableHeight === this.#tipHeight) return read();
+      }
+    } finally {
+      if (--this.#holders === 0) {
+        const release = this.#releaseHold!;
+        this.#hold = undefined;
+        this.#releaseHold = undefined;
+        release();
+      }
+    }
+  }
+
+  /** Account by id as of the last durable block: only acknowledged transfers count. */
+  getAccountDurable(id: bigint): Promise<AccountView | undefined> {
+    return this.durableRead(() => this.getAccount(id));
+  }
+
+  /**
+   * Account by id, current state: includes records applied but not yet durable (not yet
+   * acknowledged, and lost if the node crashes first). For acknowledged state use
+   * getAccountDurable.
+   */
   getAccount(id: bigint): AccountView | undefined {
     const i = this.#findAccountId(id);
     return i < 0 ? undefined : this.#accountView(i);
@@ -861,18 +901,15 @@ export class Ledger extends EventEmitter implements Sequencer {
 
   /** Account state proof against the latest durable block's state root. */
   async proveAccount(id: bigint): Promise<AccountProof | undefined> {
-    for (;;) {
-      await this.flush();
-      // Every closed block durable (so sealed: no seal is updating the tree), none open, and
-      // no await between here and return: the tree, the slab and the header agree.
-      if (this.#open || this.#durableHeight !== this.#tipHeight) continue;
+    // The tree, the slab and the header agree at a durable-read moment.
+    return this.durableRead(() => {
       const i = this.#findAccountId(id);
       if (i < 0 || !this.#lastHeader) return undefined;
       return {
         entry: this.state.accounts.entry(i), index: i, treeSize: this.state.tree.size,
         proof: this.state.tree.proof(i), header: this.#lastHeader.slice(),
       };
-    }
+    });
   }
 
   async #waitDurable(height: number): Promise<void> {

@@ -113,8 +113,9 @@ export class LedgerBackend implements NodeBackend {
     return toJson({ ...this.ledger.info(), backend: 'ledger' });
   }
 
-  account(id: bigint): Json | undefined {
-    const a = this.ledger.getAccount(id);
+  /** As of the last durable block: a balance shows acknowledged transfers only. */
+  async account(id: bigint): Promise<Json | undefined> {
+    const a = await this.ledger.getAccountDurable(id);
     return a === undefined ? undefined : toJson(a);
   }
 
