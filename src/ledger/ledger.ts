@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FLAG_LINKED, KIND_VOUCH, Kind, OFF_FLAGS, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK,
+  FLAG_LINKED, KIND_VOUCH, Kind, OFF_FLAGS, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK,
   concatRecords, decode, setU128, u16,
 } from '../codec/record.js';
 import { checkBatchStructure } from '../codec/validate.js';
@@ -17,8 +17,8 @@ import { fromHex, toHex, equalBytes } from '../crypto/bytes.js';
 import { DIGEST_BYTES, hashBatch } from '../crypto/hash.js';
 import { merkleProof } from '../crypto/merkle.js';
 import {
-  type AccountProof, type InclusionProof, decodeHeader, encodeHeader, headerHash, recordViews, resultRoot, signHeader,
-  txHashes, txRoot, HEADER_BYTES,
+  type AccountProof, type InclusionProof, decodeHeader, encodeHeader, headerHash, recordViews, signHeader,
+  txHashes, HEADER_BYTES,
 } from '../chain/block.js';
 import {
   META_CONFIG, META_TIP, META_CHECKPOINT, encodeCheckpoint, decodeCheckpoint, P_ACCOUNT, P_HALT, P_KEY, P_OP, P_TRANSFER, P_TRANSFER_UPDATE, P_TX, LOCATION_BYTES, writeLocation,
