@@ -75,6 +75,11 @@ export interface RangeOptions {
   limit?: number;
 }
 
+/** The addon crashes the process on a read or write after close: refuse them here instead. */
+function closedError(): Error {
+  return new Error('the store is closed');
+}
+
 export class RocksDb {
   readonly #db: RawDb;
   #open = false;
@@ -101,6 +106,7 @@ export class RocksDb {
 
   /** Value at `key`, or undefined. */
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!this.#open) return Promise.reject(closedError());
     return new Promise((resolve, reject) =>
       this.#db.get(buf(key), { asBuffer: true, fillCache: true }, (err, value) => {
         if (err) {
@@ -113,18 +119,21 @@ export class RocksDb {
   }
 
   getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (!this.#open) return Promise.reject(closedError());
     return new Promise((resolve, reject) =>
       this.#db.getMany(keys.map(buf), { asBuffer: true }, (err, values) => (err ? reject(err) : resolve(values ?? []))));
   }
 
   /** Applies `batch` atomically; with `sync` it is on disk (fsync'd WAL) when this resolves. */
   write(batch: WriteBatch, sync: boolean): Promise<void> {
+    if (!this.#open) return Promise.reject(closedError());
     return new Promise((resolve, reject) =>
       this.#db.batch(batch.ops, { sync }, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Iterates key/value pairs in key order over [gte, lt). */
   async *range(options: RangeOptions): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    if (!this.#open) throw closedError();
     const raw: Record<string, unknown> = { keyAsBuffer: true, valueAsBuffer: true, reverse: options.reverse ?? false,
       limit: options.limit ?? -1 };
     if (options.gte) raw.gte = buf(options.gte);

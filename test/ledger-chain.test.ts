@@ -190,6 +190,27 @@ describe('ledger on disk', () => {
     expect(many[2]!.creditsPosted).toBe(before + 1107n);
   });
 
+  it('durable reads keep raw appends in arrival order, refuse async reads; the closed store refuses reads', async () => {
+    const fx = await populated();
+    const { ledger } = fx;
+    const anchorRec = (id: bigint) => rec({ kind: 'anchor', id, digest: new Uint8Array(32).fill(3) }, fx.alice);
+    const read = ledger.durableRead(() => 'read');
+    const first = ledger.append(anchorRec(901n), 1);
+    // Queued behind the read's flush: must still apply after `first`, which arrived earlier.
+    const second = ledger.flush().then(() => ledger.append(anchorRec(902n), 1));
+    expect(await read).toBe('read');
+    const [a, b] = await Promise.all([first, second]);
+    expect(b.height > a.height || (b.height === a.height && b.first > a.first)).toBe(true);
+    expect(Array.from(a.codes)).toEqual([0]);
+    expect(Array.from(b.codes)).toEqual([0]);
+    await expect(ledger.durableRead(async () => 1)).rejects.toThrow(/synchronous/);
+    // Appends held behind a refused read still go through.
+    expect((await ledger.submit([anchorRec(903n)]))[0].name).toBe('ok');
+    await ledger.close();
+    await expect(ledger.getBlock(0)).rejects.toThrow(/store is closed/);
+    await expect(ledger.accountTransfers(101n, { limit: 1 })).rejects.toThrow(/store is closed/);
+  });
+
   it('finds a transaction by tx hash only with the tx hash index on', async () => {
     const fx = await chainFixture({ txHashIndex: true });
     open.push(fx.ledger);

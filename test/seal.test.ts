@@ -3,6 +3,10 @@
 // caller's adopted views), and a chain sealed on the worker verifies offline.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { computeSeal, SealWorker, SEAL_WORKER_MIN_RECORDS, type SealChunk } from '../dist/src/pool/seal.js';
 import { StateTree } from '../dist/src/ledger/statetree.js';
 import { txHashes, txRoot, resultRoot } from '../dist/src/chain/block.js';
@@ -84,6 +88,27 @@ describe('block seal', () => {
     expect(() => tree.updatePacked(2, Int32Array.of(1, 0), new Uint32Array(64))).toThrow(/increasing/);
     expect(() => tree.updatePacked(2, Int32Array.of(1), new Uint32Array(32))).toThrow(/new leaf/);
     expect(() => tree.updatePacked(2, Int32Array.of(0, 1), new Uint32Array(32))).toThrow(/leaf words/);
+  });
+
+  it('a failed worker does not keep the process alive', () => {
+    // A child whose seal worker fails and which never calls close() must still exit.
+    const script = `
+      import { SealWorker } from ${JSON.stringify(new URL('../dist/src/pool/seal.js', import.meta.url).href)};
+      import { StateTree } from ${JSON.stringify(new URL('../dist/src/ledger/statetree.js', import.meta.url).href)};
+      const w = new SealWorker(new StateTree(128), 128);
+      const n = 512;
+      const bad = w.seal({ alg: 'sm3', chunks: [{ records: new Uint8Array(n * 256) }], codes: new Uint16Array(n + 1), wantHashes: false });
+      const good = w.seal({ alg: 'sm3', chunks: [{ records: new Uint8Array(n * 256) }], codes: new Uint16Array(n), wantHashes: false });
+      const r = await Promise.allSettled([bad, good]);
+      console.log(r.map((x) => x.status).join(','));
+    `;
+    // From a file: a process run with -e exits after the script whatever still holds it.
+    const file = join(mkdtempSync(join(tmpdir(), 'gmledger-seal-')), 'child.mjs');
+    writeFileSync(file, script);
+    const out = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.signal, out.stderr).toBeNull();
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout.trim()).toBe('rejected,rejected');
   });
 
   it('a ledger whose blocks were sealed on the worker verifies offline, and proves accounts', async () => {

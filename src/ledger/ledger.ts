@@ -102,6 +102,9 @@ export interface SubmitResult {
   index?: number;
 }
 
+/** What append resolves with: the batch's result codes, its block, its first index there. */
+export interface AppendResult { codes: Uint16Array; height: number; first: number }
+
 export interface BlockEvent {
   height: number;
   hash: Uint8Array;
@@ -162,10 +165,10 @@ export class Ledger extends EventEmitter implements Sequencer {
   #lastHeader: Uint8Array | undefined;
   #open: OpenBlock | undefined;
   #writes: Promise<void> = Promise.resolve();
-  // A durable read in progress (durableRead): appends wait on #hold until it has read.
-  #hold: Promise<void> | undefined;
-  #releaseHold: (() => void) | undefined;
+  // Durable reads in progress (durableRead): appends arriving meanwhile wait in #deferred,
+  // and are applied in arrival order, synchronously, when the last read is done.
   #holders = 0;
+  #deferred: { batch: Uint8Array; count: number; hashes?: Uint8Array[]; resolve: (v: AppendResult) => void; reject: (e: Error) => void }[] = [];
   #failed: Error | undefined;
   #closed = false;
   #closing = false;
@@ -545,12 +548,20 @@ export class Ledger extends EventEmitter implements Sequencer {
    * `hashes`: the records' tx hashes H(record), when the caller already has them (the
    * trusted path computes them for the vouch digest); they must be of exactly these bytes.
    */
-  append(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<{ codes: Uint16Array; height: number; first: number }> {
+  append(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<AppendResult> {
     if (hashes !== undefined && hashes.length !== count) return Promise.reject(new RangeError(`${hashes.length} hashes for ${count} records`));
     if (this.#failed) return Promise.reject(this.#failed);
     if (this.#closing) return Promise.reject(new Error('ledger is closed'));
-    // Behind a durable read: wait, then apply in arrival order (reactions run FIFO).
-    if (this.#hold) return this.#hold.then(() => this.append(batch, count, hashes));
+    // Behind a durable read (or behind appends still waiting for one): queue, in order.
+    if (this.#holders > 0 || this.#deferred.length > 0) {
+      return new Promise((resolve, reject) => this.#deferred.push({ batch, count, hashes, resolve, reject }));
+    }
+    return this.#appendNow(batch, count, hashes);
+  }
+
+  #appendNow(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<AppendResult> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#closing) return Promise.reject(new Error('ledger is closed'));
     if (this.#open && this.#open.count + count > this.#blockMaxRecords) this.#closeBlock();
     const block = this.#open ?? this.#openBlock();
     const first = block.count;
@@ -637,7 +648,10 @@ export class Ledger extends EventEmitter implements Sequencer {
     this.#sealed = sealed;
     // Once a block has failed to write, no later block may be written or acknowledged:
     // the chain on disk would have a hole at the failed height.
-    const write = Promise.all([this.#writes, sealed]).then(async ([, s]) => {
+    // A failed seal stops the ledger at once (new appends are refused), but its block
+    // still settles only after the block before it: results go out strictly in order.
+    sealed.catch((err: Error) => { this.#failed ??= new Error(`block ${height} could not be sealed; the ledger stopped: ${err.message}`); });
+    const write = this.#writes.then(() => sealed).then(async (s) => {
       if (this.#failed) throw this.#failed;
       await this.#db.write(wb, this.#sync);
       return s;
@@ -706,18 +720,22 @@ export class Ledger extends EventEmitter implements Sequencer {
   async durableRead<T>(read: () => T): Promise<T> {
     if (this.#failed) throw this.#failed;
     this.#holders++;
-    this.#hold ??= new Promise<void>((resolve) => { this.#releaseHold = resolve; });
     try {
       for (;;) {
         await this.flush();
-        if (!this.#open && this.#durableHeight === this.#tipHeight) return read();
+        if (!this.#open && this.#durableHeight === this.#tipHeight) {
+          const out = read();
+          // An async read would outlive the moment: the appends held for it go on.
+          if (out !== null && typeof (out as { then?: unknown })?.then === 'function') {
+            throw new TypeError('durableRead takes a synchronous read function');
+          }
+          return out;
+        }
       }
     } finally {
       if (--this.#holders === 0) {
-        const release = this.#releaseHold!;
-        this.#hold = undefined;
-        this.#releaseHold = undefined;
-        release();
+        // In arrival order, before anything else can append.
+        for (const d of this.#deferred.splice(0)) this.#appendNow(d.batch, d.count, d.hashes).then(d.resolve, d.reject);
       }
     }
   }

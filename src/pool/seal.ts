@@ -147,11 +147,17 @@ export class SealWorker {
     return worker;
   }
 
-  /** After a failed seal the tree may be half updated: every later seal is refused. */
+  /**
+   * After a failed seal the tree may be half updated: every later seal is refused, and the
+   * worker is stopped (a stuck reference would keep the process alive).
+   */
   #fail(err: Error): void {
     this.#failed ??= err;
     for (const p of this.#pending.values()) p.reject(this.#failed);
     this.#pending.clear();
+    const w = this.#worker;
+    this.#worker = undefined;
+    if (w) { w.unref(); void w.terminate(); }
   }
 
   /** Stops the worker; seals still in flight are rejected. */

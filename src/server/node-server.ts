@@ -97,6 +97,8 @@ export class NodeServer {
   readonly #conns = new Set<Conn>();
   #httpInFlight = 0;
   #httpBusy = 0;
+  /** close() waiting for the HTTP queries in flight to finish (the backend closes after). */
+  #httpIdle: (() => void)[] = [];
   /** Closes connections idle and anonymous past UNAUTHENTICATED_IDLE_MS. */
   #idleSweep: ReturnType<typeof setInterval> | undefined;
   readonly #log: (line: string) => void;
@@ -186,6 +188,7 @@ export class NodeServer {
     clearInterval(this.#idleSweep);
     this.#listening?.close();
     await this.#batcher.drain();
+    if (this.#httpInFlight > 0) await new Promise<void>((resolve) => this.#httpIdle.push(resolve));
     this.#unsubscribeBlocks();
     this.#loopDelay.disable();
     for (const c of [...this.#conns]) {
@@ -664,7 +667,7 @@ export class NodeServer {
     const notFound = () => reply('404 Not Found', jsonText({ error: 'not_found' }));
     const badRequest = (why: string) => reply('400 Bad Request', jsonText({ error: 'bad_request', message: why }));
     const answer = (v: () => Json | undefined | Promise<Json | undefined>) => {
-      if (this.#httpInFlight >= this.limits.HTTP_QUERIES_IN_FLIGHT_MAX) {
+      if (this.#closing || this.#httpInFlight >= this.limits.HTTP_QUERIES_IN_FLIGHT_MAX) {
         this.#httpBusy++;
         if (aborted) return;
         res.cork(() => {
@@ -684,7 +687,9 @@ export class NodeServer {
         (e) => {
           this.#log(`http ${url}: ${(e as Error).stack ?? e}`);
           reply('500 Internal Server Error', jsonText({ error: 'internal' }));
-        }).finally(() => { this.#httpInFlight--; });
+        }).finally(() => {
+          if (--this.#httpInFlight === 0) for (const idle of this.#httpIdle.splice(0)) idle();
+        });
     };
     const unsupported = () => reply('501 Not Implemented', jsonText({ error: 'not_implemented' }));
     const [head, a, b] = parts;
