@@ -8,7 +8,7 @@
 import { createHash as nodeCreateHash } from 'node:crypto';
 import { createSHA256, createSM3 } from 'hash-wasm';
 import smCrypto from 'sm-crypto';
-import { merkleRoot, sha256, sm3 } from 'gmledger';
+import { merkleRoot, sha256, sm3, toHex as hex } from 'gmledger';
 import { median, printTaskTable, runRounds } from './rounds.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -49,7 +49,6 @@ async function main(): Promise<void> {
   const smHex64 = Array.from(msg64);
 
   // Sanity: every contender computes the same digests before anything is timed.
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   for (const alg of ['sm3', 'sha256'] as const) {
     if (hex(merkleRoot(leaves, alg)) !== hex(nodeMerkleRoot(leaves, alg))) throw new Error(`merkle ${alg} disagrees`);
   }

@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { parseOrUsage } from '../src/server/cli-usage.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LEDGER = 1;
@@ -242,7 +243,7 @@ async function procSample(pid: number): Promise<{ cpuS: number; rssBytes: number
   return { cpuS, rssBytes: rss ? Number(rss[1]) * 1024 : 0 };
 }
 
-function percentile(sorted: Float64Array, weights: Float64Array, cum: Float64Array, p: number): number {
+function percentile(sorted: Float64Array, cum: Float64Array, p: number): number {
   const total = cum[cum.length - 1];
   const target = p * total;
   let lo = 0, hi = cum.length - 1;
@@ -250,7 +251,6 @@ function percentile(sorted: Float64Array, weights: Float64Array, cum: Float64Arr
     const mid = (lo + hi) >> 1;
     if (cum[mid] < target) lo = mid + 1; else hi = mid;
   }
-  void weights;
   return sorted[lo];
 }
 
@@ -418,8 +418,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       sent, committed, rejected, errors, elapsedS, committedTps: committed / elapsedS,
       perSecond: { min: full[0], median: full[Math.floor(full.length / 2)], max: full[full.length - 1] },
       latencyMs: sorted.length === 0 ? { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 } : {
-        p50: percentile(sorted, weights, cum, 0.5), p95: percentile(sorted, weights, cum, 0.95),
-        p99: percentile(sorted, weights, cum, 0.99), max: sorted[sorted.length - 1], mean: wsum / acc,
+        p50: percentile(sorted, cum, 0.5), p95: percentile(sorted, cum, 0.95),
+        p99: percentile(sorted, cum, 0.99), max: sorted[sorted.length - 1], mean: wsum / acc,
       },
       nodeCpu: { meanCores: (cpu1.cpuS - cpu0.cpuS) / elapsedS, peakCores },
       nodeRssMiB: { start: rssStart / 2 ** 20, peak: Math.max(rssPeak, cpu1.rssBytes) / 2 ** 20, end: cpu1.rssBytes / 2 ** 20 },
@@ -478,13 +478,8 @@ export function logRunInDocs(text: string, row: string, command: string, when: D
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  let o: BenchOptions;
-  try {
-    o = parseBenchArgs(argv);
-  } catch (e) {
-    console.error(`gmledger bench: ${(e as Error).message}\n${BENCH_USAGE}`);
-    return 2;
-  }
+  const o = parseOrUsage('bench', BENCH_USAGE, parseBenchArgs, argv);
+  if (o === undefined) return 2;
   const r = await runBench(o);
   await mkdir(dirname(o.out), { recursive: true });
   await writeFile(o.out, JSON.stringify(r, null, 2) + '\n');

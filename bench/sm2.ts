@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
-import { createVerifyPool, sm2 } from 'gmledger';
+import { createVerifyPool, fromHex, sm2, toHex as hex } from 'gmledger';
 import { fmt, median, printTaskTable, runRounds } from './rounds.js';
 
 const require = createRequire(import.meta.url);
@@ -37,8 +37,6 @@ function opensslSpeed(): { sign: number; verify: number } | undefined {
     return undefined;
   }
 }
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 async function main(): Promise<void> {
   process.stderr.write(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
@@ -69,7 +67,7 @@ async function main(): Promise<void> {
   if (!sm2.verify(msg, sig, kp.publicKey)) throw new Error('gmledger self-check failed');
   if (!smCrypto.sm2.doVerifySignature(msgStr, hex(sig), hex(kp.publicKey), { hash: true, der: false })) throw new Error('sm-crypto disagrees');
   if (!smCryptoV2.sm2.doVerifySignature(msgStr, v2Sig, v2.publicKey, { hash: true, der: false })) throw new Error('sm-crypto-v2 self-check failed');
-  if (!sm2.verify(msg, Uint8Array.from(Buffer.from(refSig, 'hex')), Uint8Array.from(Buffer.from(ref.publicKey, 'hex')))) throw new Error('cross-check failed');
+  if (!sm2.verify(msg, fromHex(refSig), fromHex(ref.publicKey))) throw new Error('cross-check failed');
   if (!sm2.verifyBatch(batch).every(Boolean) || !sm2.verifyBatch(fresh).every(Boolean)) throw new Error('batch self-check failed');
 
   const pool1 = createVerifyPool({ threads: 1 });

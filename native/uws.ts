@@ -117,7 +117,7 @@ export function listen(app: UwsApp, host: string, port: number): Promise<Listeni
   });
 }
 
-/** Copies a uWS ArrayBuffer (valid only during its callback) into memory the caller owns. */
-export function copyBytes(ab: ArrayBuffer): Uint8Array {
-  return new Uint8Array(ab.slice(0));
+/** Copies a uWS ArrayBuffer (valid only during its callback), from byte `from` on, into memory the caller owns. */
+export function copyBytes(ab: ArrayBuffer, from = 0): Uint8Array {
+  return new Uint8Array(ab.slice(from));
 }

@@ -1,6 +1,7 @@
 import { createHash as nodeHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createHash, hash, hashBatch, sha256, sm3, toHex } from 'gmledger';
+import { hashPacked } from '../dist/src/crypto/hash.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const ref = (alg: string, d: Uint8Array) => nodeHash(alg).update(d).digest('hex');
@@ -108,6 +109,19 @@ describe('batch', () => {
       expect(out.length).toBe(msgs.length);
       msgs.forEach((m, i) => expect(toHex(out[i])).toBe(ref(alg, m)));
       expect(hashBatch([], alg)).toEqual([]);
+    });
+    it(`${alg}: packed fixed-size messages (records end to end) against node:crypto`, () => {
+      for (const [count, size] of [[0, 256], [1, 256], [7, 256], [513, 256], [9, 0], [10, 33], [64, 64]]) {
+        const data = new Uint8Array(randomBytes(count * size));
+        const out = hashPacked(data, count, size, alg);
+        expect(out.length).toBe(count * 32);
+        for (let i = 0; i < count; i++) {
+          if (toHex(out.subarray(i * 32, i * 32 + 32)) !== ref(alg, data.subarray(i * size, (i + 1) * size))) {
+            throw new Error(`${alg} packed mismatch: ${count} × ${size}, message ${i}`);
+          }
+        }
+      }
+      expect(() => hashPacked(new Uint8Array(10), 3, 4, alg)).toThrow(RangeError);
     });
     it(`${alg}: equal-length runs (the four-lane path) for every length 0..300, and mixed groups`, () => {
       for (let len = 0; len <= 300; len++) {

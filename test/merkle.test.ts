@@ -4,6 +4,7 @@ import {
   merkleConsistencyProof, merkleProof, merkleRoot, toHex, verifyMerkleConsistency, verifyMerkleProof,
 } from 'gmledger';
 import { consistency, mth, path } from './helpers/rfc6962.js';
+import { merkleRootPacked } from '../dist/src/crypto/merkle.js';
 
 const hex = (a: Uint8Array[]) => a.map(toHex);
 const leavesOf = (n: number) => Array.from({ length: n }, (_, i) => new Uint8Array(randomBytes(i % 7 === 3 ? 100 : 32)));
@@ -82,6 +83,21 @@ for (const alg of ['sm3', 'sha256'] as const) {
     });
   });
 }
+
+describe('Merkle roots of packed fixed-size leaves', () => {
+  for (const alg of ['sm3', 'sha256'] as const) {
+    it(`${alg}: equal the independent RFC 6962 root for sizes 0..70 and leaf sizes 32 and 34`, () => {
+      for (const leafBytes of [32, 34]) {
+        for (let n = 0; n <= 70; n++) {
+          const packed = new Uint8Array(randomBytes(n * leafBytes));
+          const leaves = Array.from({ length: n }, (_, i) => packed.slice(i * leafBytes, (i + 1) * leafBytes));
+          expect(toHex(merkleRootPacked(packed, n, leafBytes, alg))).toBe(toHex(mth(alg, leaves)));
+        }
+      }
+      expect(() => merkleRootPacked(new Uint8Array(31), 1, 32, alg)).toThrow(RangeError);
+    });
+  }
+});
 
 describe('Merkle bad input', () => {
   const d = leavesOf(5);

@@ -2,8 +2,9 @@
 
 import { RECORD_BYTES, setU16, setU32, setU64, u32, u64 } from '../codec/record.js';
 import { equalBytes } from '../crypto/bytes.js';
-import { DIGEST_BYTES, hash, hashBatch } from '../crypto/hash.js';
-import { merkleRoot, verifyMerkleProof } from '../crypto/merkle.js';
+import { DIGEST_BYTES, hash, hashPacked } from '../crypto/hash.js';
+import { merkleRootPacked, verifyMerkleProof } from '../crypto/merkle.js';
+import { digestViews } from '../crypto/wasm.js';
 import { sm2Backend } from '../ledger/sm2backend.js';
 import type { Signer } from '../ledger/sign.js';
 
@@ -102,9 +103,22 @@ export function recordViews(records: Uint8Array, count: number): Uint8Array[] {
   return out;
 }
 
-/** Transaction hashes: H(256-byte record), the id of a transaction on the chain. */
+/** Transaction hashes H(256-byte record), end to end (count × 32 bytes): one WASM call, one copy each way. */
+export function txHashesPacked(records: Uint8Array, count: number, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
+  return hashPacked(records.subarray(0, count * RECORD_BYTES), count, RECORD_BYTES, alg);
+}
+
+/** Transaction hashes, a view each (of one buffer). */
 export function txHashes(records: Uint8Array, count: number, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array[] {
-  return count === 0 ? [] : hashBatch(recordViews(records, count), alg);
+  return count === 0 ? [] : digestViews(txHashesPacked(records, count, alg));
+}
+
+/** Digests end to end: `hashes` itself if already packed, else one copy of the list. */
+export function packDigests(hashes: Uint8Array[] | Uint8Array): Uint8Array {
+  if (hashes instanceof Uint8Array) return hashes;
+  const out = new Uint8Array(hashes.length * DIGEST_BYTES);
+  for (let i = 0; i < hashes.length; i++) out.set(hashes[i], i * DIGEST_BYTES);
+  return out;
 }
 
 /**
@@ -112,30 +126,24 @@ export function txHashes(records: Uint8Array, count: number, alg: 'sm3' | 'sha25
  * order. (Leaves are the 32-byte hashes, not the 256-byte records, so each record is hashed
  * once per block rather than twice.)
  */
-export function txRoot(hashes: Uint8Array[], alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
-  return merkleRoot(hashes, alg);
+export function txRoot(hashes: Uint8Array[] | Uint8Array, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
+  const packed = packDigests(hashes);
+  return merkleRootPacked(packed, packed.length / DIGEST_BYTES, DIGEST_BYTES, alg);
 }
 
-/** Result leaf: H(record) ‖ result code u16 LE. */
-export function resultLeaf(txHash: Uint8Array, code: number): Uint8Array {
-  const leaf = new Uint8Array(RESULT_LEAF_BYTES);
-  leaf.set(txHash, 0);
-  setU16(leaf, DIGEST_BYTES, code);
-  return leaf;
-}
-
-export function resultRoot(hashes: Uint8Array[], codes: Uint16Array, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
-  // All leaves in one buffer: one allocation per block, not one per record.
-  const all = new Uint8Array(hashes.length * RESULT_LEAF_BYTES);
-  const leaves: Uint8Array[] = new Array(hashes.length);
-  for (let i = 0; i < hashes.length; i++) {
+/** Result root: RFC 6962 root over the result leaves, `hashes` (a list, or packed) with `codes`. */
+export function resultRoot(hashes: Uint8Array[] | Uint8Array, codes: Uint16Array, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
+  const packed = packDigests(hashes);
+  const n = packed.length / DIGEST_BYTES;
+  // All leaves end to end in one buffer: no allocation or copy per record.
+  const all = new Uint8Array(n * RESULT_LEAF_BYTES);
+  for (let i = 0; i < n; i++) {
     const o = i * RESULT_LEAF_BYTES;
-    all.set(hashes[i], o);
+    all.set(packed.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), o);
     all[o + DIGEST_BYTES] = codes[i] & 0xff;
     all[o + DIGEST_BYTES + 1] = codes[i] >>> 8;
-    leaves[i] = all.subarray(o, o + RESULT_LEAF_BYTES);
   }
-  return merkleRoot(leaves, alg);
+  return merkleRootPacked(all, n, RESULT_LEAF_BYTES, alg);
 }
 
 /** A transaction's inclusion proof: verifiable with the public API alone. */

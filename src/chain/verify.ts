@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { RocksDb } from '../../native/rocksdb.js';
-import { FLAG_LINKED, KIND_VOUCH, OFF_FLAGS, OFF_SIGNER, RECORD_BYTES, ROLE_NODE, ROLE_OPERATOR, STRUCT_OK, u16 } from '../codec/record.js';
+import { FLAG_LINKED, KIND_VOUCH, OFF_FLAGS, OFF_KIND, OFF_SIGNER, RECORD_BYTES, ROLE_NODE, ROLE_OPERATOR, STRUCT_OK, u16 } from '../codec/record.js';
 import { resultName } from '../ledger/results.js';
 import { isVouchedForm, scanVouchGroups } from '../ledger/vouch.js';
 import { checkBatchStructure } from '../codec/validate.js';
@@ -14,14 +14,15 @@ import { equalBytes, toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import { HEADER_BYTES, HEADER_SIGNED_BYTES, decodeHeader, encodeHeader, headerHash, resultRoot, txHashes, txRoot, verifyHeaderSignature } from './block.js';
 import {
-  META_CONFIG, META_TIP, META_CHECKPOINT, decodeCheckpoint, P_ACCOUNT, P_BLOCK, P_TRANSFER, P_TRANSFER_UPDATE, blockKey, decodeBlock, decodeTip, readBe32,
+  META_CONFIG, META_TIP, META_CHECKPOINT, decodeCheckpoint, P_ACCOUNT, P_BLOCK, P_TRANSFER, P_TRANSFER_UPDATE, decodeBlock, decodeTip, readBe32,
   P_HALT, P_KEY, P_OP, encodeKey, encodeOp,
 } from '../store/store.js';
 import { LedgerState, A_LEDGER } from '../ledger/state.js';
 import { ENTRY_BYTES, ENTRY_WORDS } from '../ledger/tables.js';
 import { sm2Backend } from '../ledger/sm2backend.js';
 import { type RecordVerifier, sm2RecordVerifier } from '../ledger/verify.js';
-import { type ChainConfig, InBatchKeys } from '../ledger/ledger.js';
+import type { ChainConfig } from '../ledger/ledger.js';
+import { InBatchKeys, signerKey } from '../ledger/keys.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -76,25 +77,31 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       if (h.count === 0) throw new Bad(height, 'empty block');
       // Records: structure, keys, signatures, closed chains.
       const n = b.count;
+      const structure = checkBatchStructure(b.records, n, config.chainId);
+      // Signer keys, resolved as at admission: registered before this block, else by this
+      // record or an earlier one of the block (InBatchKeys). A vouch's signer is its gateway.
+      // Records in vouched form are skipped: their signer is their group's gateway.
       const keys: (Uint8Array | null)[] = new Array(n).fill(null);
       const inBlock = new InBatchKeys(b.records, n, alg);
-      const structure = checkBatchStructure(b.records, n, config.chainId);
-      // Vouch groups (trusted-gateway mode): the same scan as admission. A gateway key is
-      // resolved as at admission: registered before this block, or by an earlier record of
-      // it (its role is then checked against the state after the block, below).
+      for (let i = 0; i < n; i++) {
+        const o = i * RECORD_BYTES;
+        inBlock.advanceTo(i);
+        if (structure[i] !== STRUCT_OK && b.records[o + OFF_KIND] !== KIND_VOUCH) continue;
+        keys[i] = signerKey(state, inBlock, b.records, o) ?? null;
+      }
+      // Vouch groups (trusted-gateway mode): the same scan as admission. A gateway key
+      // registered inside this block has its role checked against the state after the
+      // block, below.
       const hashes = txHashes(b.records, n, alg); // tx-root leaves; also what vouch digests are built on
       const vouchCodes = new Uint16Array(n);
-      const laterGateways: { at: number; hex: string }[] = [];
-      let scanAt = 0;
+      const laterGateways: number[] = []; // their vouches' indexes
       const groups = scanVouchGroups(b.records, n, config.chainId, alg, structure, (rec, o) => {
-        const hex = toHex(rec.subarray(o, o + 32));
-        const known = state.keyByHex.get(hex);
+        const known = state.keyById(rec, o);
         if (known) return known;
         const at = (o - OFF_SIGNER) / RECORD_BYTES;
-        for (; scanAt <= at; scanAt++) inBlock.advanceTo(scanAt);
-        const pk = inBlock.get(hex);
-        if (!pk) return undefined;
-        laterGateways.push({ at, hex });
+        const pk = keys[at];
+        if (pk === null) return undefined;
+        laterGateways.push(at);
         return { publicKey: pk, roles: ROLE_OPERATOR };
       }, vouchCodes, true, hashes);
       for (let i = 0; i < n; i++) {
@@ -102,27 +109,22 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       }
       const vouched = new Uint8Array(n); // 1: covered by a vouch group (no signature of its own)
       for (const g of groups) for (let j = g.at + 1; j <= g.at + g.count; j++) vouched[j] = 1;
-      const inBlockKeys = new InBatchKeys(b.records, n, alg);
       for (let i = 0; i < n; i++) {
-        const o = i * RECORD_BYTES;
-        inBlockKeys.advanceTo(i);
         if (vouched[i] === 1) continue;
         const s = structure[i];
-        if (s !== STRUCT_OK && !(b.records[o + 1] === KIND_VOUCH)) {
+        const o = i * RECORD_BYTES;
+        if (s !== STRUCT_OK && b.records[o + OFF_KIND] !== KIND_VOUCH) {
           throw new Bad(height, isVouchedForm(b.records, o)
             ? `record ${i}: vouched record outside a vouch group`
             : `record ${i} is malformed (structure code ${s})`);
         }
-        const id = toHex(b.records.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32));
-        const pk = state.keyByHex.get(id)?.publicKey ?? inBlockKeys.get(id);
-        if (!pk) throw new Bad(height, `record ${i}: signer key unknown`);
-        keys[i] = pk;
+        if (keys[i] === null) throw new Bad(height, `record ${i}: signer key unknown`);
       }
       if ((u16(b.records, (n - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) throw new Bad(height, 'block ends inside a linked chain');
       const sigOk = await verifier.verifyRecords(b.records, n, keys);
       for (let i = 0; i < n; i++) {
         if (vouched[i] === 0 && sigOk[i] !== 1) {
-          throw new Bad(height, b.records[i * RECORD_BYTES + 1] === KIND_VOUCH ? `record ${i}: bad vouch signature` : `record ${i}: bad signature`);
+          throw new Bad(height, b.records[i * RECORD_BYTES + OFF_KIND] === KIND_VOUCH ? `record ${i}: bad vouch signature` : `record ${i}: bad signature`);
         }
       }
       // Replay.
@@ -130,9 +132,9 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       const codes = new Uint16Array(n);
       state.applyBatch(b.records, 0, n, codes, 0, 0);
       const { stateRoot } = state.endBlock();
-      for (const g of laterGateways) {
-        const k = state.keyByHex.get(g.hex);
-        if (!k || (k.roles & ROLE_OPERATOR) === 0) throw new Bad(height, `record ${g.at}: vouch by a key without the operator role`);
+      for (const at of laterGateways) {
+        const k = state.keyById(b.records, at * RECORD_BYTES + OFF_SIGNER);
+        if (!k || (k.roles & ROLE_OPERATOR) === 0) throw new Bad(height, `record ${at}: vouch by a key without the operator role`);
       }
       for (let i = 0; i < n; i++) {
         if (codes[i] !== b.codes[i]) throw new Bad(height, `record ${i}: stored result ${b.codes[i]}, replay gives ${codes[i]}`);
@@ -150,7 +152,7 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
         throw new Bad(height, 'header bytes differ from the header rebuilt by replay');
       }
       // Header signature: by a key holding the node role.
-      const node = state.keyByHex.get(toHex(h.nodeKey));
+      const node = state.keyById(h.nodeKey);
       if (!node || (node.roles & ROLE_NODE) === 0) throw new Bad(height, 'header signed by a key without the node role');
       if (!verifyHeaderSignature(b.header.slice(0, HEADER_BYTES), node.publicKey)) throw new Bad(height, 'bad header signature');
       prevHash = headerHash(b.header);
@@ -269,5 +271,3 @@ export function ledgerSums(state: LedgerState): Map<number, { dp: bigint; dpo: b
   }
   return out;
 }
-
-export { blockKey };

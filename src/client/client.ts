@@ -59,8 +59,9 @@ export interface Result {
   /** Result name (src/ledger/results.ts), e.g. 'ok', 'exists', 'bad_signature'. */
   result: string;
   ok: boolean;
-  /** Block height (0: never entered a block). */
+  /** Block height (-1: never entered a block). */
   height: number;
+  /** Index within the block (-1: never entered a block). */
   index: number;
 }
 
@@ -248,7 +249,13 @@ export class Client {
         f.set(batch, HEADER_BYTES);
         try {
           const reply = await this.#request(f);
-          return readResults(reply).map((r) => ({ ...r, result: resultName(r.code), ok: r.code === 0 }));
+          // Completed in place: one object per record, not a decoded one and then a copy.
+          const rs = readResults(reply) as Result[];
+          for (const r of rs) {
+            r.result = resultName(r.code);
+            r.ok = r.code === 0;
+          }
+          return rs;
         } catch (e) {
           if (!(e instanceof ClientError) || e.name !== 'overloaded' || attempt >= this.#overloadRetries) throw e;
           await new Promise((r) => setTimeout(r, backoff));
@@ -340,7 +347,10 @@ export class Client {
         const hs = this.#handlers.get(topic);
         if (hs === undefined) return;
         for (const e of events) {
-          const ev: RecordEvent = { ...e, result: resultName(e.code), topic };
+          // Completed in place: one object per event, not a decoded one and then a copy.
+          const ev = e as RecordEvent;
+          ev.result = resultName(e.code);
+          ev.topic = topic;
           for (const h of hs) h(ev);
         }
         return;

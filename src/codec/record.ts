@@ -190,10 +190,15 @@ export function checkStructure(batch: Uint8Array, off: number, chainId: number):
     at = used[i][1];
   }
   if (!isZero(batch, off + at, off + OFF_BODY + BODY_BYTES)) return STRUCT_RESERVED_FIELD;
-  if (isZero(batch, off + OFF_SIGNATURE, off + OFF_SIGNATURE + 32)) return STRUCT_BAD_SIGNATURE_ENCODING;
-  if (isZero(batch, off + OFF_SIGNATURE + 32, off + OFF_SIGNATURE + 64)) return STRUCT_BAD_SIGNATURE_ENCODING;
-  if (batch[off + OFF_HINT] > 3 && batch[off + OFF_HINT] !== 0xff) return STRUCT_BAD_SIGNATURE_ENCODING;
-  return STRUCT_OK;
+  return signatureEncodingOk(batch, off) ? STRUCT_OK : STRUCT_BAD_SIGNATURE_ENCODING;
+}
+
+/** The signature of the record at `off` is well-formed: r and s non-zero, hint 0..3 or HINT_NONE. */
+export function signatureEncodingOk(b: Uint8Array, off: number): boolean {
+  if (isZero(b, off + OFF_SIGNATURE, off + OFF_SIGNATURE + 32)) return false;
+  if (isZero(b, off + OFF_SIGNATURE + 32, off + OFF_SIGNATURE + 64)) return false;
+  const hint = b[off + OFF_HINT];
+  return !(hint > 3 && hint !== HINT_NONE);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -127,6 +127,19 @@ export function hashBatch(messages: Uint8Array[], alg: HashAlgorithm = 'sm3'): U
   return readDigests(layout.extra, messages.length);
 }
 
+/**
+ * hashBatch for `count` messages of `size` bytes each, end to end in `data` (fixed-size
+ * records): one copy in, no view per message, and the digests come back end to end
+ * (count × 32 bytes) in one buffer.
+ */
+export function hashPacked(data: Uint8Array, count: number, size: number, alg: HashAlgorithm = 'sm3'): Uint8Array {
+  const id = algorithmId(alg);
+  if (count > HASH_BATCH_MAX) throw new RangeError(`batch of ${count} messages exceeds HASH_BATCH_MAX (${HASH_BATCH_MAX})`);
+  const { table, extra } = layPacked(data, count, size, DIGEST_BYTES * count);
+  core.hashBatch(id, table, count, extra);
+  return mem().slice(extra, extra + count * DIGEST_BYTES);
+}
+
 export interface MessageLayout {
   /** Address of the (offset u32, length u32) table. */
   table: number;
@@ -157,6 +170,26 @@ export function layMessages(messages: Uint8Array[], name: string, extraBytes: nu
     entries[2 * i] = at;
     entries[2 * i + 1] = msg.length;
     at += msg.length;
+  }
+  return { table, extra };
+}
+
+/** layMessages for `count` messages of `size` bytes end to end in `data`: one copy, a table of offsets. */
+export function layPacked(data: Uint8Array, count: number, size: number, extraBytes: number): MessageLayout {
+  assertBytes(data, 'data');
+  if (!Number.isSafeInteger(count) || !Number.isSafeInteger(size) || count < 0 || size < 0 || data.length !== count * size) {
+    throw new RangeError(`${data.length} bytes are not ${count} messages of ${size} bytes`);
+  }
+  const table = ARENA_BASE;
+  const start = table + align64(count * 8);
+  const extra = start + align64(data.length);
+  reserve(extra - ARENA_BASE + extraBytes);
+  const m = mem();
+  m.set(data, start);
+  const entries = new Uint32Array(m.buffer, table, count * 2);
+  for (let i = 0; i < count; i++) {
+    entries[2 * i] = start + i * size;
+    entries[2 * i + 1] = size;
   }
   return { table, extra };
 }

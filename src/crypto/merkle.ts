@@ -2,7 +2,7 @@
 // The whole tree is built inside WASM in one call; JS only lays out leaves and reads digests.
 
 import { assertBytes, assertIndex, assertLength } from './bytes.js';
-import { DIGEST_BYTES, type HashAlgorithm, algorithmId, layMessages } from './hash.js';
+import { DIGEST_BYTES, type HashAlgorithm, type MessageLayout, algorithmId, layMessages, layPacked } from './hash.js';
 import { ARENA_BASE, core, mem, readDigests, reserve } from './wasm.js';
 
 /** Most leaves one tree may have (2^26: a proof is then at most 26 digests). */
@@ -33,7 +33,17 @@ export function merkleRoot(leaves: Uint8Array[], alg: HashAlgorithm = 'sm3'): Ui
   const id = algorithmId(alg);
   checkLeaves(leaves);
   const n = leaves.length;
-  const { table, extra } = layMessages(leaves, 'leaves', n * DIGEST_BYTES + DIGEST_BYTES);
+  return rootOf(id, n, layMessages(leaves, 'leaves', n * DIGEST_BYTES + DIGEST_BYTES));
+}
+
+/** merkleRoot of `count` leaves of `leafBytes` bytes each, end to end in `leaves` (one copy in). */
+export function merkleRootPacked(leaves: Uint8Array, count: number, leafBytes: number, alg: HashAlgorithm = 'sm3'): Uint8Array {
+  const id = algorithmId(alg);
+  checkTreeSize(count, 'count');
+  return rootOf(id, count, layPacked(leaves, count, leafBytes, count * DIGEST_BYTES + DIGEST_BYTES));
+}
+
+function rootOf(id: number, n: number, { table, extra }: MessageLayout): Uint8Array {
   const out = extra + n * DIGEST_BYTES;
   core.merkleRoot(id, table, n, extra, out);
   return mem().slice(out, out + DIGEST_BYTES);

@@ -110,8 +110,13 @@ export function reserve(bytes: number): number {
  * otherwise cost one ArrayBuffer allocation each).
  */
 export function readDigests(ptr: number, count: number): Uint8Array[] {
-  const all = mem().slice(ptr, ptr + count * 32);
+  return digestViews(mem().slice(ptr, ptr + count * 32));
+}
+
+/** A view per 32-byte digest of `packed` (digests end to end), sharing its buffer. */
+export function digestViews(packed: Uint8Array): Uint8Array[] {
+  const count = packed.length >>> 5;
   const out: Uint8Array[] = new Array(count);
-  for (let i = 0; i < count; i++) out[i] = all.subarray(i * 32, i * 32 + 32);
+  for (let i = 0; i < count; i++) out[i] = packed.subarray(i * 32, i * 32 + 32);
   return out;
 }

@@ -53,7 +53,7 @@ export class AccountHistory {
         prev[2 * t + side] = last;
         next[2 * t + side] = NONE;
         if (last === NONE) tail[a] = t;
-        else next[2 * last + this.side(last, a)] = t;
+        else next[2 * last + this.#side(last, a)] = t;
         head[a] = t;
       }
     }
@@ -68,32 +68,28 @@ export class AccountHistory {
 
   /** The transfer before (`older`) or after transfer `t` on account entry `a`'s list, or -1. */
   step(t: number, a: number, older: boolean): number {
-    const s = this.side(t, a);
+    const s = this.#side(t, a);
     return older ? this.#prev[2 * t + s] : this.#next[2 * t + s];
   }
 
   /** Which of transfer t's lists is account entry a's: 0 (a is the debit account) or 1 (credit). */
-  side(t: number, a: number): number {
-    const st = this.#state;
-    const w = st.transfers.words;
-    const aw = st.accounts.words;
-    const e = t * ENTRY_WORDS + T_DEBIT;
-    const b = a * ENTRY_WORDS;
-    return w[e] === aw[b] && w[e + 1] === aw[b + 1] && w[e + 2] === aw[b + 2] && w[e + 3] === aw[b + 3] ? 0 : 1;
+  #side(t: number, a: number): number {
+    return this.#names(t, T_DEBIT, a) ? 0 : 1;
   }
 
   /** True if transfer t debits or credits account entry a. */
   involves(t: number, a: number): boolean {
-    const st = this.#state;
-    if (t < 0 || t >= this.#linked || a < 0 || a >= st.accounts.count) return false;
-    const w = st.transfers.words;
-    const aw = st.accounts.words;
+    if (t < 0 || t >= this.#linked || a < 0 || a >= this.#state.accounts.count) return false;
+    return this.#names(t, T_DEBIT, a) || this.#names(t, T_CREDIT, a);
+  }
+
+  /** True if transfer t's account id at word `field` (T_DEBIT or T_CREDIT) is account entry a's id. */
+  #names(t: number, field: number, a: number): boolean {
+    const w = this.#state.transfers.words;
+    const aw = this.#state.accounts.words;
+    const e = t * ENTRY_WORDS + field;
     const b = a * ENTRY_WORDS;
-    for (const o of [T_DEBIT, T_CREDIT]) {
-      const e = t * ENTRY_WORDS + o;
-      if (w[e] === aw[b] && w[e + 1] === aw[b + 1] && w[e + 2] === aw[b + 2] && w[e + 3] === aw[b + 3]) return true;
-    }
-    return false;
+    return w[e] === aw[b] && w[e + 1] === aw[b + 1] && w[e + 2] === aw[b + 2] && w[e + 3] === aw[b + 3];
   }
 
   #ensure(transfers: number, accounts: number): void {

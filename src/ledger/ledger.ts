@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FLAG_LINKED, KIND_VOUCH, Kind, OFF_FLAGS, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY, STRUCT_OK,
+  FLAG_LINKED, KIND_VOUCH, Kind, OFF_FLAGS, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, OFF_KIND, RECORD_BYTES, STRUCT_OK,
   concatRecords, decode, setU128, u16,
 } from '../codec/record.js';
 import { checkBatchStructure } from '../codec/validate.js';
@@ -17,18 +17,18 @@ import { fromHex, toHex, equalBytes } from '../crypto/bytes.js';
 import { DIGEST_BYTES, hashBatch } from '../crypto/hash.js';
 import { merkleProof } from '../crypto/merkle.js';
 import {
-  type AccountProof, type InclusionProof, decodeHeader, encodeHeader, headerHash, recordViews, signHeader,
+  type AccountProof, type InclusionProof, decodeHeader, encodeHeader, headerHash, packDigests, recordViews, signHeader,
   txHashes, HEADER_BYTES,
 } from '../chain/block.js';
 import {
   META_CONFIG, META_TIP, META_CHECKPOINT, encodeCheckpoint, decodeCheckpoint, P_ACCOUNT, P_HALT, P_KEY, P_OP, P_TRANSFER, P_TRANSFER_UPDATE, P_TX, LOCATION_BYTES, writeLocation,
   RocksDb, WriteBatch, blockKey, decodeBlock, decodeKey, decodeOp, decodeTip, encodeBlock, encodeKey,
-  encodeOp, encodeTip, idKey, indexKey, location, readBe32, readLocation,
+  encodeOp, encodeTip, idKey, indexKey, readBe32, readLocation,
 } from '../store/store.js';
 import { ResultCode, resultName } from './results.js';
 import {
   A_CODE_FLAGS, A_CONTROLLER, A_LEDGER, LedgerState, STATUS_PENDING, T_CODE_FLAGS,
-  T_HEIGHT, T_INDEX, T_STATUS, T_TIMESTAMP, type BlockChanges,
+  T_HEIGHT, T_INDEX, T_STATUS, T_TIMESTAMP, type BlockChanges, opIdOf, opKeyOf,
 } from './state.js';
 import { ENTRY_BYTES, ENTRY_WORDS } from './tables.js';
 import { sm2Backend } from './sm2backend.js';
@@ -36,6 +36,7 @@ import { type Signer, signerFromKeyPair } from './sign.js';
 import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
 import { isVouchedForm, scanVouchGroups } from './vouch.js';
 import { AccountHistory } from './history.js';
+import { InBatchKeys, signerKey } from './keys.js';
 import { SealWorker, type SealChunk } from '../pool/seal.js';
 
 /** Most records one submit() takes; a batch always lands in a single block. */
@@ -257,7 +258,7 @@ export class Ledger extends EventEmitter implements Sequencer {
       this.state.transfers.bytes.set(v, i * ENTRY_BYTES);
     }
     for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_OP]), lt: new Uint8Array([P_OP + 1]) })) {
-      this.state.ops.set(String.fromCharCode(...k.subarray(1, 17)), decodeOp(v));
+      this.state.ops.set(opKeyOf(k, 1), decodeOp(v));
     }
     for await (const [k] of this.#db.range({ gte: new Uint8Array([P_HALT]), lt: new Uint8Array([P_HALT + 1]) })) {
       this.state.halted.add(readBe32(k, 1));
@@ -280,9 +281,8 @@ export class Ledger extends EventEmitter implements Sequencer {
     this.#checkpointFirstTransfer = this.state.transfers.count;
     // 2. Replay the blocks after it; each must reproduce its stored results and roots.
     for (let height = ck.height + 1; height <= tip.height; height++) {
-      const v = await this.#db.get(blockKey(height));
-      if (!v) throw new Error(`block ${height} is missing`);
-      const b = decodeBlock(v);
+      const b = await this.#readBlock(height);
+      if (!b) throw new Error(`block ${height} is missing`);
       const h = decodeHeader(b.header);
       if (!equalBytes(h.prevHash, prevHash)) throw new Error(`block ${height} does not link to block ${height - 1}`);
       this.state.beginBlock(height, Math.max(h.timeMs, prevTime));
@@ -351,9 +351,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     for (const key of d.ops) {
       const op = st.ops.get(key);
       if (op === undefined) continue;
-      const id = new Uint8Array(16);
-      for (let i = 0; i < 16; i++) id[i] = key.charCodeAt(i);
-      wb.put(idKey(P_OP, id), encodeOp(op));
+      wb.put(idKey(P_OP, opIdOf(key)), encodeOp(op));
     }
     for (const l of d.halts) {
       const k = indexKey(P_HALT, l);
@@ -485,8 +483,7 @@ export class Ledger extends EventEmitter implements Sequencer {
         codes[i] = vouchish ? ResultCode.vouch_required : STRUCT_TO_RESULT[s];
         continue;
       }
-      const key = this.state.keyById(batch, o + OFF_SIGNER);
-      const pk = key ? key.publicKey : inBatch.get(toHex(batch.subarray(o + OFF_SIGNER, o + OFF_SIGNER + 32)));
+      const pk = signerKey(this.state, inBatch, batch, o);
       if (pk === undefined) { codes[i] = ResultCode.signer_key_not_found; continue; }
       keys[i] = pk;
     }
@@ -631,7 +628,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     // are reused; the rest are hashed with the roots. Each record is hashed once either way.
     const chunks: SealChunk[] = block.chunks.map((c, k) => {
       const h = block.chunkHashes[k];
-      return h === undefined ? { records: c } : { hashes: concatDigests(h) };
+      return h === undefined ? { records: c } : { hashes: packDigests(h) };
     });
     const seal = this.#seal.seal({ alg, chunks, codes, wantHashes: this.#txHashIndex, tree });
     const sealed = Promise.all([this.#sealed, seal]).then(([prev, r]) => {
@@ -793,31 +790,36 @@ export class Ledger extends EventEmitter implements Sequencer {
 
   /** Block by height (durable blocks only). */
   async getBlock(height: number): Promise<{ header: ReturnType<typeof decodeHeader>; headerBytes: Uint8Array; records: Uint8Array[]; codes: number[] } | undefined> {
-    const v = await this.#db.get(blockKey(height));
-    if (!v) return undefined;
-    const b = decodeBlock(v);
+    const b = await this.#readBlock(height);
+    if (!b) return undefined;
     return { header: decodeHeader(b.header), headerBytes: b.header.slice(), records: recordViews(b.records.slice(), b.count), codes: Array.from(b.codes) };
   }
 
   /** Transaction by its hash H(record), or a transfer by transfer id. */
   async getTransaction(key: Uint8Array | bigint): Promise<{ record: Uint8Array; height: number; index: number; code: number; name: string; decoded: ReturnType<typeof decode> } | undefined> {
-    let loc: Uint8Array | undefined;
+    const at = await this.#locate(key);
+    const b = at && await this.#readBlock(at.height);
+    if (!at || !b) return undefined;
+    const { height, index } = at;
+    const record = recordAt(b.records, index);
+    return { record, height, index, code: b.codes[index], name: resultName(b.codes[index]), decoded: decode(record) };
+  }
+
+  /** Where a transaction is: a transfer by id (durable blocks only), or a record by tx hash (with the index). */
+  async #locate(key: Uint8Array | bigint): Promise<{ height: number; index: number } | undefined> {
     if (typeof key === 'bigint') {
       await this.#writes;
       const t = this.getTransfer(key);
-      if (!t || (this.#open && t.height >= this.#open.height)) return undefined;
-      loc = location(t.height, t.index);
-    } else {
-      if (!this.#txHashIndex) throw new Error('lookup by tx hash needs the tx hash index (LedgerOptions.txHashIndex)');
-      loc = await this.#db.get(idKey(P_TX, key));
+      return !t || t.height > this.#durableHeight ? undefined : { height: t.height, index: t.index };
     }
-    if (!loc) return undefined;
-    const { height, index } = readLocation(loc);
+    if (!this.#txHashIndex) throw new Error('lookup by tx hash needs the tx hash index (LedgerOptions.txHashIndex)');
+    const loc = await this.#db.get(idKey(P_TX, key));
+    return loc && readLocation(loc);
+  }
+
+  async #readBlock(height: number): Promise<ReturnType<typeof decodeBlock> | undefined> {
     const v = await this.#db.get(blockKey(height));
-    if (!v) return undefined;
-    const b = decodeBlock(v);
-    const record = b.records.slice(index * RECORD_BYTES, (index + 1) * RECORD_BYTES);
-    return { record, height, index, code: b.codes[index], name: resultName(b.codes[index]), decoded: decode(record) };
+    return v && decodeBlock(v);
   }
 
   /**
@@ -871,12 +873,11 @@ export class Ledger extends EventEmitter implements Sequencer {
     for (const x of out) {
       let b = blocks.get(x.height);
       if (!b) {
-        const v = await this.#db.get(blockKey(x.height));
-        if (!v) throw new Error(`block ${x.height} is missing`);
-        b = decodeBlock(v);
+        b = await this.#readBlock(x.height);
+        if (!b) throw new Error(`block ${x.height} is missing`);
         blocks.set(x.height, b);
       }
-      x.record = b.records.slice(x.index * RECORD_BYTES, (x.index + 1) * RECORD_BYTES);
+      x.record = recordAt(b.records, x.index);
       x.decoded = decode(x.record);
     }
     return { transfers: out, next };
@@ -884,20 +885,16 @@ export class Ledger extends EventEmitter implements Sequencer {
 
   /** Inclusion proof of the transaction at (height, index), or by hash / transfer id. */
   async proveTransaction(where: { height: number; index: number } | Uint8Array | bigint): Promise<InclusionProof | undefined> {
-    let height: number, index: number;
-    if (typeof where === 'object' && !(where instanceof Uint8Array)) ({ height, index } = where);
-    else {
-      const tx = await this.getTransaction(where);
-      if (!tx) return undefined;
-      ({ height, index } = tx);
-    }
-    const v = await this.#db.get(blockKey(height));
-    if (!v) return undefined;
-    const b = decodeBlock(v);
+    // Located, not fetched: the block is read once, below.
+    const at = typeof where === 'object' && !(where instanceof Uint8Array) ? where : await this.#locate(where);
+    if (!at) return undefined;
+    const { height, index } = at;
+    const b = await this.#readBlock(height);
+    if (!b) return undefined;
     if (index < 0 || index >= b.count) return undefined;
     const hashes = txHashes(b.records, b.count, this.config.alg);
     return {
-      record: b.records.slice(index * RECORD_BYTES, (index + 1) * RECORD_BYTES), index, treeSize: b.count,
+      record: recordAt(b.records, index), index, treeSize: b.count,
       proof: merkleProof(hashes, index, this.config.alg),
       header: b.header.slice(),
     };
@@ -907,9 +904,7 @@ export class Ledger extends EventEmitter implements Sequencer {
   async anchorReceipt(anchorId: bigint): Promise<{ height: number; index: number; commitTimeMs: number; proof: InclusionProof } | undefined> {
     const b = new Uint8Array(16);
     setU128(b, 0, anchorId);
-    let key = '';
-    for (let i = 0; i < 16; i++) key += String.fromCharCode(b[i]);
-    const op = this.state.ops.get(key);
+    const op = this.state.ops.get(opKeyOf(b));
     if (!op || op.kind !== Kind.anchor) return undefined;
     await this.#waitDurable(op.height);
     const proof = await this.proveTransaction({ height: op.height, index: op.index });
@@ -961,41 +956,6 @@ export interface AccountTransfer {
 /** Most transfers one accountTransfers page returns. */
 export const ACCOUNT_PAGE_MAX = 1000;
 
-/**
- * Public keys of the register_key records of a batch (or block), made visible in order: a
- * record may be signed by a key that it, or an earlier record of the same batch, registers
- * (the genesis admin registers itself). All key ids are hashed in one batch call.
- */
-export class InBatchKeys {
-  readonly #regs: number[] = [];
-  readonly #pks: Uint8Array[] = [];
-  readonly #ids: string[] = [];
-  readonly #visible = new Map<string, Uint8Array>();
-  #next = 0;
-
-  constructor(batch: Uint8Array, count: number, alg: 'sm3' | 'sha256') {
-    for (let i = 0; i < count; i++) {
-      if (batch[i * RECORD_BYTES + OFF_KIND] !== Kind.register_key) continue;
-      this.#regs.push(i);
-      this.#pks.push(batch.subarray(i * RECORD_BYTES + RK_PUBLIC_KEY, i * RECORD_BYTES + RK_PUBLIC_KEY + 65));
-    }
-    if (this.#pks.length > 0) this.#ids = hashBatch(this.#pks, alg).map(toHex);
-  }
-
-  /** Makes the keys registered by records [0, i] visible. Call with increasing i. */
-  advanceTo(i: number): void {
-    while (this.#next < this.#regs.length && this.#regs[this.#next] <= i) {
-      const id = this.#ids[this.#next];
-      if (!this.#visible.has(id)) this.#visible.set(id, this.#pks[this.#next]);
-      this.#next++;
-    }
-  }
-
-  get(keyIdHex: string): Uint8Array | undefined {
-    return this.#visible.get(keyIdHex);
-  }
-}
-
 const STATUS_NAMES = ['posted', 'pending', 'posted_pending', 'voided', 'expired'];
 
 function le64(b: Uint8Array, o: number): bigint {
@@ -1006,10 +966,9 @@ function le64(b: Uint8Array, o: number): bigint {
 function le128(b: Uint8Array, o: number): bigint {
   return le64(b, o) | (le64(b, o + 8) << 64n);
 }
-function concatDigests(hashes: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(hashes.length * DIGEST_BYTES);
-  for (let i = 0; i < hashes.length; i++) out.set(hashes[i], i * DIGEST_BYTES);
-  return out;
+/** A copy of record `index` of a records buffer. */
+function recordAt(records: Uint8Array, index: number): Uint8Array {
+  return records.slice(index * RECORD_BYTES, (index + 1) * RECORD_BYTES);
 }
 function concatChunks(chunks: Uint8Array[], count: number): Uint8Array {
   const out = new Uint8Array(count * RECORD_BYTES);

@@ -2,8 +2,7 @@
 // SM2 key pair; its key id — the signer field of every record — is SM3(public key).
 
 import {
-  FLAG_LINKED, HINT_NONE, KEY_ID_BYTES, MESSAGE_BYTES, OFF_HINT, OFF_SIGNATURE, OFF_SIGNER, RECORD_BYTES,
-  type RecordFields, encode,
+  HINT_NONE, MESSAGE_BYTES, OFF_HINT, OFF_SIGNATURE, OFF_SIGNER, RECORD_BYTES, type RecordFields, encode,
 } from '../codec/record.js';
 import { sm3 } from '../crypto/hash.js';
 import { sm2Backend, type KeyPair } from './sm2backend.js';
@@ -60,5 +59,3 @@ export const records = {
   haltLedger: (f: Without<RecordFields> & { ledger: number }, s: Signer) => buildRecord({ ...f, kind: 'halt_ledger' }, s),
   resumeLedger: (f: Without<RecordFields> & { ledger: number }, s: Signer) => buildRecord({ ...f, kind: 'resume_ledger' }, s),
 };
-
-export { FLAG_LINKED, KEY_ID_BYTES };

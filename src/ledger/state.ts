@@ -18,7 +18,6 @@ import {
   TR_LEDGER, TR_PENDING_ID, TR_TIMEOUT, TR_USER_DATA, isZero, u16, u32,
 } from '../codec/record.js';
 import { sm3 } from '../crypto/hash.js';
-import { toHex } from '../crypto/bytes.js';
 import { ResultCode as R } from './results.js';
 import { ENTRY_BYTES, ENTRY_WORDS, IdIndex, Slab } from './tables.js';
 import { StateTree } from './statetree.js';
@@ -103,16 +102,29 @@ type Undo =
   | { t: 'acct_new'; i: number }
   | { t: 'xfer'; i: number; words: Uint32Array }
   | { t: 'xfer_new'; i: number }
-  | { t: 'key_new'; hex: string }
+  | { t: 'key_new'; entry: KeyEntry }
   | { t: 'op_new'; key: string }
   | { t: 'halt'; ledger: number; was: boolean };
 
 const U32_MAX_WORD = 0xffffffff;
 
+/** The ops map key of the record at `o`: its 16-byte id as a string. */
 function opKey(b: Uint8Array, o: number): string {
+  return opKeyOf(b, o + OFF_ID);
+}
+
+/** The ops map key of the 16-byte id at `b[at..at+16)`. */
+export function opKeyOf(b: Uint8Array, at = 0): string {
   let s = '';
-  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[o + OFF_ID + i]);
+  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[at + i]);
   return s;
+}
+
+/** The 16-byte id an ops map key stands for. */
+export function opIdOf(key: string): Uint8Array {
+  const id = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) id[i] = key.charCodeAt(i);
+  return id;
 }
 
 export class LedgerState {
@@ -121,7 +133,10 @@ export class LedgerState {
   readonly transfers = new Slab(1024, 2);
   readonly transferIndex = new IdIndex(this.transfers);
   readonly keys: KeyEntry[] = [];
-  readonly keyByHex = new Map<string, KeyEntry>();
+  // Key id → entry, bucketed by the id's first four bytes: ids are SM3 digests, so a bucket
+  // almost always holds one entry, and a lookup builds no string (see keyById).
+  readonly #keyBuckets = new Map<number, KeyEntry[]>();
+  #lastKey: KeyEntry | undefined;
   readonly ops = new Map<string, OpEntry>();
   readonly halted = new Set<number>();
   readonly tree: StateTree;
@@ -165,17 +180,29 @@ export class LedgerState {
 
   /**
    * Key by 32-byte key id at `keyId[off..off+32)`. Batches are usually signed by few keys,
-   * so the last key found is compared first (no hex string per record).
+   * so the last key found is compared first. No string or allocation per lookup.
    */
   keyById(keyId: Uint8Array, off = 0): KeyEntry | undefined {
     const last = this.#lastKey;
     if (last !== undefined && equalRange(last.keyId, 0, keyId, off, 32)) return last;
-    const found = this.keyByHex.get(toHex(keyId.subarray(off, off + 32)));
-    if (found !== undefined) this.#lastKey = found;
-    return found;
+    const bucket = this.#keyBuckets.get(u32(keyId, off));
+    if (bucket === undefined) return undefined;
+    for (let k = 0; k < bucket.length; k++) {
+      if (equalRange(bucket[k].keyId, 0, keyId, off, 32)) return (this.#lastKey = bucket[k]);
+    }
+    return undefined;
   }
 
-  #lastKey: KeyEntry | undefined;
+  /** Adds `entry` to the key-id index; an entry with the same id is replaced (as a Map would). */
+  #indexKey(entry: KeyEntry): void {
+    const word = u32(entry.keyId, 0);
+    const bucket = this.#keyBuckets.get(word);
+    if (bucket === undefined) { this.#keyBuckets.set(word, [entry]); return; }
+    for (let k = 0; k < bucket.length; k++) {
+      if (equalRange(bucket[k].keyId, 0, entry.keyId, 0, 32)) { bucket[k] = entry; return; }
+    }
+    bucket.push(entry);
+  }
 
   // -------------------------------------------------------------------------------------
   // Blocks.
@@ -308,13 +335,20 @@ export class LedgerState {
     return R.ok;
   }
 
-  /** Idempotency for privileged acts and anchors: one id namespace across those kinds. */
   /** A request (register_key, anchor, freeze, halt…): its id, then idempotency by id. */
   #checkRequest(b: Uint8Array, o: number): number {
     const code = this.#checkId(b, o);
     return code !== R.ok ? code : this.#checkOp(b, o);
   }
 
+  /** A request whose signer must hold one of `roles`: that, then #checkRequest. */
+  #checkSignedRequest(b: Uint8Array, o: number, roles: number): number {
+    const signer = this.#signer(b, o);
+    if (signer === undefined || (signer.roles & roles) === 0) return R.signer_not_authorized;
+    return this.#checkRequest(b, o);
+  }
+
+  /** Idempotency for privileged acts and anchors: one id namespace across those kinds. */
   #checkOp(b: Uint8Array, o: number): number {
     const op = this.ops.get(opKey(b, o));
     if (op === undefined) return R.ok;
@@ -350,13 +384,12 @@ export class LedgerState {
     const pk = b.subarray(o + RK_PUBLIC_KEY, o + RK_PUBLIC_KEY + 65);
     if (pk[0] !== 0x04 || (this.#validatePublicKey !== undefined && !this.#validatePublicKey(pk))) return R.invalid_public_key;
     const keyId = sm3(pk);
-    const hex = toHex(keyId);
-    if (this.keyByHex.has(hex)) return R.key_exists;
+    if (this.keyById(keyId) !== undefined) return R.key_exists;
     const entry: KeyEntry = { index: this.keys.length, keyId, publicKey: pk.slice(), roles, ledger, height: this.height };
     this.keys.push(entry);
-    this.keyByHex.set(hex, entry);
+    this.#indexKey(entry);
     this.#changed.keys.add(entry.index);
-    if (this.#inChain) this.#undo.push({ t: 'key_new', hex });
+    if (this.#inChain) this.#undo.push({ t: 'key_new', entry });
     this.#recordOp(b, o, index);
     return R.ok;
   }
@@ -366,7 +399,7 @@ export class LedgerState {
     if ((flags & ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS) !== 0 && (flags & ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS) !== 0) {
       return R.flags_are_mutually_exclusive;
     }
-    let code = this.#checkId(b, o);
+    const code = this.#checkId(b, o);
     if (code !== R.ok) return code;
     const ledger = u32(b, o + CA_LEDGER);
     const acode = u16(b, o + CA_CODE);
@@ -391,7 +424,6 @@ export class LedgerState {
       ((signer.roles & ROLE_PARTICIPANT) !== 0 && signer.index === controller.index);
     if (!allowed) return R.signer_not_authorized;
     if (this.halted.has(ledger)) return R.ledger_halted;
-    code = R.ok;
     const i = this.accounts.push();
     const w = this.accounts.words;
     const e = i * ENTRY_WORDS;
@@ -406,7 +438,7 @@ export class LedgerState {
     this.accountIndex.insert(i);
     this.#changed.accounts.add(i);
     if (this.#inChain) this.#undo.push({ t: 'acct_new', i });
-    return code;
+    return R.ok;
   }
 
   #transfer(b: Uint8Array, o: number, index: number): number {
@@ -545,17 +577,17 @@ export class LedgerState {
     }
     tw[pb + T_STATUS] = post ? STATUS_PENDING_POSTED : STATUS_PENDING_VOIDED;
     const t = this.#newTransfer(b, o, index, STATUS_POSTED);
-    // Store the resolved fields, so queries and idempotency see the full transfer.
+    // Store the resolved fields, so queries and idempotency see the full transfer. (The
+    // push may have grown the slab: `tw` is stale from here on.)
     const nw = this.transfers.words;
     const nb = t * ENTRY_WORDS;
-    const pw = this.transfers.words;
     for (let k = 0; k < 4; k++) {
-      nw[nb + T_DEBIT + k] = pw[pb + T_DEBIT + k];
-      nw[nb + T_CREDIT + k] = pw[pb + T_CREDIT + k];
+      nw[nb + T_DEBIT + k] = nw[pb + T_DEBIT + k];
+      nw[nb + T_CREDIT + k] = nw[pb + T_CREDIT + k];
       nw[nb + T_AMOUNT + k] = amt[k];
     }
-    nw[nb + T_LEDGER] = pw[pb + T_LEDGER];
-    nw[nb + T_CODE_FLAGS] = ((pw[pb + T_CODE_FLAGS] & 0xffff) | (nw[nb + T_CODE_FLAGS] & 0xffff0000)) >>> 0;
+    nw[nb + T_LEDGER] = nw[pb + T_LEDGER];
+    nw[nb + T_CODE_FLAGS] = ((nw[pb + T_CODE_FLAGS] & 0xffff) | (nw[nb + T_CODE_FLAGS] & 0xffff0000)) >>> 0;
     return R.ok;
   }
 
@@ -611,9 +643,7 @@ export class LedgerState {
   }
 
   #anchor(b: Uint8Array, o: number, index: number): number {
-    const signer = this.#signer(b, o);
-    if (signer === undefined || (signer.roles & ROLES_ALL) === 0) return R.signer_not_authorized;
-    const code = this.#checkRequest(b, o);
+    const code = this.#checkSignedRequest(b, o, ROLES_ALL);
     if (code !== R.ok) return code;
     if (isZero(b, o + AN_DIGEST, o + AN_DIGEST + 32)) return R.digest_must_not_be_zero;
     this.#recordOp(b, o, index);
@@ -621,9 +651,7 @@ export class LedgerState {
   }
 
   #freeze(b: Uint8Array, o: number, index: number, freeze: boolean): number {
-    const signer = this.#signer(b, o);
-    if (signer === undefined || (signer.roles & ROLE_REGULATOR) === 0) return R.signer_not_authorized;
-    const code = this.#checkRequest(b, o);
+    const code = this.#checkSignedRequest(b, o, ROLE_REGULATOR);
     if (code !== R.ok) return code;
     const a = this.findAccount(b, o + FR_ACCOUNT);
     if (a < 0) return R.account_not_found;
@@ -640,9 +668,7 @@ export class LedgerState {
   }
 
   #halt(b: Uint8Array, o: number, index: number, halt: boolean): number {
-    const signer = this.#signer(b, o);
-    if (signer === undefined || (signer.roles & ROLE_REGULATOR) === 0) return R.signer_not_authorized;
-    const code = this.#checkRequest(b, o);
+    const code = this.#checkSignedRequest(b, o, ROLE_REGULATOR);
     if (code !== R.ok) return code;
     const ledger = u32(b, o + HL_LEDGER);
     if (ledger === 0) return R.ledger_must_not_be_zero;
@@ -688,11 +714,13 @@ export class LedgerState {
           if (u.i !== this.transfers.count - 1) throw new Error('undo out of order');
           this.transferIndex.removeLast(u.i); this.transfers.pop(); break;
         case 'key_new': {
-          const e = this.keyByHex.get(u.hex)!;
-          this.keyByHex.delete(u.hex);
+          const word = u32(u.entry.keyId, 0);
+          const bucket = this.#keyBuckets.get(word)!;
+          bucket.splice(bucket.indexOf(u.entry), 1);
+          if (bucket.length === 0) this.#keyBuckets.delete(word);
           this.keys.pop();
           this.#lastKey = undefined;
-          if (e.index !== this.keys.length) throw new Error('undo out of order');
+          if (u.entry.index !== this.keys.length) throw new Error('undo out of order');
           break;
         }
         case 'op_new': this.ops.delete(u.key); break;
@@ -724,7 +752,7 @@ export class LedgerState {
   restoreKey(entry: KeyEntry): void {
     if (entry.index !== this.keys.length) throw new Error('keys must be restored in order');
     this.keys.push(entry);
-    this.keyByHex.set(toHex(entry.keyId), entry);
+    this.#indexKey(entry);
   }
 
   /** Finishes a restore: rebuilds the state tree and sets the block context. */

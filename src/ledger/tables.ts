@@ -30,7 +30,7 @@ export class Slab {
   push(): number {
     if (this.count === this.capacity) {
       if (this.count >= SLAB_ENTRIES_MAX) throw new RangeError('slab full');
-      // Grow by 1/4: bounded slack for the memory budget, amortised O(1) appends.
+      // Grow by the slab's factor (accounts: 1/4, bounded slack for the memory budget); amortised O(1) appends.
       const next = new Uint32Array(Math.ceil(this.capacity * this.#growth + 1024) * ENTRY_WORDS);
       next.set(this.words);
       this.words = next;

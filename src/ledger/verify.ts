@@ -17,7 +17,7 @@ export interface RecordVerifier {
 }
 
 /** Items for an SM2 batch call: M = record bytes before the signature, sig r‖s(‖hint). */
-export function verifyItems(batch: Uint8Array, count: number, publicKeys: (Uint8Array | null)[]): { items: VerifyItem[]; at: number[] } {
+function verifyItems(batch: Uint8Array, count: number, publicKeys: (Uint8Array | null)[]): { items: VerifyItem[]; at: number[] } {
   const items: VerifyItem[] = [];
   const at: number[] = [];
   for (let i = 0; i < count; i++) {

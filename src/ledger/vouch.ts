@@ -13,9 +13,9 @@ import {
   FLAG_LINKED, HINT_VOUCHED, KIND_VOUCH, MESSAGE_BYTES, OFF_CHAIN_ID, OFF_FLAGS, OFF_HINT, OFF_KIND, OFF_SIGNATURE,
   OFF_SIGNER, OFF_VERSION, RECORD_BYTES, RECORD_VERSION, ROLE_OPERATOR, SIGNATURE_BYTES, STRUCT_BAD_CHAIN, STRUCT_BAD_SIGNATURE_ENCODING,
   STRUCT_BAD_VERSION, STRUCT_OK, STRUCT_RESERVED_FIELD, STRUCT_RESERVED_FLAG, VO_COUNT, VO_DIGEST, VO_RESERVED,
-  isZero, setU32, setU64, setU128, u16, u32,
+  isZero, setU32, setU64, setU128, signatureEncodingOk, u16, u32,
 } from '../codec/record.js';
-import { hash, hashBatch, type HashAlgorithm } from '../crypto/hash.js';
+import { DIGEST_BYTES, hash, hashBatch, type HashAlgorithm } from '../crypto/hash.js';
 import { ResultCode } from './results.js';
 import { type Signer, signRecord } from './sign.js';
 
@@ -23,7 +23,6 @@ import { type Signer, signRecord } from './sign.js';
 export const VOUCH_DOMAIN = new TextEncoder().encode('gmledger-vouch-1');
 /** Fewest records a vouch covers: an empty vouch would be a signature over nothing. */
 export const VOUCH_RECORDS_MIN = 1;
-const DIGEST_BYTES = 32;
 
 /** True if the record at `o` has the vouched signature form: r‖s all zero, hint 0xFE. */
 export function isVouchedForm(b: Uint8Array, o: number): boolean {
@@ -33,18 +32,15 @@ export function isVouchedForm(b: Uint8Array, o: number): boolean {
 /**
  * Structure of a vouch record (kind 9), which the generic check refuses as bad_kind:
  * version, chain id, no flags (a vouch is never part of a linked chain), reserved bytes
- * zero, count ≥ 1, and a well-formed signature (r, s non-zero, hint 0..3 or 0xFF).
+ * zero, and a well-formed signature (r, s non-zero, hint 0..3 or 0xFF). The count is
+ * checked by scanVouchGroups.
  */
-export function vouchStructure(b: Uint8Array, o: number, chainId: number): number {
+function vouchStructure(b: Uint8Array, o: number, chainId: number): number {
   if (b[o + OFF_VERSION] !== RECORD_VERSION) return STRUCT_BAD_VERSION;
   if (u32(b, o + OFF_CHAIN_ID) !== chainId) return STRUCT_BAD_CHAIN;
   if (u16(b, o + OFF_FLAGS) !== 0) return STRUCT_RESERVED_FLAG;
   if (!isZero(b, o + VO_RESERVED, o + MESSAGE_BYTES)) return STRUCT_RESERVED_FIELD;
-  if (isZero(b, o + OFF_SIGNATURE, o + OFF_SIGNATURE + 32)) return STRUCT_BAD_SIGNATURE_ENCODING;
-  if (isZero(b, o + OFF_SIGNATURE + 32, o + OFF_SIGNATURE + 64)) return STRUCT_BAD_SIGNATURE_ENCODING;
-  const hint = b[o + OFF_HINT];
-  if (hint > 3 && hint !== 0xff) return STRUCT_BAD_SIGNATURE_ENCODING;
-  return STRUCT_OK;
+  return signatureEncodingOk(b, o) ? STRUCT_OK : STRUCT_BAD_SIGNATURE_ENCODING;
 }
 
 /**

@@ -117,11 +117,11 @@ export class Batcher {
     if (jobs.length === 1) {
       batch = jobs[0].batch;
     } else {
-      batch = new Uint8Array(records * 256);
+      batch = new Uint8Array(records * RECORD_BYTES);
       let at = 0;
       for (const j of jobs) {
-        batch.set(j.batch.subarray(0, j.count * 256), at);
-        at += j.count * 256;
+        batch.set(j.batch.subarray(0, j.count * RECORD_BYTES), at);
+        at += j.count * RECORD_BYTES;
       }
     }
     if (this.#submitsInFlight++ === 0) this.#busySince = performance.now();

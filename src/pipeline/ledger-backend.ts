@@ -32,29 +32,18 @@ export class LedgerBackend implements NodeBackend {
   /** The ledger lands one submit in one block: never hand it more than a block holds. */
   readonly submitRecordsMax: number;
   readonly #listeners = new Map<(b: BlockEvent) => void, () => boolean>();
-  // Block events are forwarded strictly in height order even though records are read back
-  // asynchronously: each forward waits for the previous one.
+  // Block events are forwarded off the ledger's call, in height order (each forward after the
+  // previous one); a listener that throws never reaches the ledger.
   #events: Promise<void> = Promise.resolve();
-  #onLedgerBlock = (e: LedgerBlockEvent & { records?: Uint8Array; codes?: Uint16Array }) => {
+  #onLedgerBlock = (e: LedgerBlockEvent) => {
     if (this.#listeners.size === 0) return;
     let want = false;
     for (const w of this.#listeners.values()) want ||= w();
-    this.#events = this.#events.then(async () => {
-      let records = e.records;
-      let codes = e.codes;
-      if (want && (records === undefined || codes === undefined)) {
-        // The ledger's block event carries no records (yet): read the durable block back.
-        const b = await this.ledger.getBlock(e.height);
-        if (b === undefined) return;
-        const all = new Uint8Array(b.records.length * RECORD_BYTES);
-        b.records.forEach((r, i) => all.set(r, i * RECORD_BYTES));
-        records = all;
-        codes = Uint16Array.from(b.codes);
-      }
+    this.#events = this.#events.then(() => {
       // Records only when a listener wants them: without record-topic subscribers the server
       // then skips its per-record topic pass (three strings per transfer) on the main thread.
       const ev: BlockEvent = want
-        ? { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count, records, codes }
+        ? { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count, records: e.records, codes: e.codes }
         : { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count };
       for (const l of this.#listeners.keys()) l(ev);
     }).catch(() => undefined);

@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import { RECORD_BYTES } from '../codec/record.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
-import { resultRoot, txHashes, txRoot } from '../chain/block.js';
+import { resultRoot, txHashesPacked, txRoot } from '../chain/block.js';
 import type { StateTree, StateTreeRefs } from '../ledger/statetree.js';
 import type { StateTreeUpdate } from '../ledger/state.js';
 
@@ -43,26 +43,31 @@ export interface Seal {
 
 /** Seals `job` with `tree` (updated in place). Pure apart from the tree; any thread. */
 export function computeSeal(job: SealJob, tree: StateTree): Seal {
-  const hashes: Uint8Array[] = [];
+  // All tx hashes end to end in one buffer: each record chunk hashed in one call.
+  let count = 0;
   for (const c of job.chunks) {
     if ('records' in c) {
       if (c.records.length % RECORD_BYTES !== 0) throw new RangeError('a chunk is whole records');
-      for (const h of txHashes(c.records, c.records.length / RECORD_BYTES, job.alg)) hashes.push(h);
+      count += c.records.length / RECORD_BYTES;
     } else {
       if (c.hashes.length % DIGEST_BYTES !== 0) throw new RangeError('a hash chunk is whole digests');
-      for (let o = 0; o < c.hashes.length; o += DIGEST_BYTES) hashes.push(c.hashes.subarray(o, o + DIGEST_BYTES));
+      count += c.hashes.length / DIGEST_BYTES;
     }
   }
-  if (hashes.length !== job.codes.length) throw new RangeError(`${hashes.length} records for ${job.codes.length} result codes`);
+  if (count !== job.codes.length) throw new RangeError(`${count} records for ${job.codes.length} result codes`);
+  const hashes = new Uint8Array(count * DIGEST_BYTES);
+  let at = 0;
+  for (const c of job.chunks) {
+    const h = 'records' in c ? txHashesPacked(c.records, c.records.length / RECORD_BYTES, job.alg) : c.hashes;
+    hashes.set(h, at);
+    at += h.length;
+  }
   const out: Seal = { txRoot: txRoot(hashes, job.alg), resultRoot: resultRoot(hashes, job.codes, job.alg) };
   if (job.tree) {
     tree.updatePacked(job.tree.size, job.tree.dirty, job.tree.leaves);
     out.stateRoot = tree.root();
   }
-  if (job.wantHashes) {
-    out.hashes = new Uint8Array(hashes.length * DIGEST_BYTES);
-    for (let i = 0; i < hashes.length; i++) out.hashes.set(hashes[i], i * DIGEST_BYTES);
-  }
+  if (job.wantHashes) out.hashes = hashes;
   return out;
 }
 

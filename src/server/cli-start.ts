@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { LedgerBackend } from '../pipeline/ledger-backend.js';
+import { parseOrUsage } from './cli-usage.js';
 import { NodeServer } from './node-server.js';
 import type { Limits } from './limits.js';
 import type { NodeBackend } from '../pipeline/backend.js';
@@ -195,13 +196,8 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.log(START_USAGE);
     return 0;
   }
-  let o: StartOptions;
-  try {
-    o = parseStartArgs(argv);
-  } catch (e) {
-    console.error(`gmledger start: ${(e as Error).message}\n${START_USAGE}`);
-    return 2;
-  }
+  const o = parseOrUsage('start', START_USAGE, parseStartArgs, argv);
+  if (o === undefined) return 2;
   const node = await runNode(o);
   const info = node.info();
   const stopped = new Promise<void>((done) => {

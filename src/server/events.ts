@@ -26,6 +26,7 @@ export function recordFrames(topic: string, b: BlockEvent, at: ArrayLike<number>
   const records = b.records!;
   const codes = b.codes!;
   const name = new TextEncoder().encode(topic);
+  const height = BigInt(b.height); // the same for every record of the block
   const frames: Uint8Array[] = [];
   for (let start = 0; start < at.length; start += EVENT_RECORDS_PER_FRAME_MAX) {
     const n = Math.min(EVENT_RECORDS_PER_FRAME_MAX, at.length - start);
@@ -37,7 +38,7 @@ export function recordFrames(topic: string, b: BlockEvent, at: ArrayLike<number>
     let o = HEADER_BYTES + name.length;
     for (let k = 0; k < n; k++) {
       const i = at[start + k];
-      v.setBigUint64(o, BigInt(b.height), true);
+      v.setBigUint64(o, height, true);
       v.setUint32(o + 8, i, true);
       v.setUint16(o + 12, codes[i], true);
       f.set(records.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES), o + 16);

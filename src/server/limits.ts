@@ -4,17 +4,20 @@
 
 import { HEADER_BYTES, RECORD_BYTES } from './protocol.js';
 
+const BATCH_RECORDS_MAX = 1024;
+const FRAME_BYTES_MAX = HEADER_BYTES + BATCH_RECORDS_MAX * RECORD_BYTES;
+
 export const LIMITS = {
   /** Records per SUBMIT frame. A frame is the unit of correlation; bigger batches amortise the header. */
-  BATCH_RECORDS_MAX: 1024,
+  BATCH_RECORDS_MAX,
   /** Largest frame the protocol accepts (a full batch). */
-  FRAME_BYTES_MAX: HEADER_BYTES + 1024 * RECORD_BYTES,
+  FRAME_BYTES_MAX,
   /**
    * Transport cap (uWS maxPayloadLength). Frames between FRAME_BYTES_MAX and this get a
    * frame_too_large error and the connection lives; beyond it uWS closes the socket (1009)
    * without reading the frame into memory.
    */
-  TRANSPORT_FRAME_BYTES_MAX: 4 * (HEADER_BYTES + 1024 * RECORD_BYTES),
+  TRANSPORT_FRAME_BYTES_MAX: 4 * FRAME_BYTES_MAX,
   /** Submit frames a connection may have awaiting results; more get too_many_in_flight. */
   IN_FLIGHT_BATCHES_MAX: 64,
   /** Records admitted but not yet durable, node-wide (256 B each: 128 Ki records = 32 MiB). */

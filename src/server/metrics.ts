@@ -28,6 +28,11 @@ export class Histogram {
   }
 }
 
+/** One counter or gauge in the text format: its HELP and TYPE lines and its sample. */
+export function metricLines(type: 'counter' | 'gauge', name: string, help: string, value: number): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
+}
+
 const LATENCY_BOUNDS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Committed records per second over a sliding window of one-second slots. */
@@ -96,7 +101,7 @@ export class Metrics {
   render(gauges: Record<string, [help: string, value: number]>, extra = ''): string {
     let out = '';
     const counter = (name: string, help: string, v: number) => {
-      out += `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${v}\n`;
+      out += metricLines('counter', name, help, v);
     };
     counter('gmledger_records_committed_total', 'Records answered with result ok.', this.recordsCommitted);
     counter('gmledger_records_rejected_total', 'Records answered with a non-ok result code.', this.recordsRejected);
@@ -107,10 +112,8 @@ export class Metrics {
     counter('gmledger_slow_subscribers_cut_total', 'Connections closed for lagging subscriptions.', this.slowSubscribersCut);
     out += '# HELP gmledger_frame_errors_total Frames refused, by error.\n# TYPE gmledger_frame_errors_total counter\n';
     for (const [k, v] of [...this.errors].sort()) out += `gmledger_frame_errors_total{error="${k}"} ${v}\n`;
-    out += `# HELP gmledger_tps Records committed per second, mean over the last 9 s.\n# TYPE gmledger_tps gauge\ngmledger_tps ${this.tps()}\n`;
-    for (const [name, [help, v]] of Object.entries(gauges)) {
-      out += `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`;
-    }
+    out += metricLines('gauge', 'gmledger_tps', 'Records committed per second, mean over the last 9 s.', this.tps());
+    for (const [name, [help, v]] of Object.entries(gauges)) out += metricLines('gauge', name, help, v);
     out += this.submitLatency.render() + this.blockInterval.render() + this.blockRecords.render();
     return out + extra;
   }

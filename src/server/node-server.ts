@@ -9,10 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import {
-  COMPRESSION_DISABLED, SEND_DROPPED, createApp, listen, type Listening, type UwsApp, type UwsRequest,
+  COMPRESSION_DISABLED, SEND_DROPPED, copyBytes, createApp, listen, type Listening, type UwsApp, type UwsRequest,
   type UwsResponse, type UwsSocket,
 } from '../../native/uws.js';
-import { HINT_VOUCHED, OFF_HINT, RECORD_BYTES, encode, type RecordFields } from '../codec/record.js';
+import { HINT_VOUCHED, OFF_HINT, RECORD_BYTES, U128_MAX, encode, type RecordFields } from '../codec/record.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { resultName } from '../ledger/results.js';
 import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/backend.js';
@@ -20,7 +20,7 @@ import { Batcher } from '../pipeline/batcher.js';
 import { type Identity, topicAccess } from './access.js';
 import { blockTopics } from './events.js';
 import { type Limits, resolveLimits } from './limits.js';
-import { Metrics } from './metrics.js';
+import { Metrics, metricLines } from './metrics.js';
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES, SIGNATURE_BYTES,
   SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic, readBlockEvent, readRecordEvents,
@@ -79,7 +79,7 @@ function jsonText(v: unknown): string {
 function parseU128(s: string): bigint | undefined {
   if (!/^(0x[0-9a-fA-F]{1,32}|[0-9]{1,39})$/.test(s)) return undefined;
   const v = BigInt(s);
-  return v < 1n << 128n ? v : undefined;
+  return v <= U128_MAX ? v : undefined;
 }
 
 function parseHeight(s: string): number | undefined {
@@ -360,7 +360,7 @@ export class NodeServer {
           return;
         }
         // Copy out of uWS's buffer (valid only during this callback).
-        const batch = count === 0 ? new Uint8Array(0) : new Uint8Array(message.slice(HEADER_BYTES));
+        const batch = count === 0 ? new Uint8Array(0) : copyBytes(message, HEADER_BYTES);
         this.#submit(c, requestId, batch, count, (flags & SUBMIT_TRUSTED) !== 0, false);
         return;
       }
@@ -438,13 +438,17 @@ export class NodeServer {
     const v = new DataView(f.buffer);
     for (let i = 0; i < n; i++) {
       const p = HEADER_BYTES + i * RESULT_BYTES;
+      const height = o.heights[i];
       v.setUint16(p, o.codes[i], true);
-      if (o.heights[i] < 0) {
+      // The u64 height as two u32 halves: no BigInt per record.
+      if (height < 0) {
         v.setUint32(p + 4, NOT_IN_BLOCK, true);
-        v.setBigUint64(p + 8, 0xffffffffffffffffn, true);
+        v.setUint32(p + 8, 0xffffffff, true);
+        v.setUint32(p + 12, 0xffffffff, true);
       } else {
         v.setUint32(p + 4, o.indexes[i], true);
-        v.setBigUint64(p + 8, BigInt(o.heights[i]), true);
+        v.setUint32(p + 8, height >>> 0, true);
+        v.setUint32(p + 12, Math.floor(height / 0x100000000), true);
       }
     }
     return f;
@@ -655,10 +659,12 @@ export class NodeServer {
     res.onAborted(() => {
       aborted = true;
     });
-    const reply = (status: string, body: string, type = 'application/json') => {
+    const reply = (status: string, body: string, type = 'application/json', retryAfterS?: number) => {
       if (aborted) return;
       res.cork(() => {
-        res.writeStatus(status).writeHeader('content-type', type).writeHeader('access-control-allow-origin', '*').end(body);
+        res.writeStatus(status).writeHeader('content-type', type);
+        if (retryAfterS !== undefined) res.writeHeader('retry-after', String(retryAfterS));
+        res.writeHeader('access-control-allow-origin', '*').end(body);
       });
     };
     if (url.length > this.limits.URL_BYTES_MAX) return reply('414 URI Too Long', jsonText({ error: 'uri_too_long' }));
@@ -669,12 +675,7 @@ export class NodeServer {
     const answer = (v: () => Json | undefined | Promise<Json | undefined>) => {
       if (this.#closing || this.#httpInFlight >= this.limits.HTTP_QUERIES_IN_FLIGHT_MAX) {
         this.#httpBusy++;
-        if (aborted) return;
-        res.cork(() => {
-          res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'application/json')
-            .writeHeader('retry-after', '1').writeHeader('access-control-allow-origin', '*').end(jsonText({ error: 'busy' }));
-        });
-        return;
+        return reply('503 Service Unavailable', jsonText({ error: 'busy' }), 'application/json', 1);
       }
       this.#httpInFlight++;
       let p: Promise<Json | undefined>;
@@ -751,8 +752,8 @@ export class NodeServer {
       gmledger_process_heap_used_bytes: ['V8 heap in use.', mem.heapUsed],
       gmledger_event_loop_delay_p99_seconds: ['Main-thread event-loop delay, 99th percentile since start.', this.#loopDelay.percentile(99) / 1e9],
       gmledger_event_loop_delay_max_seconds: ['Main-thread event-loop delay, maximum since start.', this.#loopDelay.max / 1e9],
-    }, '# HELP gmledger_ledger_busy_seconds_total Wall time with a ledger submit outstanding; its rate is the ledger stage utilisation (0..1).\n' +
-      `# TYPE gmledger_ledger_busy_seconds_total counter\ngmledger_ledger_busy_seconds_total ${s.busyMs / 1000}\n` +
+    }, metricLines('counter', 'gmledger_ledger_busy_seconds_total',
+      'Wall time with a ledger submit outstanding; its rate is the ledger stage utilisation (0..1).', s.busyMs / 1000) +
       (this.backend.metrics?.() ?? ''));
   }
 }

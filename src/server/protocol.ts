@@ -13,9 +13,13 @@
 //
 // Integers are little-endian, as in the 256-byte record.
 
+import { RECORD_BYTES, U128_MAX } from '../codec/record.js';
+
+// The record's sizes, from the codec (plain code, browser-safe) rather than defined again.
+export { KEY_ID_BYTES, RECORD_BYTES, SIGNATURE_BYTES } from '../codec/record.js';
+
 export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 16;
-export const RECORD_BYTES = 256;
 /** One result per record in a RESULTS frame: code u16, reserved u16, index u32, height u64. */
 export const RESULT_BYTES = 16;
 /** RESULTS index for a record that never entered a block (admission codes 1..31); its height field is all ones. */
@@ -25,8 +29,6 @@ export const EVENT_RECORD_BYTES = 16 + RECORD_BYTES;
 /** EVENT_BLOCK payload: height u64, time ms u64, count u32, reserved u32, header hash 32 bytes. */
 export const EVENT_BLOCK_BYTES = 56;
 export const NONCE_BYTES = 32;
-export const KEY_ID_BYTES = 32;
-export const SIGNATURE_BYTES = 64;
 
 export const Frame = {
   // Client → server.
@@ -225,8 +227,6 @@ export type Topic =
   | { kind: 'firehose' }
   | { kind: 'account'; id: bigint }
   | { kind: 'ledger'; ledger: number };
-
-const U128_MAX = (1n << 128n) - 1n;
 
 /** Parses a topic name; undefined if it is not one of the four forms. Canonical decimal only. */
 export function parseTopic(name: string): Topic | undefined {

@@ -40,7 +40,7 @@ function be64(v: number, b: Uint8Array, o: number): void {
 export function readBe32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
-export function readBe64(b: Uint8Array, o: number): number {
+function readBe64(b: Uint8Array, o: number): number {
   return readBe32(b, o) * 0x100000000 + readBe32(b, o + 4);
 }
 
@@ -53,10 +53,7 @@ export function indexKey(prefix: number, index: number): Uint8Array {
 export function idKey(prefix: number, id: Uint8Array): Uint8Array {
   const k = new Uint8Array(1 + id.length); k[0] = prefix; k.set(id, 1); return k;
 }
-export function location(height: number, index: number): Uint8Array {
-  const v = new Uint8Array(LOCATION_BYTES); be64(height, v, 0); be32(index, v, 8); return v;
-}
-/** Writes u64 BE `a` ‖ u32 BE `b` at `o` (a location, or an account-history key part). */
+/** Writes u64 BE `a` ‖ u32 BE `b` at `o` (a location: height, index). */
 export function writeLocation(out: Uint8Array, o: number, a: number, b: number): void {
   be64(a, out, o); be32(b, out, o + 8);
 }
