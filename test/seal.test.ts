@@ -29,6 +29,7 @@ describe('block seal', () => {
       const mine = new StateTree(128, alg);
       const w = new SealWorker(mine, 128);
       workers.push(w);
+      await w.start();
       // The reference: the whole tree rebuilt from all leaves after every block.
       const leaves: Uint32Array[] = [];
       // Small blocks first (inline), then the worker takes over at the first large one.
@@ -77,6 +78,8 @@ describe('block seal', () => {
 
   it('refuses malformed jobs, inline and on the worker, and all work once closed or failed', async () => {
     const w = new SealWorker(new StateTree(128), 128);
+    workers.push(w);
+    await w.start();
     const n = SEAL_WORKER_MIN_RECORDS;
     await expect(w.seal({ alg: 'sm3', chunks: [{ records: new Uint8Array(100) }], codes: new Uint16Array(1), wantHashes: false })).rejects.toThrow(/whole records/);
     await expect(w.seal({ alg: 'sm3', chunks: [{ records: new Uint8Array(n * 256) }], codes: new Uint16Array(n + 1), wantHashes: false })).rejects.toThrow(/result codes/);
@@ -96,6 +99,7 @@ describe('block seal', () => {
       import { SealWorker } from ${JSON.stringify(new URL('../dist/src/pool/seal.js', import.meta.url).href)};
       import { StateTree } from ${JSON.stringify(new URL('../dist/src/ledger/statetree.js', import.meta.url).href)};
       const w = new SealWorker(new StateTree(128), 128);
+      await w.start();
       const n = 512;
       const bad = w.seal({ alg: 'sm3', chunks: [{ records: new Uint8Array(n * 256) }], codes: new Uint16Array(n + 1), wantHashes: false });
       const good = w.seal({ alg: 'sm3', chunks: [{ records: new Uint8Array(n * 256) }], codes: new Uint16Array(n), wantHashes: false });

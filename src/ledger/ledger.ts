@@ -9,8 +9,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FLAG_LINKED, KIND_VOUCH, Kind, OFF_FLAGS, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, OFF_KIND, RECORD_BYTES, STRUCT_OK,
-  concatRecords, decode, setU128, u16,
+  FLAG_LINKED, Kind, OFF_FLAGS, RECORD_BYTES, concatRecords, decode, setU128, u16,
 } from '../codec/record.js';
 import { checkBatchStructure } from '../codec/validate.js';
 import { fromHex, toHex, equalBytes } from '../crypto/bytes.js';
@@ -34,9 +33,9 @@ import { ENTRY_BYTES, ENTRY_WORDS } from './tables.js';
 import { sm2Backend } from './sm2backend.js';
 import { type Signer, signerFromKeyPair } from './sign.js';
 import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
-import { isVouchedForm, scanVouchGroups } from './vouch.js';
+import { scanVouchGroups } from './vouch.js';
 import { AccountHistory } from './history.js';
-import { InBatchKeys, signerKey } from './keys.js';
+import { type RegisteredKey, scanCandidates, settleAdmission } from './admission.js';
 import { SealWorker, type SealChunk } from '../pool/seal.js';
 
 /** Most records one submit() takes; a batch always lands in a single block. */
@@ -141,9 +140,6 @@ export interface Sequencer {
   append(batch: Uint8Array, count: number): Promise<{ codes: Uint16Array; height: number; first: number }>;
 }
 
-const STRUCT_TO_RESULT = [0, ResultCode.bad_version, ResultCode.bad_kind, ResultCode.wrong_chain, ResultCode.reserved_flag,
-  ResultCode.reserved_field, ResultCode.bad_signature_encoding];
-
 export class Ledger extends EventEmitter implements Sequencer {
   readonly dir: string;
   readonly config: ChainConfig;
@@ -212,6 +208,7 @@ export class Ledger extends EventEmitter implements Sequencer {
   static async open(options: LedgerOptions): Promise<Ledger> {
     const dir = options.dir;
     const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false });
+    let ledger: Ledger | undefined;
     try {
       const raw = await db.get(META_CONFIG);
       if (!raw) throw new Error(`${dir} holds no gmledger chain (run gmledger init)`);
@@ -220,10 +217,12 @@ export class Ledger extends EventEmitter implements Sequencer {
       const node = signerFromKeyPair({ privateKey: priv, publicKey: sm2Backend.getPublicKey(priv) });
       if (toHex(node.keyId) !== config.nodeKeyId) throw new Error('node private key does not match the chain config');
       const state = new LedgerState({ alg: config.alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
-      const ledger = new Ledger(dir, config, db, node, options, state);
+      ledger = new Ledger(dir, config, db, node, options, state);
+      await ledger.#seal.start();
       await ledger.#load(options.genesis === true);
       return ledger;
     } catch (err) {
+      if (ledger) await ledger.#seal.close();
       await db.close();
       throw err;
     }
@@ -464,48 +463,17 @@ export class Ledger extends EventEmitter implements Sequencer {
   }
 
   /**
-   * Admission: structure, signer key lookup (registered keys, then register_key records
-   * earlier in the same batch), one batch signature check, closed linked chains. Writes
-   * admission codes into `codes`; returns the indexes of admitted records.
+   * Admission (admission.ts): structure, signer key lookup (registered keys, then keys of
+   * register_key records earlier in the same batch that are themselves admitted), one
+   * batch signature check, closed linked chains. Writes admission codes into `codes`;
+   * returns the indexes of admitted records.
    */
   async admit(batch: Uint8Array, n: number, codes: Uint16Array): Promise<number[]> {
-    const keys: (Uint8Array | null)[] = new Array(n).fill(null);
-    const inBatch = new InBatchKeys(batch, n, this.config.alg);
     const structure = checkBatchStructure(batch, n, this.config.chainId);
-    for (let i = 0; i < n; i++) {
-      const o = i * RECORD_BYTES;
-      inBatch.advanceTo(i);
-      const s = structure[i];
-      if (s !== STRUCT_OK) {
-        // A vouch, or a record in vouched form, is only ever valid inside a trusted batch.
-        const vouchish = (s === STRUCT_BAD_KIND && batch[o + OFF_KIND] === KIND_VOUCH) ||
-          (s === STRUCT_BAD_SIGNATURE_ENCODING && isVouchedForm(batch, o));
-        codes[i] = vouchish ? ResultCode.vouch_required : STRUCT_TO_RESULT[s];
-        continue;
-      }
-      const pk = signerKey(this.state, inBatch, batch, o);
-      if (pk === undefined) { codes[i] = ResultCode.signer_key_not_found; continue; }
-      keys[i] = pk;
-    }
-    const ok = await this.#verifier.verifyRecords(batch, n, keys);
-    for (let i = 0; i < n; i++) if (codes[i] === 0 && ok[i] !== 1) codes[i] = ResultCode.bad_signature;
-    // Linked chains: the whole chain is admitted or none of it.
-    const admitted: number[] = [];
-    let start = 0;
-    for (let i = 0; i < n; i++) {
-      const linked = (u16(batch, i * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0;
-      if (linked && i < n - 1) continue;
-      const open = linked; // the batch ended inside a chain
-      let bad = open;
-      for (let j = start; j <= i; j++) if (codes[j] !== 0) bad = true;
-      for (let j = start; j <= i; j++) {
-        if (open) codes[j] = codes[j] || ResultCode.linked_event_chain_open;
-        else if (bad && codes[j] === 0) codes[j] = ResultCode.linked_event_failed_admission;
-        else if (!bad) admitted.push(j);
-      }
-      start = i + 1;
-    }
-    return admitted;
+    const registered: RegisteredKey = (b, o) => this.state.keyById(b, o)?.publicKey;
+    const scan = scanCandidates(batch, n, structure, this.config.alg, registered, codes);
+    const ok = await this.#verifier.verifyRecords(batch, n, scan.keys);
+    return settleAdmission(batch, scan, ok, registered, codes);
   }
 
   /**
@@ -546,7 +514,17 @@ export class Ledger extends EventEmitter implements Sequencer {
    * trusted path computes them for the vouch digest); they must be of exactly these bytes.
    */
   append(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<AppendResult> {
+    if (!(batch instanceof Uint8Array)) return Promise.reject(new TypeError('append: batch must be a Uint8Array'));
+    if (!Number.isSafeInteger(count) || count < 1 || count > BATCH_RECORDS_MAX || batch.length < count * RECORD_BYTES) {
+      return Promise.reject(new RangeError(`append: count must be an integer in [1, ${BATCH_RECORDS_MAX}] and the batch must hold that many records`));
+    }
     if (hashes !== undefined && hashes.length !== count) return Promise.reject(new RangeError(`${hashes.length} hashes for ${count} records`));
+    // Linked chains close inside one append: apply (live), replay and verify all end a
+    // chain at its first unlinked record, so a chain left open here would be closed by
+    // live apply at the chunk's end but continued into the next chunk by replay.
+    if ((u16(batch, (count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) {
+      return Promise.reject(new RangeError('append: the batch ends inside a linked chain (its last record has the linked flag)'));
+    }
     if (this.#failed) return Promise.reject(this.#failed);
     if (this.#closing) return Promise.reject(new Error('ledger is closed'));
     // Behind a durable read (or behind appends still waiting for one): queue, in order.
@@ -656,11 +634,29 @@ export class Ledger extends EventEmitter implements Sequencer {
     this.#writes = write.then(({ hash, header }) => {
       this.#durableHeight = height;
       for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height, first: w.first });
-      this.emit('block', { height, hash, header, count: block.count, timeMs: block.timeMs, records, codes } satisfies BlockEvent);
+      this.#publish({ height, hash, header, count: block.count, timeMs: block.timeMs, records, codes });
     }, (err: Error) => {
       this.#failed ??= new Error(`block ${height} could not be written; the ledger stopped: ${err.message}`);
       for (const w of block.waiters) w.reject(this.#failed);
     });
+  }
+
+  /**
+   * The 'block' event, to each listener in turn. The block is durable and its results are
+   * out: a listener that throws must not reach the write path (it would stop the ledger)
+   * nor the other listeners. Its error goes to the 'error' listeners, or else is printed
+   * as a process warning.
+   */
+  #publish(event: BlockEvent): void {
+    for (const listener of this.listeners('block')) {
+      try {
+        (listener as (e: BlockEvent) => void).call(this, event);
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        if (this.listenerCount('error') > 0) this.emit('error', e);
+        else process.emitWarning(`a 'block' listener threw: ${e.stack ?? e.message}`, 'GmledgerListenerWarning');
+      }
+    }
   }
 
   /** The block itself, the tip, and (with txHashIndex) one location key per record. */

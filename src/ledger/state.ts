@@ -275,9 +275,13 @@ export class LedgerState {
    * Applies `count` records from `batch` (count × 256 bytes, starting at record `start`)
    * in order, chain by chain; writes one result code per record into `results[first..]`.
    * `indexBase` is the block index of the first record. Chains must be closed within the
-   * range (admission guarantees it).
+   * range: Ledger.append refuses a batch that ends inside one, and verify a block that
+   * does; here it is an invariant, checked before anything is mutated.
    */
   applyBatch(batch: Uint8Array, start: number, count: number, results: Uint16Array, first: number, indexBase: number): void {
+    if (count > 0 && (u16(batch, (start + count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) {
+      throw new Error('applyBatch: the range ends inside a linked chain');
+    }
     let i = 0;
     while (i < count) {
       let end = i;

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { packBatch, SM2_BATCH_MAX, type VerifyBatchItem } from '../crypto/sm2.js';
+import { workerExecArgv } from './exec-argv.js';
 
 export interface VerifyPoolOptions {
   /** Worker threads; default os.availableParallelism(). */
@@ -39,6 +40,8 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 60_000,
+    // Not the parent's flags: --input-type, --eval and the like stop a worker from starting.
+    execArgv: workerExecArgv(),
   });
   let closed = false;
 

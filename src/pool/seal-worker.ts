@@ -2,7 +2,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { StateTree } from '../ledger/statetree.js';
-import { computeSeal, type SealRequest, type SealResponse } from './seal.js';
+import { computeSeal, READY_ID, type SealRequest, type SealResponse } from './seal.js';
 
 let tree: StateTree | undefined;
 
@@ -20,3 +20,6 @@ parentPort!.on('message', (m: SealRequest) => {
     parentPort!.postMessage({ id: m.id, error: (err as Error).message } satisfies SealResponse);
   }
 });
+
+// Loaded (imports resolved, WASM instantiated): SealWorker.start() waits for this.
+parentPort!.postMessage({ id: READY_ID } satisfies SealResponse);

@@ -16,6 +16,7 @@ import { DIGEST_BYTES } from '../crypto/hash.js';
 import { resultRoot, txHashesPacked, txRoot } from '../chain/block.js';
 import type { StateTree, StateTreeRefs } from '../ledger/statetree.js';
 import type { StateTreeUpdate } from '../ledger/state.js';
+import { workerExecArgv } from './exec-argv.js';
 
 /** The first block of at least this many records starts the worker; before it, seals run inline. */
 export const SEAL_WORKER_MIN_RECORDS = 256;
@@ -78,6 +79,9 @@ function own<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(b: T
 
 interface Pending { resolve: (s: Seal) => void; reject: (e: Error) => void }
 
+/** The id of the worker's one unsolicited message: loaded, ready for seals. */
+export const READY_ID = -1;
+
 /** Messages to the worker: a job, with the tree handed over on the first one. */
 export interface SealRequest { id: number; job: SealJob; init?: { alg: 'sm3' | 'sha256'; leafBytes: number; refs: StateTreeRefs } }
 export interface SealResponse { id: number; seal?: Seal; refs?: StateTreeRefs; error?: string }
@@ -85,17 +89,55 @@ export interface SealResponse { id: number; seal?: Seal; refs?: StateTreeRefs; e
 export class SealWorker {
   readonly #tree: StateTree;
   readonly #leafBytes: number;
+  readonly #script: URL;
   #worker: Worker | undefined;
   #started = false;
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
   #failed: Error | undefined;
   #closed = false;
+  #ready: Promise<void> | undefined;
 
-  /** `tree`: the caller's state tree (entries of `leafBytes` bytes), handed to the worker when it starts. */
-  constructor(tree: StateTree, leafBytes: number) {
+  /**
+   * `tree`: the caller's state tree (entries of `leafBytes` bytes), handed to the worker
+   * with its first seal. `script`: the worker's module (tests substitute one).
+   */
+  constructor(tree: StateTree, leafBytes: number, script: URL = new URL('./seal-worker.js', import.meta.url)) {
     this.#tree = tree;
     this.#leafBytes = leafBytes;
+    this.#script = script;
+  }
+
+  /**
+   * Starts the worker thread and resolves once it has loaded (its first seal still hands
+   * it the tree). A worker that cannot start fails here — at Ledger.open — not at a later
+   * block. Idempotent.
+   */
+  start(): Promise<void> {
+    this.#ready ??= new Promise<void>((resolve, reject) => {
+      let worker: Worker;
+      try {
+        worker = this.#spawn();
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      const fail = (err: Error): void => { worker.off('message', onReady); reject(new Error(`seal worker could not start: ${err.message}`)); };
+      const onExit = (code: number): void => fail(new Error(`exited with code ${code}`));
+      const onReady = (m: SealResponse): void => {
+        if (m.id !== READY_ID) return;
+        worker.off('error', fail);
+        worker.off('exit', onExit);
+        worker.off('message', onReady);
+        this.#worker = worker;
+        this.#listen(worker);
+        resolve();
+      };
+      worker.on('message', onReady);
+      worker.once('error', fail);
+      worker.once('exit', onExit);
+    });
+    return this.#ready;
   }
 
   /** Seals run in submission order; each resolves after the ones before it. */
@@ -109,13 +151,14 @@ export class SealWorker {
         return Promise.reject(err as Error);
       }
     }
+    // The worker is started by start() (Ledger.open awaits it): sealing never spawns it.
+    const worker = this.#worker;
+    if (!worker) return Promise.reject(new Error('seal worker not started (call start() first)'));
     let init: SealRequest['init'];
     if (!this.#started) {
       this.#started = true;
-      this.#worker = this.#start();
       init = { alg: this.#tree.algorithm, leafBytes: this.#leafBytes, refs: this.#tree.refs() };
     }
-    const worker = this.#worker!;
     const id = this.#nextId++;
     const sent: SealJob = {
       alg: job.alg, wantHashes: job.wantHashes, codes: own(job.codes),
@@ -131,8 +174,15 @@ export class SealWorker {
     });
   }
 
-  #start(): Worker {
-    const worker = new Worker(new URL('./seal-worker.js', import.meta.url));
+  #spawn(): Worker {
+    // Not the parent's execArgv: flags such as --input-type or --eval only make sense for
+    // the main thread, and a worker given them fails to start.
+    const worker = new Worker(this.#script, { execArgv: workerExecArgv() });
+    worker.unref();
+    return worker;
+  }
+
+  #listen(worker: Worker): void {
     worker.on('message', (m: SealResponse) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
@@ -148,8 +198,6 @@ export class SealWorker {
     });
     worker.on('error', (err) => this.#fail(err));
     worker.on('exit', (code) => { if (!this.#closed) this.#fail(new Error(`seal worker exited with code ${code}`)); });
-    worker.unref();
-    return worker;
   }
 
   /**

@@ -1,0 +1,136 @@
+// Admission of a signed batch, as pure functions over its bytes: structure, signer keys,
+// signatures, closed linked chains. Records refused here (codes 1..31) never enter a block.
+//
+// A record may be signed by a key registered earlier in the same batch (the genesis admin
+// registers itself). Such a key is usable only if the register_key record that carries it
+// is itself admitted: otherwise a refused register_key would let its key sign records that
+// reach a block, and the chain would fail its own verification (the offline verifier only
+// sees admitted records). Signatures are checked in one verifier call, so admission runs
+// in two passes:
+//   1. candidates: every record's signer key, as if every sound register_key were admitted
+//      (a superset of the keys pass 2 allows, so every signature that can matter is checked);
+//   2. settle: in order, chain by chain, a key from the batch counts only from its
+//      register_key on and only once that record's chain is admitted.
+
+import {
+  FLAG_LINKED, KEY_ID_BYTES, KIND_VOUCH, Kind, OFF_FLAGS, OFF_KIND, OFF_SIGNER, PUBLIC_KEY_BYTES, RECORD_BYTES,
+  RK_PUBLIC_KEY, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, STRUCT_OK, u16,
+} from '../codec/record.js';
+import { toHex } from '../crypto/bytes.js';
+import { hashBatch } from '../crypto/hash.js';
+import { ResultCode } from './results.js';
+import { isVouchedForm } from './vouch.js';
+
+/** The public key registered on the chain under the 32-byte key id at `ids[off..]`. */
+export type RegisteredKey = (ids: Uint8Array, off: number) => Uint8Array | undefined;
+
+const STRUCT_TO_RESULT = [0, ResultCode.bad_version, ResultCode.bad_kind, ResultCode.wrong_chain, ResultCode.reserved_flag,
+  ResultCode.reserved_field, ResultCode.bad_signature_encoding];
+
+/** Admission code of a record whose structure check gave `s` (not STRUCT_OK). */
+export function structureResult(batch: Uint8Array, o: number, s: number): number {
+  // A vouch, or a record in vouched form, is only ever valid inside a trusted batch.
+  const vouchish = (s === STRUCT_BAD_KIND && batch[o + OFF_KIND] === KIND_VOUCH) ||
+    (s === STRUCT_BAD_SIGNATURE_ENCODING && isVouchedForm(batch, o));
+  return vouchish ? ResultCode.vouch_required : STRUCT_TO_RESULT[s];
+}
+
+/** Key ids (hex) of the structurally sound register_key records, by record index. */
+function registeredIds(batch: Uint8Array, n: number, structure: Uint8Array, alg: 'sm3' | 'sha256'): Map<number, string> {
+  const at: number[] = [];
+  const pks: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const o = i * RECORD_BYTES;
+    if (structure[i] !== STRUCT_OK || batch[o + OFF_KIND] !== Kind.register_key) continue;
+    at.push(i);
+    pks.push(batch.subarray(o + RK_PUBLIC_KEY, o + RK_PUBLIC_KEY + PUBLIC_KEY_BYTES));
+  }
+  const out = new Map<number, string>();
+  if (pks.length === 0) return out;
+  const ids = hashBatch(pks, alg);
+  for (let k = 0; k < at.length; k++) out.set(at[k], toHex(ids[k]));
+  return out;
+}
+
+function publicKeyAt(batch: Uint8Array, i: number): Uint8Array {
+  const o = i * RECORD_BYTES + RK_PUBLIC_KEY;
+  return batch.subarray(o, o + PUBLIC_KEY_BYTES);
+}
+
+/** What the two passes share: the structure codes and the batch's own key registrations. */
+export interface AdmissionScan {
+  readonly n: number;
+  readonly structure: Uint8Array;
+  readonly regs: Map<number, string>;
+  /** Signer key of each record as pass 1 sees it (null: structure refused or key unknown). */
+  readonly keys: (Uint8Array | null)[];
+}
+
+/**
+ * Pass 1. Writes the structure codes into `codes` and returns each record's candidate
+ * signer key: registered on the chain, else registered by a sound register_key at or
+ * before it in the batch.
+ */
+export function scanCandidates(batch: Uint8Array, n: number, structure: Uint8Array, alg: 'sm3' | 'sha256',
+  registered: RegisteredKey, codes: Uint16Array): AdmissionScan {
+  const regs = registeredIds(batch, n, structure, alg);
+  const visible = new Map<string, Uint8Array>();
+  const keys: (Uint8Array | null)[] = new Array(n).fill(null);
+  for (let i = 0; i < n; i++) {
+    const o = i * RECORD_BYTES;
+    const id = regs.get(i);
+    if (id !== undefined && !visible.has(id)) visible.set(id, publicKeyAt(batch, i));
+    if (structure[i] !== STRUCT_OK) { codes[i] = structureResult(batch, o, structure[i]); continue; }
+    const pk = registered(batch, o + OFF_SIGNER) ?? (visible.size > 0 ? visible.get(signerHex(batch, o)) : undefined);
+    if (pk === undefined) { codes[i] = ResultCode.signer_key_not_found; continue; }
+    keys[i] = pk;
+  }
+  return { n, structure, regs, keys };
+}
+
+function signerHex(batch: Uint8Array, o: number): string {
+  return toHex(batch.subarray(o + OFF_SIGNER, o + OFF_SIGNER + KEY_ID_BYTES));
+}
+
+/**
+ * Pass 2, given one signature flag per record (`sigOk[i] === 1`: valid under scan.keys[i]).
+ * In order, chain by chain: a key from the batch is visible from its register_key on,
+ * within that record's chain, and after the chain only if the chain was admitted. Whole
+ * linked chains are admitted or refused; a batch ending inside a chain refuses that chain.
+ * Writes the final admission codes into `codes` (pass 1's stay); returns the indexes of
+ * the admitted records, increasing.
+ */
+export function settleAdmission(batch: Uint8Array, scan: AdmissionScan, sigOk: Uint8Array, registered: RegisteredKey,
+  codes: Uint16Array): number[] {
+  const { n, regs } = scan;
+  const visible = new Set<string>();   // ids of keys from admitted register_key records
+  const tentative: string[] = [];      // ids added by the open chain's register_key records
+  const admitted: number[] = [];
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * RECORD_BYTES;
+    const id = regs.get(i);
+    if (id !== undefined && !visible.has(id)) { visible.add(id); tentative.push(id); }
+    if (codes[i] === 0) {
+      // Pass 2's keys are a subset of pass 1's: a key found now was a candidate then, and
+      // a key id names one public key, so the signature flag is for this very key.
+      const known = registered(batch, o + OFF_SIGNER) !== undefined || (visible.size > 0 && visible.has(signerHex(batch, o)));
+      if (!known) codes[i] = ResultCode.signer_key_not_found;
+      else if (sigOk[i] !== 1) codes[i] = ResultCode.bad_signature;
+    }
+    const linked = (u16(batch, o + OFF_FLAGS) & FLAG_LINKED) !== 0;
+    if (linked && i < n - 1) continue;
+    // The chain [start, i] is complete (or the batch ended inside it).
+    let bad = linked;
+    for (let j = start; j <= i; j++) if (codes[j] !== 0) bad = true;
+    for (let j = start; j <= i; j++) {
+      if (linked) codes[j] = codes[j] || ResultCode.linked_event_chain_open;
+      else if (bad && codes[j] === 0) codes[j] = ResultCode.linked_event_failed_admission;
+      else if (!bad) admitted.push(j);
+    }
+    if (bad) for (const t of tentative) visible.delete(t);
+    tentative.length = 0;
+    start = i + 1;
+  }
+  return admitted;
+}
