@@ -186,6 +186,27 @@ describe('the sequencer seam and block listeners', () => {
   });
 });
 
+describe('lookups by id', () => {
+  it('a transfer the state machine refused is found by its id, with its code, and proved; an applied one wins', async () => {
+    const x = keyAndUse();
+    const acct = (n: bigint) => records.createAccount({ chainId, id: n, ledger: 1, code: 1, controller: x.k.keyId }, x.k);
+    const transfer = (amount: bigint, debit = 9001n) =>
+      records.transfer({ chainId, id: 77_000n, debitAccountId: debit, creditAccountId: 9002n, amount, ledger: 1, code: 1 }, x.k);
+    const r = await ledger.submit([x.reg, acct(9001n), acct(9002n), transfer(5n, 9999n)]);
+    expect(r.map((y) => y.name)).toEqual(['ok', 'ok', 'ok', 'debit_account_not_found']);
+    const t = await ledger.getTransaction(77_000n);
+    expect(t).toMatchObject({ height: r[3].height, index: r[3].index, name: 'debit_account_not_found' });
+    expect(t!.decoded).toMatchObject({ kind: 'transfer', id: 77_000n, body: { debitAccountId: 9999n } });
+    expect((await ledger.proveTransaction(77_000n))?.index).toBe(r[3].index);
+    expect(await ledger.getTransaction(77_001n)).toBeUndefined();
+    // The same id applied later: the lookup answers with the applied transfer.
+    const ok = await ledger.submit([transfer(5n)]);
+    expect(ok[0].name).toBe('ok');
+    expect(await ledger.getTransaction(77_000n)).toMatchObject({ height: ok[0].height, index: ok[0].index, name: 'ok' });
+    await expectVerifies();
+  });
+});
+
 describe('worker threads', () => {
   it("keep none of the main thread's flags but the harmless ones", () => {
     expect(workerExecArgv(['--input-type=module', '--eval', 'x', '--enable-source-maps', '--stack-trace-limit=50', '--import', 'tsx']))

@@ -70,6 +70,14 @@ describe('node server: submit, auth, subscriptions, HTTP', () => {
     raw.send('{not json');
     await raw.until(() => raw.texts.length >= 5);
     expect(JSON.parse(raw.texts[4])).toMatchObject({ op: 'error', error: 'bad_json' });
+    // A request id that is not a u32 is refused by name, never answered as id 0.
+    const badIds = ['"seven"', '4294967296', '-1', '1.5', 'null'];
+    for (const [k, bad] of badIds.entries()) {
+      raw.send(`{"op":"ping","id":${bad}}`);
+      await raw.until(() => raw.texts.length >= 6 + k);
+      expect(JSON.parse(raw.texts[5 + k]), bad).toMatchObject({ op: 'error', id: 0, error: 'bad_json', message: expect.stringMatching(/^id must be/) });
+    }
+    raw.texts.splice(5, badIds.length);
     raw.send(JSON.stringify({ op: 'subscribe', id: 4, topic: 'firehose' }));
     await raw.until(() => raw.texts.length >= 6);
     expect(JSON.parse(raw.texts[5])).toMatchObject({ op: 'error', id: 4, error: 'forbidden_topic' });

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FLAG_LINKED, Kind, OFF_FLAGS, RECORD_BYTES, concatRecords, decode, setU128, u16,
+  FLAG_LINKED, Kind, OFF_FLAGS, OFF_ID, OFF_KIND, RECORD_BYTES, concatRecords, decode, setU128, u16,
 } from '../codec/record.js';
 import { checkBatchStructure } from '../codec/validate.js';
 import { fromHex, toHex, equalBytes } from '../crypto/bytes.js';
@@ -20,11 +20,12 @@ import {
   txHashes, HEADER_BYTES,
 } from '../chain/block.js';
 import {
-  META_CONFIG, META_TIP, META_CHECKPOINT, encodeCheckpoint, decodeCheckpoint, P_ACCOUNT, P_HALT, P_KEY, P_OP, P_TRANSFER, P_TRANSFER_UPDATE, P_TX, LOCATION_BYTES, writeLocation,
+  META_CONFIG, META_TIP, META_CHECKPOINT, encodeCheckpoint, decodeCheckpoint, P_ACCOUNT, P_HALT, P_KEY, P_OP, P_REFUSED, P_TRANSFER, P_TRANSFER_UPDATE, P_TX,
+  LOCATION_BYTES, writeLocation,
   RocksDb, WriteBatch, blockKey, decodeBlock, decodeKey, decodeOp, decodeTip, encodeBlock, encodeKey,
   encodeOp, encodeTip, idKey, indexKey, readBe32, readLocation,
 } from '../store/store.js';
-import { ResultCode, resultName } from './results.js';
+import { RESULT_APPLY_MIN, ResultCode, resultName } from './results.js';
 import {
   A_CODE_FLAGS, A_CONTROLLER, A_LEDGER, LedgerState, STATUS_PENDING, T_CODE_FLAGS,
   T_HEIGHT, T_INDEX, T_STATUS, T_TIMESTAMP, type BlockChanges, opIdOf, opKeyOf,
@@ -664,6 +665,14 @@ export class Ledger extends EventEmitter implements Sequencer {
     codes: Uint16Array, hashes: Uint8Array | undefined): void {
     wb.put(blockKey(h), encodeBlock(header, records, codes));
     wb.put(META_TIP, encodeTip(h, timeMs, hash));
+    // Transfers the state machine refused are on the chain but not in the transfer table:
+    // a small index keeps them findable by id. Applied transfers are never indexed here.
+    for (let i = 0; i < codes.length; i++) {
+      if (codes[i] < RESULT_APPLY_MIN || records[i * RECORD_BYTES + OFF_KIND] !== Kind.transfer) continue;
+      const v = wb.alloc(LOCATION_BYTES);
+      writeLocation(v, 0, h, i);
+      wb.put(idKey(P_REFUSED, records.subarray(i * RECORD_BYTES + OFF_ID, i * RECORD_BYTES + OFF_ID + 16)), v);
+    }
     if (!this.#txHashIndex) return;
     if (hashes === undefined || hashes.length !== codes.length * DIGEST_BYTES) throw new Error(`block ${h}: tx hashes missing`);
     // Keys and values are built in the batch's scratch chunks: no allocation per record.
@@ -806,7 +815,12 @@ export class Ledger extends EventEmitter implements Sequencer {
     if (typeof key === 'bigint') {
       await this.#writes;
       const t = this.getTransfer(key);
-      return !t || t.height > this.#durableHeight ? undefined : { height: t.height, index: t.index };
+      if (t && t.height <= this.#durableHeight) return { height: t.height, index: t.index };
+      // Else the latest refusal of a transfer with this id, if any (durable: written with its block).
+      const id = new Uint8Array(16);
+      setU128(id, 0, key);
+      const loc = await this.#db.get(idKey(P_REFUSED, id));
+      return loc && readLocation(loc);
     }
     if (!this.#txHashIndex) throw new Error('lookup by tx hash needs the tx hash index (LedgerOptions.txHashIndex)');
     const loc = await this.#db.get(idKey(P_TX, key));

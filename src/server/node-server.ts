@@ -552,7 +552,13 @@ export class NodeServer {
       this.#sendError(c, 0, ErrorCode.bad_json, `not a JSON object: ${(e as Error).message}`, true);
       return;
     }
-    const id = typeof m.id === 'number' && Number.isInteger(m.id) && m.id >= 0 && m.id <= 0xffffffff ? m.id : 0;
+    // An id that is present must be a u32: answering a bad one with id 0 would tie the
+    // reply to no request (or to another one).
+    if (m.id !== undefined && !(typeof m.id === 'number' && Number.isInteger(m.id) && m.id >= 0 && m.id <= 0xffffffff)) {
+      this.#sendError(c, 0, ErrorCode.bad_json, `id must be an integer in [0, 4294967295], got ${JSON.stringify(m.id)?.slice(0, 32)}`, true);
+      return;
+    }
+    const id = (m.id as number | undefined) ?? 0;
     const bad = (why: string) => this.#sendError(c, id, ErrorCode.bad_json, why, true);
     switch (m.op) {
       case 'auth': {

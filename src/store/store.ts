@@ -15,6 +15,7 @@ export const P_TRANSFER_UPDATE = 0x51; // 'Q' + entry index u32 BE: latest bytes
 export const P_KEY = 0x4b;        // 'K' + key index u32 BE
 export const P_OP = 0x4f;         // 'O' + id u128 (16 raw bytes)
 export const P_HALT = 0x48;       // 'H' + ledger u32 BE
+export const P_REFUSED = 0x52;    // 'R' + transfer id (16 raw bytes): where the latest transfer with this id refused by the state machine is
 export const P_TX = 0x58;         // 'X' + tx hash (32): only with LedgerOptions.txHashIndex
 
 export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)
