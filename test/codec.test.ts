@@ -80,10 +80,11 @@ describe('record layout', () => {
     const t = signed(encode({ kind: 'transfer', chainId: 1, id: 4n, signer }));
     t[150] = 1;
     expect(checkStructure(t, 0, 1)).toBe(STRUCT_RESERVED_FIELD);
-    const k = signed(encode({ kind: 'register_key', chainId: 1, id: 4n, signer }));
+    const pk = new Uint8Array(65).fill(2); pk[0] = 4;
+    const k = signed(encode({ kind: 'register_key', chainId: 1, id: 4n, signer, publicKey: pk, roles: 0 }));
     k[131] = 1;
     expect(checkStructure(k, 0, 1)).toBe(STRUCT_RESERVED_FIELD);
-    const a = signed(encode({ kind: 'create_account', chainId: 1, id: 4n, signer }));
+    const a = signed(encode({ kind: 'create_account', chainId: 1, id: 4n, signer, ledger: 0, code: 0, controller: signer }));
     a[70] = 1;
     expect(checkStructure(a, 0, 1)).toBe(STRUCT_RESERVED_FIELD);
   });

@@ -11,7 +11,7 @@ import {
   readBlockEvent, readRecordEvents, readResults, type WireBlockEvent, type WireRecordEvent,
 } from '../server/protocol.js';
 import { resultName } from '../ledger/results.js';
-import { FLAG_LINKED, OFF_FLAGS } from '../codec/record.js';
+import { FLAG_LINKED, OFF_FLAGS, checkRecordArray, describeValue } from '../codec/record.js';
 
 export interface WebSocketLike {
   binaryType: string;
@@ -105,9 +105,10 @@ export class Client {
   private constructor(url: string, ws: WebSocketLike, options: ClientOptions) {
     this.url = url;
     this.#ws = ws;
-    this.#maxInFlight = Math.max(1, Math.min(options.maxInFlight ?? 16, LIMITS.IN_FLIGHT_BATCHES_MAX));
-    this.#batchRecords = Math.max(1, Math.min(options.batchRecords ?? LIMITS.BATCH_RECORDS_MAX, LIMITS.BATCH_RECORDS_MAX));
-    this.#overloadRetries = Math.max(0, options.overloadRetries ?? 8);
+    // Checked in connect(); values above the server's limits are lowered to them (documented).
+    this.#maxInFlight = Math.min(options.maxInFlight ?? 16, LIMITS.IN_FLIGHT_BATCHES_MAX);
+    this.#batchRecords = Math.min(options.batchRecords ?? LIMITS.BATCH_RECORDS_MAX, LIMITS.BATCH_RECORDS_MAX);
+    this.#overloadRetries = options.overloadRetries ?? 8;
     ws.binaryType = 'arraybuffer';
     ws.onmessage = (ev) => this.#onMessage(ev.data);
     ws.onclose = (ev) => this.#onClose(ev.code, ev.reason);
@@ -115,6 +116,8 @@ export class Client {
 
   /** Connects to `url` (ws://host:port/ws), waits for the challenge, and authenticates if a signer is given. */
   static async connect(url: string, options: ClientOptions = {}): Promise<Client> {
+    if (typeof url !== 'string') throw new TypeError(`url must be a string (ws://host:port/ws), got ${describeValue(url)}`);
+    checkOptions(options);
     let Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (Ctor === undefined) Ctor = (await import('./node-websocket.js')).NodeWebSocket as unknown as WebSocketConstructor;
     const ws = new Ctor(url);
@@ -143,15 +146,18 @@ export class Client {
   }
 
   onClose(listener: (code: number, reason: string) => void): void {
+    fnArg(listener, 'listener');
     if (this.#closed) listener(this.#closed.code, this.#closed.reason);
     else this.#closeListeners.push(listener);
   }
 
   /** SM2 challenge-response with a registered key. Resolves with the key's roles. */
   async authenticate(signer: AuthSigner): Promise<{ roles: number; ledger: number; gateway: boolean }> {
-    if (signer.keyId.length !== KEY_ID_BYTES) throw new RangeError('keyId must be 32 bytes');
+    checkAuthSigner(signer, 'signer');
     const nonce = this.#nonce!;
-    const sig = await signer.sign(authMessage(this.chainId, nonce));
+    const sig: unknown = await signer.sign(authMessage(this.chainId, nonce));
+    if (!(sig instanceof Uint8Array)) throw new TypeError(`signer.sign must return a Uint8Array (r‖s), got ${describeValue(sig)}`);
+    if (sig.length !== 64 && sig.length !== 65) throw new RangeError(`signer.sign must return r‖s: 64 bytes (or 65 with a hint), got ${sig.length}`);
     const f = makeFrame(Frame.auth, 0, 0, KEY_ID_BYTES + 64);
     f.set(signer.keyId, HEADER_BYTES);
     f.set(sig.subarray(0, 64), HEADER_BYTES + KEY_ID_BYTES);
@@ -167,8 +173,11 @@ export class Client {
    * durable. Large inputs are split into several frames.
    */
   async submitBatch(records: Uint8Array[] | Uint8Array, options: { trusted?: boolean } = {}): Promise<Result[]> {
-    const batch = records instanceof Uint8Array ? records : concat(records);
-    if (batch.length % RECORD_BYTES !== 0) throw new RangeError(`batch length ${batch.length} is not a multiple of 256`);
+    const batch = recordsArg(records);
+    optionsArg(options, 'options');
+    if (options.trusted !== undefined && typeof options.trusted !== 'boolean') {
+      throw new TypeError(`options.trusted must be a boolean, got ${describeValue(options.trusted)}`);
+    }
     const n = batch.length / RECORD_BYTES;
     const lengths = frameLengths(batch, n, this.#batchRecords); // before anything is sent
     const parts: Promise<Result[]>[] = [];
@@ -192,8 +201,12 @@ export class Client {
    */
   async submitTrusted(records: Uint8Array[] | Uint8Array, gateway: { keyId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array },
     options: { alg?: 'sm3' | 'sha256' } = {}): Promise<Result[]> {
-    const batch = records instanceof Uint8Array ? records : concat(records);
-    if (batch.length % RECORD_BYTES !== 0) throw new RangeError(`batch length ${batch.length} is not a multiple of 256`);
+    const batch = recordsArg(records);
+    checkGateway(gateway);
+    optionsArg(options, 'options');
+    if (options.alg !== undefined && options.alg !== 'sm3' && options.alg !== 'sha256') {
+      throw new TypeError(`options.alg must be 'sm3' or 'sha256', got ${describeValue(options.alg)}`);
+    }
     const n = batch.length / RECORD_BYTES;
     const per = this.#batchRecords - 1; // one slot per frame for the vouch
     if (per < 1) throw new RangeError('trusted frames need batchRecords ≥ 2');
@@ -223,7 +236,10 @@ export class Client {
 
   /** Submits one record; records submitted in the same tick travel in one frame. */
   submit(record: Uint8Array): Promise<Result> {
-    if (record.length !== RECORD_BYTES) return Promise.reject(new RangeError('a record is 256 bytes'));
+    if (!(record instanceof Uint8Array)) {
+      return Promise.reject(new TypeError(`record must be a Uint8Array of ${RECORD_BYTES} bytes, got ${describeValue(record)}`));
+    }
+    if (record.length !== RECORD_BYTES) return Promise.reject(new RangeError(`record must be ${RECORD_BYTES} bytes, got ${record.length}`));
     return new Promise((resolve, reject) => {
       if (this.#single.push({ record, resolve, reject }) === 1) {
         queueMicrotask(() => {
@@ -270,6 +286,8 @@ export class Client {
 
   /** Subscribes to a topic ('blocks', 'firehose', 'account/<id>', 'ledger/<n>'). Resolves with an unsubscribe function. */
   async subscribe(topic: string, handler: EventHandler): Promise<() => Promise<void>> {
+    if (typeof topic !== 'string') throw new TypeError(`topic must be a string, got ${describeValue(topic)}`);
+    fnArg(handler, 'handler');
     let set = this.#handlers.get(topic);
     const first = set === undefined;
     if (first) this.#handlers.set(topic, (set = new Set()));
@@ -296,6 +314,9 @@ export class Client {
 
   /** Sends raw bytes (tests and tools); replies to them arrive as errors/results on their request id. */
   sendRaw(data: Uint8Array | string): void {
+    if (!(data instanceof Uint8Array) && typeof data !== 'string') {
+      throw new TypeError(`data must be a Uint8Array or a string, got ${describeValue(data)}`);
+    }
     this.#ws.send(data);
   }
 
@@ -391,13 +412,79 @@ function topicFrame(type: number, topic: string): Uint8Array {
   return f;
 }
 
-function concat(records: Uint8Array[]): Uint8Array {
+// ---------------------------------------------------------------------------------------
+// Argument checks: a wrong type is a TypeError, a wrong size or range a RangeError, and the
+// message names the argument (docs/api.md, "Client SDK").
+
+/** `records`: one Uint8Array of n × 256 bytes, or an Array of 256-byte Uint8Arrays → one batch buffer. */
+function recordsArg(records: unknown): Uint8Array {
+  if (records instanceof Uint8Array) {
+    if (records.length % RECORD_BYTES !== 0) throw new RangeError(`records: batch length ${records.length} is not a multiple of ${RECORD_BYTES}`);
+    return records;
+  }
+  if (!Array.isArray(records)) {
+    throw new TypeError(`records must be a Uint8Array of n × ${RECORD_BYTES} bytes or an Array of ${RECORD_BYTES}-byte Uint8Arrays, got ${describeValue(records)}`);
+  }
+  checkRecordArray(records, 'records');
   const out = new Uint8Array(records.length * RECORD_BYTES);
-  records.forEach((r, i) => {
-    if (r.length !== RECORD_BYTES) throw new RangeError(`records[${i}] is ${r.length} bytes, not 256`);
-    out.set(r, i * RECORD_BYTES);
-  });
+  for (let i = 0; i < records.length; i++) out.set(records[i], i * RECORD_BYTES);
   return out;
+}
+
+function optionsArg(o: unknown, name: string): void {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`${name} must be an object, got ${describeValue(o)}`);
+}
+
+function fnArg(f: unknown, name: string): void {
+  if (typeof f !== 'function') throw new TypeError(`${name} must be a function, got ${describeValue(f)}`);
+}
+
+function bytesArg(v: unknown, len: number, name: string): void {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`);
+  if (v.length !== len) throw new RangeError(`${name} must be ${len} bytes, got ${v.length}`);
+}
+
+function checkAuthSigner(s: unknown, name: string): void {
+  if (typeof s !== 'object' || s === null) throw new TypeError(`${name} must be an AuthSigner { keyId, sign }, got ${describeValue(s)}`);
+  bytesArg((s as AuthSigner).keyId, KEY_ID_BYTES, `${name}.keyId`);
+  fnArg((s as AuthSigner).sign, `${name}.sign`);
+}
+
+function checkGateway(g: unknown): void {
+  if (typeof g !== 'object' || g === null) throw new TypeError(`gateway must be a Signer { keyId, privateKey, publicKey }, got ${describeValue(g)}`);
+  const o = g as Record<string, unknown>;
+  bytesArg(o.keyId, KEY_ID_BYTES, 'gateway.keyId');
+  bytesArg(o.privateKey, 32, 'gateway.privateKey');
+  bytesArg(o.publicKey, 65, 'gateway.publicKey');
+}
+
+/** An integer option: ≥ `min` (TypeError if not an integer, RangeError below `min`). */
+function intOption(v: unknown, min: number, name: string): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`options.${name} must be an integer ≥ ${min}, got ${describeValue(v)}`);
+  if (v < min) throw new RangeError(`options.${name} must be an integer ≥ ${min}, got ${v}`);
+}
+
+const OPTION_NAMES = new Set(['WebSocket', 'signer', 'maxInFlight', 'batchRecords', 'connectTimeoutMs', 'overloadRetries']);
+
+function checkOptions(options: unknown): asserts options is ClientOptions {
+  optionsArg(options, 'options');
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!OPTION_NAMES.has(k) && o[k] !== undefined) {
+      throw new TypeError(`unknown option ${JSON.stringify(k)} (options: ${[...OPTION_NAMES].join(', ')})`);
+    }
+  }
+  if (o.WebSocket !== undefined) fnArg(o.WebSocket, 'options.WebSocket');
+  if (o.signer !== undefined) checkAuthSigner(o.signer, 'options.signer');
+  intOption(o.maxInFlight, 1, 'maxInFlight');
+  intOption(o.batchRecords, 1, 'batchRecords');
+  intOption(o.overloadRetries, 0, 'overloadRetries');
+  const t = o.connectTimeoutMs;
+  if (t !== undefined) {
+    if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError(`options.connectTimeoutMs must be a number of ms, got ${describeValue(t)}`);
+    if (!(t > 0 && t <= 0x7fffffff)) throw new RangeError(`options.connectTimeoutMs must be in (0, 2147483647] ms, got ${t}`);
+  }
 }
 
 /**

@@ -144,13 +144,22 @@ export function setU16(b: Uint8Array, o: number, v: number): void {
 export function setU32(b: Uint8Array, o: number, v: number): void {
   b[o] = v & 0xff; b[o + 1] = (v >>> 8) & 0xff; b[o + 2] = (v >>> 16) & 0xff; b[o + 3] = (v >>> 24) & 0xff;
 }
+/** Writes the low 64 bits of `v` (unchecked: callers pass a u64; see encode for checked input). */
 export function setU64(b: Uint8Array, o: number, v: bigint): void {
   setU32(b, o, Number(v & 0xffffffffn));
   setU32(b, o + 4, Number((v >> 32n) & 0xffffffffn));
 }
+export const U64_MAX = (1n << 64n) - 1n;
 export const U128_MAX = (1n << 128n) - 1n;
-export function setU128(b: Uint8Array, o: number, v: bigint): void {
-  if (v < 0n || v > U128_MAX) throw new RangeError(`u128 out of range: ${v}`);
+/**
+ * Writes a u128. `v` must be a bigint in [0, 2^128−1]: anything else throws (TypeError for
+ * another type, RangeError out of range) with a message naming `name`.
+ */
+export function setU128(b: Uint8Array, o: number, v: bigint, name = 'u128 value'): void {
+  if (typeof v !== 'bigint' || v < 0n || v > U128_MAX) throw bigintError(v, name, 128);
+  putU128(b, o, v);
+}
+function putU128(b: Uint8Array, o: number, v: bigint): void {
   setU64(b, o, v & 0xffffffffffffffffn);
   setU64(b, o + 8, v >> 64n);
 }
@@ -177,6 +186,12 @@ export const STRUCT_BAD_SIGNATURE_ENCODING = 6;
  * kind, reserved body bytes zero, signature scalars non-zero. Returns a STRUCT_* code.
  */
 export function checkStructure(batch: Uint8Array, off: number, chainId: number): number {
+  if (!(batch instanceof Uint8Array)) throw new TypeError(`batch must be a Uint8Array, got ${describeValue(batch)}`);
+  if (typeof off !== 'number' || !Number.isInteger(off)) throw new TypeError(`offset must be an integer, got ${describeValue(off)}`);
+  if (off < 0 || off + RECORD_BYTES > batch.length) {
+    throw new RangeError(`offset ${off}: a record at it does not fit in the batch's ${batch.length} bytes`);
+  }
+  uintField(chainId, 0xffffffff, 'chainId');
   if (batch[off + OFF_VERSION] !== RECORD_VERSION) return STRUCT_BAD_VERSION;
   const kind = batch[off + OFF_KIND];
   if (kind === 0 || kind > KIND_MAX) return STRUCT_BAD_KIND;
@@ -227,57 +242,149 @@ export type RecordFields = RecordHeader & Partial<RegisterKeyBody & CreateAccoun
   ledger?: number;
 };
 
-function put(b: Uint8Array, o: number, bytes: Uint8Array | undefined, len: number, name: string): void {
-  if (bytes === undefined) return;
-  if (!(bytes instanceof Uint8Array) || bytes.length !== len) throw new RangeError(`${name} must be ${len} bytes`);
-  b.set(bytes, o);
+/** Header fields every kind takes (`flags` and `timestamp` optional). */
+export const HEADER_FIELDS: readonly string[] = ['kind', 'flags', 'chainId', 'timestamp', 'id', 'signer'];
+/** Body fields of each kind, by kind name (docs/api.md lists their types and ranges). */
+export const BODY_FIELDS: Readonly<Record<KindName, readonly string[]>> = {
+  register_key: ['publicKey', 'roles', 'ledger'],
+  create_account: ['ledger', 'code', 'userData', 'controller'],
+  transfer: ['debitAccountId', 'creditAccountId', 'amount', 'pendingId', 'userData', 'ledger', 'code', 'timeout'],
+  anchor: ['digest', 'metadata'],
+  freeze_account: ['accountId'],
+  unfreeze_account: ['accountId'],
+  halt_ledger: ['ledger'],
+  resume_ledger: ['ledger'],
+};
+/** Per kind number: the field names encode accepts (null-prototype lookup, no allocation per record). */
+const ALLOWED_FIELDS: readonly Readonly<Record<string, true>>[] = [
+  Object.create(null),
+  ...Object.values(BODY_FIELDS).map((body) => {
+    const o = Object.create(null) as Record<string, true>;
+    for (const k of [...HEADER_FIELDS, ...body]) o[k] = true;
+    return Object.freeze(o);
+  }),
+];
+
+/** A short description of a value for error messages (never the whole of a large value). */
+export function describeValue(v: unknown): string {
+  switch (typeof v) {
+    case 'string': return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+    case 'bigint': return `bigint ${v}n`;
+    case 'number': return String(v);
+    case 'undefined': return 'undefined';
+    case 'object':
+      if (v === null) return 'null';
+      if (v instanceof Uint8Array) return `a Uint8Array of ${v.length} bytes`;
+      if (Array.isArray(v)) return `an Array of ${v.length}`;
+      return `an object (${(v as { constructor?: { name?: string } }).constructor?.name ?? 'null prototype'})`;
+    default: return typeof v;
+  }
 }
 
-/** Encodes an unsigned record (signature bytes zero). */
+/**
+ * Checks an integer field given as a number: a safe integer in [0, max]. Not a number, or
+ * not an integer (1.5, NaN, Infinity) → TypeError; out of range → RangeError. The message
+ * names the field.
+ */
+export function uintField(v: unknown, max: number, name: string): number {
+  if (typeof v === 'number' && v >= 0 && v <= max && Number.isInteger(v)) return v;
+  const msg = `${name} must be an integer in [0, ${max}], got ${describeValue(v)}`;
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new TypeError(v === undefined ? `${name} is required: an integer in [0, ${max}]`
+      : typeof v === 'bigint' ? `${msg} (a number, not a bigint)` : msg);
+  }
+  throw new RangeError(msg);
+}
+
+function bigintError(v: unknown, name: string, bits: number): Error {
+  const msg = `${name} must be a bigint in [0, 2^${bits}-1], got ${describeValue(v)}`;
+  if (typeof v === 'bigint') return new RangeError(msg);
+  if (v === undefined) return new TypeError(`${name} is required: a bigint in [0, 2^${bits}-1]`);
+  return new TypeError(typeof v === 'number' ? `${msg} (a bigint, not a number: write ${Number.isInteger(v) ? `${v}n` : 'BigInt(…)'})` : msg);
+}
+/** Checks a u64/u128 field: a bigint in [0, max] (a number is a TypeError, never converted). */
+function bigField(v: unknown, max: bigint, bits: number, name: string): bigint {
+  if (typeof v === 'bigint' && v >= 0n && v <= max) return v;
+  throw bigintError(v, name, bits);
+}
+/** Checks a byte field: a Uint8Array of exactly `len` bytes. */
+function bytesField(v: unknown, len: number, name: string): Uint8Array {
+  if (v instanceof Uint8Array && v.length === len) return v;
+  const msg = `${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`;
+  throw v instanceof Uint8Array ? new RangeError(msg) : new TypeError(v === undefined ? `${name} is required: a Uint8Array of ${len} bytes` : msg);
+}
+/** Checks a bit-set field: an integer in [0, 2^16) whose bits all lie in `mask`. */
+function bitsField(v: unknown, mask: number, width: number, name: string, what: string): number {
+  const x = uintField(v, width, name);
+  if ((x & ~mask) !== 0) {
+    throw new RangeError(`${name} must only set ${what} (mask 0x${mask.toString(16)}), got ${x} (0x${x.toString(16)}: ` +
+      `bits 0x${(x & ~mask).toString(16)} are reserved)`);
+  }
+  return x;
+}
+
+/**
+ * Encodes an unsigned record (signature bytes zero). Every field is checked against its
+ * kind's field set, type and range (docs/api.md, "Record fields"): nothing is wrapped,
+ * truncated or converted. Wrong type (or a required field missing, or a field the kind
+ * does not have) → TypeError; a value out of range, a byte field of the wrong length, or a
+ * flag/role bit the kind does not define → RangeError. Messages name the field. Semantic
+ * rules (ids not 0, ledger/code not 0, …) are the ledger's, reported as result codes.
+ */
 export function encode(f: RecordFields): Uint8Array {
-  const kind = Kind[f.kind];
-  if (kind === undefined) throw new TypeError(`unknown kind ${JSON.stringify(f.kind)}`);
+  if (typeof f !== 'object' || f === null) throw new TypeError(`record fields must be an object, got ${describeValue(f)}`);
+  const name = f.kind;
+  if (typeof name !== 'string' || !Object.hasOwn(Kind, name)) {
+    throw new TypeError(`kind must be one of ${Object.keys(Kind).join(', ')}; got ${name === undefined ? 'none' : describeValue(name)}`);
+  }
+  const kind = Kind[name];
+  const allowed = ALLOWED_FIELDS[kind];
+  for (const k in f) {
+    if (allowed[k] !== true && (f as unknown as Record<string, unknown>)[k] !== undefined) {
+      throw new TypeError(`unknown field ${JSON.stringify(k)} for kind ${name} (its fields: ${[...HEADER_FIELDS, ...BODY_FIELDS[name]].join(', ')})`);
+    }
+  }
   const b = new Uint8Array(RECORD_BYTES);
   b[OFF_VERSION] = RECORD_VERSION;
   b[OFF_KIND] = kind;
-  setU16(b, OFF_FLAGS, f.flags ?? 0);
-  setU32(b, OFF_CHAIN_ID, f.chainId);
-  setU64(b, OFF_TIMESTAMP, f.timestamp ?? BigInt(Date.now()));
-  setU128(b, OFF_ID, f.id);
-  put(b, OFF_SIGNER, f.signer, KEY_ID_BYTES, 'signer');
+  if (f.flags !== undefined) setU16(b, OFF_FLAGS, bitsField(f.flags, ALLOWED_FLAGS[kind], 0xffff, 'flags', `the flag bits ${name} defines`));
+  setU32(b, OFF_CHAIN_ID, uintField(f.chainId, 0xffffffff, 'chainId'));
+  setU64(b, OFF_TIMESTAMP, f.timestamp === undefined ? BigInt(Date.now()) : bigField(f.timestamp, U64_MAX, 64, 'timestamp'));
+  putU128(b, OFF_ID, bigField(f.id, U128_MAX, 128, 'id'));
+  b.set(bytesField(f.signer, KEY_ID_BYTES, 'signer'), OFF_SIGNER);
   switch (kind) {
     case Kind.register_key:
-      put(b, RK_PUBLIC_KEY, f.publicKey, PUBLIC_KEY_BYTES, 'publicKey');
-      b[RK_ROLES] = f.roles ?? 0;
-      setU32(b, RK_LEDGER, f.ledger ?? 0);
+      b.set(bytesField(f.publicKey, PUBLIC_KEY_BYTES, 'publicKey'), RK_PUBLIC_KEY);
+      b[RK_ROLES] = bitsField(f.roles, ROLES_ALL, 0xff, 'roles', 'ROLE_* bits');
+      if (f.ledger !== undefined) setU32(b, RK_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
       break;
     case Kind.create_account:
-      setU32(b, CA_LEDGER, f.ledger ?? 0);
-      setU16(b, CA_CODE, f.code ?? 0);
-      setU128(b, CA_USER_DATA, f.userData ?? 0n);
-      put(b, CA_CONTROLLER, f.controller, KEY_ID_BYTES, 'controller');
+      setU32(b, CA_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
+      setU16(b, CA_CODE, uintField(f.code, 0xffff, 'code'));
+      if (f.userData !== undefined) putU128(b, CA_USER_DATA, bigField(f.userData, U128_MAX, 128, 'userData'));
+      b.set(bytesField(f.controller, KEY_ID_BYTES, 'controller'), CA_CONTROLLER);
       break;
     case Kind.transfer:
-      setU128(b, TR_DEBIT, f.debitAccountId ?? 0n);
-      setU128(b, TR_CREDIT, f.creditAccountId ?? 0n);
-      setU128(b, TR_AMOUNT, f.amount ?? 0n);
-      setU128(b, TR_PENDING_ID, f.pendingId ?? 0n);
-      setU128(b, TR_USER_DATA, f.userData ?? 0n);
-      setU32(b, TR_LEDGER, f.ledger ?? 0);
-      setU16(b, TR_CODE, f.code ?? 0);
-      setU32(b, TR_TIMEOUT, f.timeout ?? 0);
+      if (f.debitAccountId !== undefined) putU128(b, TR_DEBIT, bigField(f.debitAccountId, U128_MAX, 128, 'debitAccountId'));
+      if (f.creditAccountId !== undefined) putU128(b, TR_CREDIT, bigField(f.creditAccountId, U128_MAX, 128, 'creditAccountId'));
+      if (f.amount !== undefined) putU128(b, TR_AMOUNT, bigField(f.amount, U128_MAX, 128, 'amount'));
+      if (f.pendingId !== undefined) putU128(b, TR_PENDING_ID, bigField(f.pendingId, U128_MAX, 128, 'pendingId'));
+      if (f.userData !== undefined) putU128(b, TR_USER_DATA, bigField(f.userData, U128_MAX, 128, 'userData'));
+      if (f.ledger !== undefined) setU32(b, TR_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
+      if (f.code !== undefined) setU16(b, TR_CODE, uintField(f.code, 0xffff, 'code'));
+      if (f.timeout !== undefined) setU32(b, TR_TIMEOUT, uintField(f.timeout, 0xffffffff, 'timeout'));
       break;
     case Kind.anchor:
-      put(b, AN_DIGEST, f.digest, 32, 'digest');
-      put(b, AN_METADATA, f.metadata, 32, 'metadata');
+      b.set(bytesField(f.digest, 32, 'digest'), AN_DIGEST);
+      if (f.metadata !== undefined) b.set(bytesField(f.metadata, 32, 'metadata'), AN_METADATA);
       break;
     case Kind.freeze_account:
     case Kind.unfreeze_account:
-      setU128(b, FR_ACCOUNT, f.accountId ?? 0n);
+      putU128(b, FR_ACCOUNT, bigField(f.accountId, U128_MAX, 128, 'accountId'));
       break;
     case Kind.halt_ledger:
     case Kind.resume_ledger:
-      setU32(b, HL_LEDGER, f.ledger ?? 0);
+      setU32(b, HL_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
       break;
   }
   return b;
@@ -298,8 +405,12 @@ export interface DecodedRecord {
 
 /** Decodes one record into an object (for display, queries and tests). */
 export function decode(rec: Uint8Array, off = 0): DecodedRecord {
+  if (!(rec instanceof Uint8Array)) throw new TypeError(`record must be a Uint8Array, got ${describeValue(rec)}`);
+  if (typeof off !== 'number' || !Number.isInteger(off)) throw new TypeError(`offset must be an integer, got ${describeValue(off)}`);
+  if (off < 0 || off + RECORD_BYTES > rec.length) {
+    throw new RangeError(`record must be ${RECORD_BYTES} bytes (offset ${off} in ${rec.length} bytes)`);
+  }
   const b = rec.subarray(off, off + RECORD_BYTES);
-  if (b.length !== RECORD_BYTES) throw new RangeError(`record must be ${RECORD_BYTES} bytes`);
   const kind = b[OFF_KIND];
   const body: Record<string, unknown> = {};
   switch (kind) {
@@ -337,12 +448,20 @@ export function decode(rec: Uint8Array, off = 0): DecodedRecord {
   };
 }
 
+/** Checks `records` is an Array of 256-byte Uint8Arrays (TypeError / RangeError naming `name[i]`). */
+export function checkRecordArray(records: unknown, name = 'records'): asserts records is Uint8Array[] {
+  if (!Array.isArray(records)) throw new TypeError(`${name} must be an Array of ${RECORD_BYTES}-byte Uint8Arrays, got ${describeValue(records)}`);
+  for (let i = 0; i < records.length; i++) {
+    const r: unknown = records[i];
+    if (!(r instanceof Uint8Array)) throw new TypeError(`${name}[${i}] must be a Uint8Array (one ${RECORD_BYTES}-byte record), got ${describeValue(r)}`);
+    if (r.length !== RECORD_BYTES) throw new RangeError(`${name}[${i}] must be ${RECORD_BYTES} bytes, got ${r.length}`);
+  }
+}
+
 /** Concatenates records into one batch buffer (count × 256 bytes). */
 export function concatRecords(records: Uint8Array[]): Uint8Array {
+  checkRecordArray(records);
   const out = new Uint8Array(records.length * RECORD_BYTES);
-  for (let i = 0; i < records.length; i++) {
-    if (records[i].length !== RECORD_BYTES) throw new RangeError(`records[${i}] must be ${RECORD_BYTES} bytes`);
-    out.set(records[i], i * RECORD_BYTES);
-  }
+  for (let i = 0; i < records.length; i++) out.set(records[i], i * RECORD_BYTES);
   return out;
 }

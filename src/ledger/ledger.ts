@@ -387,6 +387,9 @@ export class Ledger extends EventEmitter implements Sequencer {
    * never enter a block.
    */
   async submit(records: Uint8Array[] | Uint8Array): Promise<SubmitResult[]> {
+    if (!Array.isArray(records) && !(records instanceof Uint8Array)) {
+      throw new TypeError('records must be an Array of 256-byte records or one Uint8Array of whole records');
+    }
     const batch = Array.isArray(records) ? concatRecords(records) : records;
     const n = batch.length / RECORD_BYTES;
     if (!Number.isInteger(n)) throw new RangeError(`batch length ${batch.length} is not a multiple of ${RECORD_BYTES}`);
@@ -759,7 +762,7 @@ export class Ledger extends EventEmitter implements Sequencer {
 
   #findAccountId(id: bigint): number {
     const b = new Uint8Array(16);
-    setU128(b, 0, id);
+    setU128(b, 0, id, 'id');
     return this.state.findAccount(b, 0);
   }
 
@@ -779,7 +782,7 @@ export class Ledger extends EventEmitter implements Sequencer {
   /** Transfer by id (current state). */
   getTransfer(id: bigint): TransferView | undefined {
     const b = new Uint8Array(16);
-    setU128(b, 0, id);
+    setU128(b, 0, id, 'id');
     const t = this.state.findTransfer(b, 0);
     if (t < 0) return undefined;
     const e = this.state.transfers.entry(t);
@@ -821,6 +824,9 @@ export class Ledger extends EventEmitter implements Sequencer {
       setU128(id, 0, key);
       const loc = await this.#db.get(idKey(P_REFUSED, id));
       return loc && readLocation(loc);
+    }
+    if (!(key instanceof Uint8Array) || key.length !== DIGEST_BYTES) {
+      throw new TypeError(`a transaction is looked up by transfer id (bigint) or tx hash (${DIGEST_BYTES}-byte Uint8Array)`);
     }
     if (!this.#txHashIndex) throw new Error('lookup by tx hash needs the tx hash index (LedgerOptions.txHashIndex)');
     const loc = await this.#db.get(idKey(P_TX, key));
@@ -913,7 +919,7 @@ export class Ledger extends EventEmitter implements Sequencer {
   /** Anchor receipt: where the anchor is, when it was committed, and its inclusion proof. */
   async anchorReceipt(anchorId: bigint): Promise<{ height: number; index: number; commitTimeMs: number; proof: InclusionProof } | undefined> {
     const b = new Uint8Array(16);
-    setU128(b, 0, anchorId);
+    setU128(b, 0, anchorId, 'anchorId');
     const op = this.state.ops.get(opKeyOf(b));
     if (!op || op.kind !== Kind.anchor) return undefined;
     await this.#waitDurable(op.height);
