@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Batcher, type Job } from '../dist/src/pipeline/batcher.js';
 import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES } from '../dist/src/codec/record.js';
-import { LIMITS } from '../dist/src/server/limits.js';
+import { LIMITS } from '../dist/src/protocol/limits.js';
 
 function frame(count: number, lastLinked: boolean): Uint8Array {
   const b = new Uint8Array(count * RECORD_BYTES);

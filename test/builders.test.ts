@@ -10,7 +10,7 @@ import {
 import { buildRecord, generateSigner, keyIdOf, records, signRecord, signerFromKeyPair, type Signer } from '../dist/src/ledger/sign.js';
 import { sm2 } from '../dist/src/index.js';
 import { Client, type WebSocketLike } from '../dist/src/client/index.js';
-import { Frame, HEADER_BYTES, makeFrame } from '../dist/src/server/protocol.js';
+import { Frame, HEADER_BYTES, makeFrame } from '../dist/src/protocol/wire.js';
 
 // ---------------------------------------------------------------------------------------
 // The field table, written from docs/api.md / docs/protocol.md (not from the code).

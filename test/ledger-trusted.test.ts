@@ -21,7 +21,7 @@ import { sm2Backend } from '../dist/src/ledger/sm2backend.js';
 import { runNode, type RunningNode } from '../dist/src/server/cli-start.js';
 import { RocksDb, WriteBatch } from '../dist/native/rocksdb.js';
 import { blockKey } from '../dist/src/store/store.js';
-import { authMessage } from '../dist/src/server/protocol.js';
+import { authMessage } from '../dist/src/protocol/wire.js';
 import { fromHex, toHex } from '../dist/src/crypto/bytes.js';
 import { RawConn } from './server-fixtures.js';
 

@@ -16,7 +16,7 @@ import { verifyChain } from '../dist/src/chain/verify.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
 import { runNode, type RunningNode } from '../dist/src/server/cli-start.js';
 import { toHex } from '../dist/src/crypto/bytes.js';
-import { parseError } from '../dist/src/server/protocol.js';
+import { parseError } from '../dist/src/protocol/wire.js';
 import { RawConn, submitFrame } from './server-fixtures.js';
 
 const LEDGER = 1;

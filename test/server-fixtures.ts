@@ -11,7 +11,7 @@ import { MemoryBackend, type MemoryBackendOptions } from '../dist/src/pipeline/m
 import { NodeServer, type NodeServerOptions } from '../dist/src/server/node-server.js';
 import { Client, authSigner, type ClientOptions } from '../dist/src/client/index.js';
 import { NodeWebSocket } from '../dist/src/client/node-websocket.js';
-import { Frame, HEADER_BYTES, makeFrame, type FrameHeader, readHeader } from '../dist/src/server/protocol.js';
+import { Frame, HEADER_BYTES, makeFrame, type FrameHeader, readHeader } from '../dist/src/protocol/wire.js';
 
 export const CHAIN_ID = 7;
 export const LEDGER = 1;

@@ -7,7 +7,7 @@ import { NodeWebSocket } from '../dist/src/client/node-websocket.js';
 import type { Client } from '../dist/src/client/index.js';
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, PROTOCOL_VERSION, SUBMIT_TRUSTED, authMessage, makeFrame, parseError,
-} from '../dist/src/server/protocol.js';
+} from '../dist/src/protocol/wire.js';
 import { sm2Backend } from '../dist/src/ledger/sm2backend.js';
 import { OFF_ID, u128 } from '../dist/src/codec/record.js';
 import {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError } from '../dist/src/client/index.js';
 import { fromHex, toHex } from '../dist/src/crypto/bytes.js';
-import { CloseCode, authMessage } from '../dist/src/server/protocol.js';
+import { CloseCode, authMessage } from '../dist/src/protocol/wire.js';
 import { records } from '../dist/src/ledger/sign.js';
 import { encode } from '../dist/src/codec/record.js';
 import { sm2Backend } from '../dist/src/ledger/sm2backend.js';

@@ -5,11 +5,11 @@
 // too_many_in_flight or batch_too_large. Works with any WebSocket constructor that has the
 // browser API (globalThis.WebSocket, or NodeWebSocket on Node 20).
 
-import { LIMITS } from '../server/limits.js';
+import { LIMITS } from '../protocol/limits.js';
 import {
   Frame, HEADER_BYTES, KEY_ID_BYTES, RECORD_BYTES, SUBMIT_TRUSTED, authMessage, errorName, makeFrame, parseError,
   readBlockEvent, readRecordEvents, readResults, type WireBlockEvent, type WireRecordEvent,
-} from '../server/protocol.js';
+} from '../protocol/wire.js';
 import { resultName } from '../ledger/results.js';
 import { FLAG_LINKED, OFF_FLAGS, checkRecordArray, describeValue } from '../codec/record.js';
 

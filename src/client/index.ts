@@ -17,8 +17,8 @@ export type { AuthSigner, ClientOptions, Result, BlockEvent, RecordEvent, EventH
 export {
   Frame, ErrorCode, CloseCode, PROTOCOL_VERSION, HEADER_BYTES, RESULT_BYTES, SUBMIT_TRUSTED, authMessage, errorName,
   parseTopic, TOPIC_BLOCKS, TOPIC_FIREHOSE, TOPIC_ACCOUNT_PREFIX, TOPIC_LEDGER_PREFIX,
-} from '../server/protocol.js';
-export { LIMITS } from '../server/limits.js';
+} from '../protocol/wire.js';
+export { LIMITS } from '../protocol/limits.js';
 export { ResultCode, resultName } from '../ledger/results.js';
 export { records, generateSigner, signerFromKeyPair, signRecord, buildRecord, keyIdOf } from '../ledger/sign.js';
 export type { Signer } from '../ledger/sign.js';

@@ -8,7 +8,7 @@
 import { ROLE_ADMIN, ROLE_OPERATOR, ROLE_REGULATOR } from '../codec/record.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { NodeBackend } from '../pipeline/backend.js';
-import { ErrorCode, type Topic } from './protocol.js';
+import { ErrorCode, type Topic } from '../protocol/wire.js';
 
 export interface Identity {
   keyId: Uint8Array;

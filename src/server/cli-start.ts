@@ -12,7 +12,7 @@ import { fromHex, toHex } from '../crypto/bytes.js';
 import { LedgerBackend } from '../pipeline/ledger-backend.js';
 import { parseOrUsage } from './cli-usage.js';
 import { NodeServer } from './node-server.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../protocol/limits.js';
 import type { NodeBackend } from '../pipeline/backend.js';
 import { measureVerifier } from '../pipeline/verify-metrics.js';
 import { availableParallelism } from 'node:os';

@@ -6,7 +6,7 @@ import type { BlockEvent } from '../pipeline/backend.js';
 import {
   EVENT_BLOCK_BYTES, EVENT_RECORD_BYTES, Frame, HEADER_BYTES, TOPIC_ACCOUNT_PREFIX, TOPIC_BLOCKS, TOPIC_FIREHOSE,
   TOPIC_LEDGER_PREFIX, makeFrame,
-} from './protocol.js';
+} from '../protocol/wire.js';
 
 /** Records per event frame; a bigger block is published as several frames, in order. */
 export const EVENT_RECORDS_PER_FRAME_MAX = 4096;

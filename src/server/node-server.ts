@@ -19,12 +19,12 @@ import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/b
 import { Batcher } from '../pipeline/batcher.js';
 import { type Identity, topicAccess } from './access.js';
 import { blockTopics } from './events.js';
-import { type Limits, resolveLimits } from './limits.js';
+import { type Limits, resolveLimits } from '../protocol/limits.js';
 import { Metrics, metricLines } from './metrics.js';
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES, SIGNATURE_BYTES,
   SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic, readBlockEvent, readRecordEvents,
-} from './protocol.js';
+} from '../protocol/wire.js';
 
 /** Failed authentication attempts a connection gets before it is closed. */
 export const AUTH_ATTEMPTS_MAX = 3;

@@ -2,7 +2,7 @@
 // can be made to hold is bounded by these: nothing queues without a limit. Each can be
 // overridden per node (NodeServerOptions.limits) — tests shrink them to reach the edges.
 
-import { HEADER_BYTES, RECORD_BYTES } from './protocol.js';
+import { HEADER_BYTES, RECORD_BYTES } from './wire.js';
 
 const BATCH_RECORDS_MAX = 1024;
 const FRAME_BYTES_MAX = HEADER_BYTES + BATCH_RECORDS_MAX * RECORD_BYTES;
