@@ -53,7 +53,9 @@ async function main(): Promise<void> {
     if (hex(merkleRoot(leaves, alg)) !== hex(nodeMerkleRoot(leaves, alg))) throw new Error(`merkle ${alg} disagrees`);
   }
   hwSm3.init(); hwSm3.update(msg64);
-  if (hex(sm3(msg64)) !== hwSm3.digest('hex') || hex(sm3(msg64)) !== smCrypto.sm3(smHex64)) throw new Error('sm3 disagrees');
+  if (hex(sm3(msg64)) !== hwSm3.digest('hex') || hex(sm3(msg64)) !== smCrypto.sm3(smHex64)) {
+    throw new Error('sm3 disagrees');
+  }
 
   const tasks: Record<string, () => unknown> = {
     'merkle sm3 65536 / gmledger': () => merkleRoot(leaves, 'sm3'),
@@ -91,7 +93,8 @@ async function main(): Promise<void> {
   console.log('\n| comparison | median ratio | min | max |\n| --- | ---: | ---: | ---: |');
   for (const [what, a, b] of ratios) {
     const xs = perRound[`${what} / ${a}`].map((v, i) => v / perRound[`${what} / ${b}`][i]);
-    console.log(`| ${what}: ${a} / ${b} | ${median(xs).toFixed(2)}× | ${Math.min(...xs).toFixed(2)}× | ${Math.max(...xs).toFixed(2)}× |`);
+    const [mid, lo, hi] = [median(xs), Math.min(...xs), Math.max(...xs)].map((v) => v.toFixed(2));
+    console.log(`| ${what}: ${a} / ${b} | ${mid}× | ${lo}× | ${hi}× |`);
   }
 }
 

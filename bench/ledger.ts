@@ -1,11 +1,16 @@
 // Ledger benchmarks (docs/benchmarks.md, "Ledger core"). Run: npm run build && npm run bench:ledger
-//   [--transfers N] [--accounts N] [--sm2 N] [--memory-accounts N] [--no-sync] [--only apply]
+//   [--transfers N] [--accounts N] [--sm2 N] [--memory-accounts N] [--no-sync] [--only apply|reopen]
+//   [--reopen-accounts N] [--reopen-transfers N] [--reopen-runs N] [--keep (the reopen chains)]
 //
 // 1. apply: transfers/s through Ledger.submitBatch with signatures already verified
 //    (a bench-only verifier that passes every record), durable per block (sync: true).
 // 2. sm2: the full path with SM2 verification of every record by the default verifier.
 // 3. memory: bytes per account for N accounts in the state machine (slab, index, tree).
 // 4. restart: Ledger.open on the chain written by (1).
+// 5. reopen at scale: a chain of --reopen-accounts accounts (default 1,000,000), then
+//    --reopen-transfers transfers among them; each state reopened in fresh child processes
+//    (--reopen-runs each): Ledger.open's wall time with restore.ts's breakdown, and the
+//    child's RSS after open minus an empty ledger child's, per account and per transfer.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,14 +19,14 @@ import { initChain } from '../src/chain/init.js';
 import { CHECKPOINT_BLOCKS_DEFAULT, Ledger } from '../src/ledger/ledger.js';
 import { toHex } from '../src/crypto/bytes.js';
 import { LedgerState } from '../src/ledger/state.js';
-import { generateSigner, records, type Signer } from '../src/ledger/sign.js';
+import { generateSigner, records, type Signer } from '../src/codec/builders.js';
 import {
   HINT_NONE, OFF_HINT, OFF_SIGNATURE, RECORD_BYTES, ROLE_OPERATOR, ROLE_PARTICIPANT, encode, setU128,
   TR_AMOUNT, OFF_ID, TR_DEBIT, TR_CREDIT,
 } from '../src/codec/record.js';
 import { type RecordVerifier, poolRecordVerifier } from '../src/ledger/verify.js';
 import { createVerifyPool } from '../src/pool/index.js';
-import { sm2Backend } from '../src/ledger/sm2backend.js';
+import { sm2Backend } from '../src/crypto/sm2-backend.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -33,7 +38,10 @@ const ACCOUNTS = opt('accounts', 10_000);
 const SM2_TRANSFERS = opt('sm2', 20_000);
 const MEMORY_ACCOUNTS = opt('memory-accounts', 1_000_000);
 const SYNC = !args.includes('--no-sync');
-/** `--only apply`: just stage 1 (for profiling). */
+const REOPEN_ACCOUNTS = opt('reopen-accounts', 1_000_000);
+const REOPEN_TRANSFERS = opt('reopen-transfers', 1_000_000);
+const REOPEN_RUNS = opt('reopen-runs', 3);
+/** `--only apply`: just stage 1 (for profiling); `--only reopen`: just stage 5. */
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const BATCH = 8190;
 const CHAIN = 77;
@@ -68,15 +76,15 @@ function transferBatch(first: number, count: number, op: Signer, accounts: numbe
   return out;
 }
 
-async function setupChain(dir: string, verifier: RecordVerifier) {
+async function setupChain(dir: string, verifier: RecordVerifier, accounts = ACCOUNTS) {
   const admin = generateSigner(), regulator = generateSigner(), node = generateSigner(), op = generateSigner();
   await initChain({ dir, chainId: CHAIN, admin, regulator, node });
   const ledger = await Ledger.open({ dir, verifier, blockMaxRecords: BATCH, blockMaxMs: 5, sync: SYNC });
   const r = await ledger.submit([records.registerKey({ chainId: CHAIN, id: 10n, publicKey: op.publicKey, roles: ROLE_OPERATOR | ROLE_PARTICIPANT, ledger: 1 }, admin)]);
   if (r[0].code !== 0) throw new Error(`setup: ${r[0].name}`);
   // Accounts, created by the operator (bench-signed: the pre-verified stage only).
-  for (let first = 0; first < ACCOUNTS; first += BATCH) {
-    const n = Math.min(BATCH, ACCOUNTS - first);
+  for (let first = 0; first < accounts; first += BATCH) {
+    const n = Math.min(BATCH, accounts - first);
     const batch = new Uint8Array(n * RECORD_BYTES);
     for (let i = 0; i < n; i++) {
       const rec = encode({ kind: 'create_account', chainId: CHAIN, id: BigInt(first + i + 1), signer: op.keyId, ledger: 1, code: 1, controller: op.keyId });
@@ -195,13 +203,147 @@ function benchMemory(): number {
   return bytes / MEMORY_ACCOUNTS;
 }
 
+// -----------------------------------------------------------------------------------------
+// 5. Reopen at scale.
+
+/** `count` create_account records (ids first+1…), operator-signed with a dummy signature. */
+function accountBatch(first: number, count: number, op: Signer): Uint8Array {
+  const template = encode({ kind: 'create_account', chainId: CHAIN, id: 1n, signer: op.keyId, ledger: 1, code: 1, controller: op.keyId });
+  template.fill(0x11, OFF_SIGNATURE, OFF_SIGNATURE + 64);
+  template[OFF_HINT] = HINT_NONE;
+  const out = new Uint8Array(count * RECORD_BYTES);
+  for (let i = 0; i < count; i++) {
+    out.set(template, i * RECORD_BYTES);
+    setU128(out.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES), OFF_ID, BigInt(first + i + 1));
+  }
+  return out;
+}
+
+/** Submits `count` records made by `make(first, n)` in full batches, 8 in flight; every record must pass. */
+async function submitAll(ledger: Ledger, count: number, make: (first: number, n: number) => Uint8Array): Promise<void> {
+  const pending: Promise<void>[] = [];
+  let failures = 0;
+  for (let first = 0; first < count; first += BATCH) {
+    const n = Math.min(BATCH, count - first);
+    pending.push(ledger.submitBatch(make(first, n)).then((r) => { for (const c of r.codes) if (c !== 0) failures++; }));
+    if (pending.length >= 8) await pending.shift();
+  }
+  await Promise.all(pending);
+  if (failures) throw new Error(`${failures} records failed`);
+}
+
+interface ReopenSample {
+  openMs: number;
+  restore?: Record<string, number>;
+  rss: number;
+  heapUsed: number;
+  arrayBuffers: number;
+  accounts: number;
+  transfers: number;
+}
+
+/** The restore module's stats, if this build has it (so the same bench runs on older code). */
+async function restoreStats(): Promise<Record<string, number> | undefined> {
+  const url = new URL('../src/ledger/restore.js', import.meta.url).href;
+  const mod = await import(url).catch(() => undefined) as { lastRestoreStats?: Record<string, number> } | undefined;
+  return mod?.lastRestoreStats;
+}
+
+/** Child mode (`--reopen-child <dir>`): Ledger.open once, then one JSON line: time, restore stats, memory. */
+async function reopenChild(dir: string): Promise<never> {
+  await restoreStats(); // module loaded before the clock starts, as the ledger's own imports are
+  const t0 = performance.now();
+  const ledger = await Ledger.open({ dir, verifier: preVerified });
+  const openMs = performance.now() - t0;
+  const restore = await restoreStats();
+  for (let i = 0; i < 3; i++) { globalThis.gc?.(); await new Promise((r) => setTimeout(r, 20)); }
+  const m = process.memoryUsage();
+  const { accounts, transfers } = ledger.info();
+  console.log(JSON.stringify({ openMs, restore, rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, accounts, transfers } satisfies ReopenSample));
+  await ledger.close();
+  process.exit(0);
+}
+
+async function reopenInChild(dir: string): Promise<ReopenSample> {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--reopen-child', dir],
+    { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as ReopenSample;
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+/** Reopens `dir` `runs` times in child processes and prints the medians, with the breakdown. */
+async function measureReopen(label: string, dir: string, runs: number): Promise<ReopenSample[]> {
+  const samples: ReopenSample[] = [];
+  for (let r = 0; r < runs; r++) samples.push(await reopenInChild(dir));
+  const s0 = samples[0];
+  const times = samples.map((x) => x.openMs);
+  console.log(`   ${label}: ${s0.accounts} accounts, ${s0.transfers} transfers — Ledger.open median ${(median(times) / 1000).toFixed(2)} s` +
+    ` (${times.map((t) => (t / 1000).toFixed(2)).join(', ')}), child RSS ${mib(median(samples.map((x) => x.rss)))}` +
+    ` (JS heap ${mib(median(samples.map((x) => x.heapUsed)))}, array buffers ${mib(median(samples.map((x) => x.arrayBuffers)))})`);
+  if (s0.restore) {
+    const phase = (k: string): number => median(samples.map((x) => x.restore![k]));
+    const rest = median(samples.map((x) => x.openMs - x.restore!.totalMs));
+    console.log(`     breakdown (median ms): checkpoint marker, keys, ops, halts ${phase('metaMs').toFixed(0)};` +
+      ` read side by side: accounts ${phase('accountsMs').toFixed(0)} (${s0.restore.imageValues} image values, ${s0.restore.logValues} log values,` +
+      ` ${s0.restore.logEntries} log entries) ‖ transfers ${phase('transfersMs').toFixed(0)};` +
+      ` then, while the helper thread hashes its half of the tree: id indexes + expiry queue ${phase('indexMs').toFixed(0)};` +
+      ` the rest of the state tree + root check ${phase('treeMs').toFixed(0)} (of it waiting for the helper ${phase('treeWaitMs').toFixed(0)});` +
+      ` format 1 rewrite ${phase('migrateMs').toFixed(0)}; the rest of open (RocksDB open, replay; the seal worker loads meanwhile) ${rest.toFixed(0)}`);
+    console.log(`     per run (ms): ${samples.map((x) => `${x.openMs.toFixed(0)} = restore ${x.restore!.totalMs.toFixed(0)} (reads ${Math.max(x.restore!.accountsMs, x.restore!.transfersMs).toFixed(0)},` +
+      ` indexes ${x.restore!.indexMs.toFixed(0)}, tree ${x.restore!.treeMs.toFixed(0)} on ${x.restore!.treeThreads} threads) + rest ${(x.openMs - x.restore!.totalMs).toFixed(0)}`).join('; ')}`);
+  }
+  return samples;
+}
+
+async function benchReopen(): Promise<void> {
+  const N = REOPEN_ACCOUNTS, M = REOPEN_TRANSFERS, runs = REOPEN_RUNS;
+  console.log(`5. reopen: ${N} accounts, then ${M} transfers among them; ${runs} child processes each (warm page cache)`);
+  const emptyDir = mkdtempSync(join(tmpdir(), 'gmledger-bench-empty-'));
+  const dir = mkdtempSync(join(tmpdir(), 'gmledger-bench-reopen-'));
+  try {
+    await (await setupChain(emptyDir, preVerified, 0)).ledger.close();
+    const t0 = performance.now();
+    const { ledger, op } = await setupChain(dir, preVerified, 0);
+    await submitAll(ledger, N, (first, n) => accountBatch(first, n, op));
+    await ledger.close();
+    console.log(`   built ${N} accounts in ${((performance.now() - t0) / 1000).toFixed(1)} s (signatures pre-verified)`);
+    const empty = await measureReopen('empty ledger', emptyDir, runs);
+    const accounts = await measureReopen(`${N} accounts`, dir, runs);
+    const rssEmpty = median(empty.map((x) => x.rss));
+    const rssAccounts = median(accounts.map((x) => x.rss));
+    console.log(`     RSS growth: ${((rssAccounts - rssEmpty) / N).toFixed(1)} B/account` +
+      ` (JS heap + array buffers: ${((median(accounts.map((x) => x.heapUsed + x.arrayBuffers)) - median(empty.map((x) => x.heapUsed + x.arrayBuffers))) / N).toFixed(1)} B/account)`);
+    if (M > 0) {
+      const t1 = performance.now();
+      const again = await Ledger.open({ dir, verifier: preVerified, blockMaxRecords: BATCH, blockMaxMs: 5, sync: SYNC });
+      await submitAll(again, M, (first, n) => transferBatch(first, n, op, N));
+      await again.close();
+      console.log(`   appended ${M} transfers in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+      const both = await measureReopen(`${N} accounts + ${M} transfers`, dir, runs);
+      const rssBoth = median(both.map((x) => x.rss));
+      console.log(`     RSS growth: ${((rssBoth - rssEmpty) / N).toFixed(1)} B/account with the transfers counted in,` +
+        ` ${((rssBoth - rssAccounts) / M).toFixed(1)} B/transfer over the accounts-only state`);
+    }
+  } finally {
+    if (args.includes('--keep')) {
+      console.log(`   kept: ${dir} (and the empty ledger ${emptyDir})`);
+    } else {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(emptyDir, { recursive: true, force: true });
+    }
+  }
+}
+
 /**
  * Child mode (`--append <dir> <blocks> <op key hex>`): appends full blocks with no checkpoint and exits without
  * close(), as a crash would leave the store: the next start must replay those blocks.
  */
 async function appendAndExit(dir: string, blocks: number, opPriv: string): Promise<never> {
   const { fromHex } = await import('../src/crypto/bytes.js');
-  const { signerFromKeyPair } = await import('../src/ledger/sign.js');
+  const { signerFromKeyPair } = await import('../src/codec/builders.js');
   const priv = fromHex(opPriv);
   const op = signerFromKeyPair({ privateKey: priv, publicKey: sm2Backend.getPublicKey(priv) });
   const ledger = await Ledger.open({ dir, verifier: preVerified, blockMaxRecords: BATCH, blockMaxMs: 5, checkpointBlocks: 1024 });
@@ -212,7 +354,13 @@ async function appendAndExit(dir: string, blocks: number, opPriv: string): Promi
 async function main(): Promise<void> {
   const append = args.indexOf('--append');
   if (append >= 0) await appendAndExit(args[append + 1], Number(args[append + 2]), args[append + 3]);
+  const child = args.indexOf('--reopen-child');
+  if (child >= 0) await reopenChild(args[child + 1]);
   console.log(`gmledger ledger bench — node ${process.version}, sm2 backend ${sm2Backend.name}, sync ${SYNC}`);
+  if (ONLY === 'reopen') {
+    await benchReopen();
+    return;
+  }
   if (ONLY === 'apply') {
     const a = await benchApply();
     console.log(`1. ${a.tps.toFixed(0)} transfers/s durable (${a.blocks} blocks); ${a.cpuUsPerTransfer.toFixed(2)} µs CPU per transfer (all threads)`);
@@ -248,6 +396,7 @@ async function main(): Promise<void> {
   }
   console.log(`3. memory for ${MEMORY_ACCOUNTS} accounts`);
   console.log(`   ${benchMemory().toFixed(1)} bytes/account`);
+  await benchReopen();
 }
 
 await main();

@@ -135,7 +135,7 @@ interface SignJob {
 
 async function signSlice(job: SignJob, progress: (n: number) => void): Promise<Uint8Array> {
   const { encode } = await import(pathToFileURL(join(ROOT, 'dist/src/codec/record.js')).href);
-  const { signRecord, signerFromKeyPair } = await import(pathToFileURL(join(ROOT, 'dist/src/ledger/sign.js')).href);
+  const { signRecord, signerFromKeyPair } = await import(pathToFileURL(join(ROOT, 'dist/src/codec/builders.js')).href);
   const signers = job.signers.map((s: { privateKey: Uint8Array; publicKey: Uint8Array }) => signerFromKeyPair(s));
   const out = new Uint8Array(job.count * 256);
   const idBase = BigInt(job.idBase);
@@ -190,7 +190,9 @@ async function presign(base: Omit<SignJob, 'first' | 'count'>, total: number): P
     const count = Math.max(0, Math.min(per, total - first));
     return new Promise<Uint8Array>((resolve, reject) => {
       if (count === 0) return resolve(new Uint8Array(0));
-      const w = new Worker(fileURLToPath(import.meta.url), { workerData: { gmledgerBenchSign: true, job: { ...base, first, count } } });
+      const w = new Worker(fileURLToPath(import.meta.url), {
+        workerData: { gmledgerBenchSign: true, job: { ...base, first, count } },
+      });
       w.on('message', (m: { progress?: number; done?: Uint8Array }) => {
         if (m.progress) bar(m.progress);
         if (m.done) {
@@ -210,11 +212,15 @@ async function presign(base: Omit<SignJob, 'first' | 'count'>, total: number): P
 // ---------------------------------------------------------------------------------------
 // The node process and its resource use.
 
-async function spawnNode(dir: string, o: BenchOptions, gateway?: Uint8Array): Promise<{ child: ChildProcess; url: string; http: string }> {
+async function spawnNode(
+  dir: string, o: BenchOptions, gateway?: Uint8Array,
+): Promise<{ child: ChildProcess; url: string; http: string }> {
   const { toHex } = await import(pathToFileURL(join(ROOT, 'dist/src/crypto/bytes.js')).href);
   // GMLEDGER_BENCH_NODE_FLAGS: extra node flags for the node process (e.g. --cpu-prof).
   const flags = (process.env.GMLEDGER_BENCH_NODE_FLAGS ?? '').split(' ').filter((x) => x !== '');
-  const args = [...flags, join(ROOT, 'dist/src/server/cli-start.js'), '--dir', dir, '--port', '0', '--backend', o.backend];
+  const args = [
+    ...flags, join(ROOT, 'dist/src/server/cli-start.js'), '--dir', dir, '--port', '0', '--backend', o.backend,
+  ];
   if (o.blockMs !== undefined) args.push('--block-ms', String(o.blockMs));
   if (o.verifyThreads !== undefined) args.push('--verify-threads', String(o.verifyThreads));
   args.push(...o.nodeArgs);
@@ -274,159 +280,85 @@ export interface BenchReport {
   nodeMetrics: string;
 }
 
+interface KeyPair { keyId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array }
+interface BenchClient {
+  submitBatch(records: Uint8Array): Promise<{ ok: boolean }[]>;
+  submitTrusted(records: Uint8Array, gateway: KeyPair): Promise<{ ok: boolean }[]>;
+  close(): Promise<void>;
+}
+/** The SDK as loaded from dist/ at run time. */
+interface Sdk { Client: any; authSigner: any; records: any; generateSigner: () => KeyPair }
+
+const ACCOUNT_BASE = 1_000_000n;
+
+/** Registers the participant keys (and the gateway's) and creates the accounts; returns the participants. */
+async function setUpParticipants(
+  sdk: Sdk, roles: { ROLE_PARTICIPANT: number; ROLE_OPERATOR: number }, url: string, adminKey: KeyPair,
+  chainId: number, o: BenchOptions, gateway: KeyPair | undefined,
+): Promise<KeyPair[]> {
+  const { Client, authSigner, records, generateSigner } = sdk;
+  const { ROLE_PARTICIPANT, ROLE_OPERATOR } = roles;
+  const admin = await Client.connect(url, { signer: authSigner(adminKey) });
+  const signers = Array.from({ length: o.signers }, () => generateSigner());
+  const regs = signers.map((s, i) => records.registerKey(
+    { chainId, id: 10_000n + BigInt(i), publicKey: s.publicKey, roles: ROLE_PARTICIPANT }, adminKey));
+  // A gateway vouches for transfers it authorises as the operator of their ledger.
+  if (gateway) {
+    regs.push(records.registerKey(
+      { chainId, id: 9_999n, publicKey: gateway.publicKey, roles: ROLE_OPERATOR, ledger: LEDGER }, adminKey));
+  }
+  const rr = await admin.submitBatch(regs);
+  if (!rr.every((r: { ok: boolean }) => r.ok)) {
+    throw new Error(`key registration failed: ${rr.find((r: { ok: boolean }) => !r.ok).result}`);
+  }
+  const creates = Array.from({ length: o.accounts }, (_, a) => {
+    const s = signers[a % signers.length];
+    return records.createAccount(
+      { chainId, id: ACCOUNT_BASE + BigInt(a), ledger: LEDGER, code: 1, controller: s.keyId }, s);
+  });
+  const cr = await admin.submitBatch(creates);
+  if (!cr.every((r: { ok: boolean }) => r.ok)) {
+    throw new Error(`account creation failed: ${cr.find((r: { ok: boolean }) => !r.ok).result}`);
+  }
+  await admin.close();
+  process.stderr.write(`registered ${o.signers} keys, created ${o.accounts} accounts\n`);
+  return signers;
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const imp = (p: string) => import(pathToFileURL(join(ROOT, p)).href);
   const { initChain } = await imp('dist/src/chain/init.js');
-  const { Client, authSigner, records, generateSigner } = await imp('dist/src/client/index.js');
+  const sdk: Sdk = await imp('dist/src/client/index.js');
   const { ROLE_PARTICIPANT, ROLE_OPERATOR } = await imp('dist/src/codec/record.js');
-  const { sm2Backend } = await imp('dist/src/ledger/sm2backend.js');
+  const { sm2Backend } = await imp('dist/src/crypto/sm2-backend.js');
 
   const dir = await mkdtemp(join(tmpdir(), 'gmledger-bench-'));
   const chainId = 77;
   const init = await initChain({ dir, chainId });
-  const gateway = o.trusted ? generateSigner() : undefined;
+  const gateway = o.trusted ? sdk.generateSigner() : undefined;
   const node = await spawnNode(dir, o, gateway?.keyId);
   const pid = node.child.pid!;
   process.stderr.write(`node pid ${pid} at ${node.url} (${o.backend})\n`);
   try {
-    // Keys and accounts.
-    const admin = await Client.connect(node.url, { signer: authSigner(init.admin) });
-    const signers = Array.from({ length: o.signers }, () => generateSigner());
-    const regs = signers.map((s, i) => records.registerKey({ chainId, id: 10_000n + BigInt(i), publicKey: s.publicKey, roles: ROLE_PARTICIPANT }, init.admin));
-    // A gateway vouches for transfers it authorises as the operator of their ledger.
-    if (gateway) regs.push(records.registerKey({ chainId, id: 9_999n, publicKey: gateway.publicKey, roles: ROLE_OPERATOR, ledger: LEDGER }, init.admin));
-    const rr = await admin.submitBatch(regs);
-    if (!rr.every((r: { ok: boolean }) => r.ok)) throw new Error(`key registration failed: ${rr.find((r: { ok: boolean }) => !r.ok).result}`);
-    const accountBase = 1_000_000n;
-    const creates = Array.from({ length: o.accounts }, (_, a) => {
-      const s = signers[a % signers.length];
-      return records.createAccount({ chainId, id: accountBase + BigInt(a), ledger: LEDGER, code: 1, controller: s.keyId }, s);
-    });
-    const cr = await admin.submitBatch(creates);
-    if (!cr.every((r: { ok: boolean }) => r.ok)) throw new Error(`account creation failed: ${cr.find((r: { ok: boolean }) => !r.ok).result}`);
-    await admin.close();
-    process.stderr.write(`registered ${o.signers} keys, created ${o.accounts} accounts\n`);
+    const signers = await setUpParticipants(
+      sdk, { ROLE_PARTICIPANT, ROLE_OPERATOR }, node.url, init.admin, chainId, o, gateway);
 
     // Pre-sign.
     const total = o.rate > 0 ? o.rate * o.durationS : o.count;
     const txs = await presign({
-      chainId, idBase: (1n << 64n).toString(), signers: signers.map((s) => ({ privateKey: s.privateKey, publicKey: s.publicKey })),
-      accounts: o.accounts, accountBase: accountBase.toString(), trusted: o.trusted,
+      chainId, idBase: (1n << 64n).toString(),
+      signers: signers.map((s) => ({ privateKey: s.privateKey, publicKey: s.publicKey })),
+      accounts: o.accounts, accountBase: ACCOUNT_BASE.toString(), trusted: o.trusted,
     }, total);
 
     // Connections.
     const connSigner = gateway ?? signers[0];
     // Trusted frames carry one vouch record besides the batch's records.
-    const clients = await Promise.all(Array.from({ length: o.connections },
-      () => Client.connect(node.url, { signer: authSigner(connSigner), maxInFlight: o.window, batchRecords: o.batch + (o.trusted ? 1 : 0) })));
-
-    const batches = Math.ceil(total / o.batch);
-    const lat = new Float64Array(batches);
-    const cnt = new Float64Array(batches);
-    const perSecond = new Float64Array(Math.ceil(o.durationS * 4 + 600));
-    let committed = 0, rejected = 0, errors = 0, sent = 0, answered = 0;
-    const start = performance.now();
-    const cpu0 = await procSample(pid);
-    const rssStart = cpu0.rssBytes;
-    let rssPeak = rssStart;
-    let peakCores = 0;
-    let prev = { t: performance.now(), cpu: cpu0.cpuS };
-    const lg0 = process.cpuUsage();
-    const sampler = setInterval(() => {
-      procSample(pid).then((s) => {
-        const t = performance.now();
-        peakCores = Math.max(peakCores, (s.cpuS - prev.cpu) / ((t - prev.t) / 1000));
-        prev = { t, cpu: s.cpuS };
-        rssPeak = Math.max(rssPeak, s.rssBytes);
-      }, () => undefined);
-    }, 1000);
-    let lastReport = 0;
-    const report = () => {
-      const now = performance.now();
-      if (now - lastReport < 1000) return;
-      lastReport = now;
-      process.stderr.write(`\r${((now - start) / 1000).toFixed(0)} s: sent ${sent}, committed ${committed}, errors ${errors}   `);
-    };
-
-    let done!: () => void;
-    const finished = new Promise<void>((r) => { done = r; });
-    const send = (b: number, scheduledMs: number) => {
-      const first = b * o.batch;
-      const n = Math.min(o.batch, total - first);
-      const c = clients[b % clients.length];
-      sent += n;
-      const slice = txs.subarray(first * 256, (first + n) * 256);
-      (gateway ? c.submitTrusted(slice, gateway) : c.submitBatch(slice)).then((rs: { ok: boolean }[]) => {
-        const now = performance.now();
-        lat[b] = now - scheduledMs;
-        cnt[b] = n;
-        let ok = 0;
-        for (const r of rs) if (r.ok) ok++;
-        committed += ok;
-        rejected += n - ok;
-        perSecond[Math.floor((now - start) / 1000)] += ok;
-      }, () => {
-        errors += n;
-      }).finally(() => {
-        answered += n;
-        report();
-        if (answered >= total) done();
-      });
-    };
-
-    if (o.rate > 0) {
-      // Open loop: batch b is due at start + b × batch / rate.
-      let b = 0;
-      const tick = () => {
-        const now = performance.now();
-        while (b < batches && start + (b * o.batch * 1000) / o.rate <= now) {
-          send(b, start + (b * o.batch * 1000) / o.rate);
-          b++;
-        }
-        if (b < batches) setTimeout(tick, 1);
-      };
-      tick();
-    } else {
-      // Closed loop: keep every connection's window full.
-      let b = 0;
-      const pump = () => {
-        while (b < batches && sent - answered < o.connections * o.window * o.batch) send(b++, performance.now());
-        if (b < batches) setTimeout(pump, 1);
-      };
-      pump();
-    }
-    await finished;
-    const elapsedS = (performance.now() - start) / 1000;
-    clearInterval(sampler);
-    const cpu1 = await procSample(pid);
-    const lg = process.cpuUsage(lg0);
-    process.stderr.write('\n');
-    for (const c of clients) await c.close();
-    const nodeMetrics = await (await fetch(node.http + '/metrics')).text();
-
-    // Latency percentiles weighted by records per batch.
-    const order = Array.from({ length: batches }, (_, i) => i).filter((i) => cnt[i] > 0).sort((x, y) => lat[x] - lat[y]);
-    const sorted = Float64Array.from(order.map((i) => lat[i]));
-    const weights = Float64Array.from(order.map((i) => cnt[i]));
-    const cum = new Float64Array(weights.length);
-    let acc = 0, wsum = 0;
-    for (let i = 0; i < weights.length; i++) { acc += weights[i]; cum[i] = acc; wsum += weights[i] * sorted[i]; }
-    const full = Array.from(perSecond.subarray(0, Math.max(1, Math.floor(elapsedS)))).sort((x, y) => x - y);
-    const r: BenchReport = {
-      when: new Date().toISOString(), options: o,
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version }, sm2: sm2Backend.name,
-      sent, committed, rejected, errors, elapsedS, committedTps: committed / elapsedS,
-      perSecond: { min: full[0], median: full[Math.floor(full.length / 2)], max: full[full.length - 1] },
-      latencyMs: sorted.length === 0 ? { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 } : {
-        p50: percentile(sorted, cum, 0.5), p95: percentile(sorted, cum, 0.95),
-        p99: percentile(sorted, cum, 0.99), max: sorted[sorted.length - 1], mean: wsum / acc,
-      },
-      nodeCpu: { meanCores: (cpu1.cpuS - cpu0.cpuS) / elapsedS, peakCores },
-      nodeRssMiB: { start: rssStart / 2 ** 20, peak: Math.max(rssPeak, cpu1.rssBytes) / 2 ** 20, end: cpu1.rssBytes / 2 ** 20 },
-      loadgenCpuCores: (lg.user + lg.system) / 1e6 / elapsedS,
-      nodeMetrics,
-    };
-    return r;
+    const clients: BenchClient[] = await Promise.all(Array.from({ length: o.connections },
+      () => sdk.Client.connect(node.url, {
+        signer: sdk.authSigner(connSigner), maxInFlight: o.window, batchRecords: o.batch + (o.trusted ? 1 : 0),
+      })));
+    return await measure(o, sm2Backend.name, pid, node.http, clients, txs, total, gateway);
   } finally {
     node.child.kill('SIGTERM');
     await new Promise((r) => node.child.once('exit', r));
@@ -435,14 +367,167 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
 }
 
+/** What the run has sent and had answered so far, per batch and per second. */
+interface Tally {
+  start: number;
+  sent: number;
+  answered: number;
+  committed: number;
+  rejected: number;
+  errors: number;
+  /** Per batch: latency (ms) and records. */
+  lat: Float64Array;
+  cnt: Float64Array;
+  /** Records committed in each second of the run. */
+  perSecond: Float64Array;
+}
+
+/** Streams every pre-signed batch over the connections; resolves once all are answered. */
+function stream(
+  o: BenchOptions, clients: BenchClient[], txs: Uint8Array, total: number, gateway: KeyPair | undefined, t: Tally,
+): Promise<void> {
+  const batches = t.lat.length;
+  let lastReport = 0;
+  const report = () => {
+    const now = performance.now();
+    if (now - lastReport < 1000) return;
+    lastReport = now;
+    process.stderr.write(
+      `\r${((now - t.start) / 1000).toFixed(0)} s: sent ${t.sent}, committed ${t.committed}, errors ${t.errors}   `);
+  };
+
+  let done!: () => void;
+  const finished = new Promise<void>((r) => { done = r; });
+  const send = (b: number, scheduledMs: number) => {
+    const first = b * o.batch;
+    const n = Math.min(o.batch, total - first);
+    const c = clients[b % clients.length];
+    t.sent += n;
+    const slice = txs.subarray(first * 256, (first + n) * 256);
+    (gateway ? c.submitTrusted(slice, gateway) : c.submitBatch(slice)).then((rs: { ok: boolean }[]) => {
+      const now = performance.now();
+      t.lat[b] = now - scheduledMs;
+      t.cnt[b] = n;
+      let ok = 0;
+      for (const r of rs) if (r.ok) ok++;
+      t.committed += ok;
+      t.rejected += n - ok;
+      t.perSecond[Math.floor((now - t.start) / 1000)] += ok;
+    }, () => {
+      t.errors += n;
+    }).finally(() => {
+      t.answered += n;
+      report();
+      if (t.answered >= total) done();
+    });
+  };
+
+  if (o.rate > 0) {
+    // Open loop: batch b is due at start + b × batch / rate.
+    let b = 0;
+    const tick = () => {
+      const now = performance.now();
+      while (b < batches && t.start + (b * o.batch * 1000) / o.rate <= now) {
+        send(b, t.start + (b * o.batch * 1000) / o.rate);
+        b++;
+      }
+      if (b < batches) setTimeout(tick, 1);
+    };
+    tick();
+  } else {
+    // Closed loop: keep every connection's window full.
+    let b = 0;
+    const pump = () => {
+      while (b < batches && t.sent - t.answered < o.connections * o.window * o.batch) send(b++, performance.now());
+      if (b < batches) setTimeout(pump, 1);
+    };
+    pump();
+  }
+  return finished;
+}
+
+/** The node's CPU and RSS at the start, and their peaks, sampled once a second until stop(). */
+async function watchNode(pid: number) {
+  const cpu0 = await procSample(pid);
+  const use = { cpu0, rssPeak: cpu0.rssBytes, peakCores: 0, stop: () => clearInterval(sampler) };
+  let prev = { t: performance.now(), cpu: cpu0.cpuS };
+  const sampler = setInterval(() => {
+    procSample(pid).then((s) => {
+      const t = performance.now();
+      use.peakCores = Math.max(use.peakCores, (s.cpuS - prev.cpu) / ((t - prev.t) / 1000));
+      prev = { t, cpu: s.cpuS };
+      use.rssPeak = Math.max(use.rssPeak, s.rssBytes);
+    }, () => undefined);
+  }, 1000);
+  return use;
+}
+
+/** Latency percentiles weighted by records per batch. */
+function weightedLatency(lat: Float64Array, cnt: Float64Array): BenchReport['latencyMs'] {
+  const order = Array.from({ length: lat.length }, (_, i) => i)
+    .filter((i) => cnt[i] > 0).sort((x, y) => lat[x] - lat[y]);
+  const sorted = Float64Array.from(order.map((i) => lat[i]));
+  const weights = Float64Array.from(order.map((i) => cnt[i]));
+  const cum = new Float64Array(weights.length);
+  let acc = 0, wsum = 0;
+  for (let i = 0; i < weights.length; i++) { acc += weights[i]; cum[i] = acc; wsum += weights[i] * sorted[i]; }
+  return sorted.length === 0 ? { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 } : {
+    p50: percentile(sorted, cum, 0.5), p95: percentile(sorted, cum, 0.95),
+    p99: percentile(sorted, cum, 0.99), max: sorted[sorted.length - 1], mean: wsum / acc,
+  };
+}
+
+/** Runs the load against the node and reports on it, the node's resource use included. */
+async function measure(
+  o: BenchOptions, sm2: string, pid: number, http: string, clients: BenchClient[], txs: Uint8Array, total: number,
+  gateway: KeyPair | undefined,
+): Promise<BenchReport> {
+  const batches = Math.ceil(total / o.batch);
+  const t: Tally = {
+    start: performance.now(), sent: 0, answered: 0, committed: 0, rejected: 0, errors: 0,
+    lat: new Float64Array(batches), cnt: new Float64Array(batches),
+    perSecond: new Float64Array(Math.ceil(o.durationS * 4 + 600)),
+  };
+  const use = await watchNode(pid);
+  const lg0 = process.cpuUsage();
+  await stream(o, clients, txs, total, gateway, t);
+  const elapsedS = (performance.now() - t.start) / 1000;
+  use.stop();
+  const cpu1 = await procSample(pid);
+  const lg = process.cpuUsage(lg0);
+  process.stderr.write('\n');
+  for (const c of clients) await c.close();
+  const nodeMetrics = await (await fetch(http + '/metrics')).text();
+
+  const latencyMs = weightedLatency(t.lat, t.cnt);
+  const full = Array.from(t.perSecond.subarray(0, Math.max(1, Math.floor(elapsedS)))).sort((x, y) => x - y);
+  const MiB = 2 ** 20;
+  return {
+    when: new Date().toISOString(), options: o,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version }, sm2,
+    sent: t.sent, committed: t.committed, rejected: t.rejected, errors: t.errors, elapsedS,
+    committedTps: t.committed / elapsedS,
+    perSecond: { min: full[0], median: full[Math.floor(full.length / 2)], max: full[full.length - 1] },
+    latencyMs,
+    nodeCpu: { meanCores: (cpu1.cpuS - use.cpu0.cpuS) / elapsedS, peakCores: use.peakCores },
+    nodeRssMiB: {
+      start: use.cpu0.rssBytes / MiB, peak: Math.max(use.rssPeak, cpu1.rssBytes) / MiB, end: cpu1.rssBytes / MiB,
+    },
+    loadgenCpuCores: (lg.user + lg.system) / 1e6 / elapsedS,
+    nodeMetrics,
+  };
+}
+
 export function markdownRow(r: BenchReport): string {
   const o = r.options;
   const f = (x: number) => x.toFixed(1);
-  const head = '| mode | target/s | conns × window × batch | committed | TPS | p50 ms | p95 ms | p99 ms | max ms | node CPU (cores, mean/peak) | node RSS MiB (peak) |\n' +
+  const head = '| mode | target/s | conns × window × batch | committed | TPS | p50 ms | p95 ms | p99 ms | max ms ' +
+    '| node CPU (cores, mean/peak) | node RSS MiB (peak) |\n' +
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n';
   const mode = `${o.trusted ? 'trusted gateway' : 'SM2-signed'}${o.backend === 'memory' ? ', memory backend' : ''}`;
-  return head + `| ${mode} | ${o.rate || 'flat out'} | ${o.connections} × ${o.window} × ${o.batch} | ${r.committed}/${r.sent} | ` +
-    `${Math.round(r.committedTps)} | ${f(r.latencyMs.p50)} | ${f(r.latencyMs.p95)} | ${f(r.latencyMs.p99)} | ${f(r.latencyMs.max)} | ` +
+  return head + `| ${mode} | ${o.rate || 'flat out'} | ${o.connections} × ${o.window} × ${o.batch} ` +
+    `| ${r.committed}/${r.sent} | ${Math.round(r.committedTps)} ` +
+    `| ${f(r.latencyMs.p50)} | ${f(r.latencyMs.p95)} | ${f(r.latencyMs.p99)} | ${f(r.latencyMs.max)} | ` +
     `${r.nodeCpu.meanCores.toFixed(2)} / ${r.nodeCpu.peakCores.toFixed(2)} | ${Math.round(r.nodeRssMiB.peak)} |`;
 }
 
@@ -451,7 +536,8 @@ export const DOCS_BEGIN = '<!-- load-harness log: begin (written by gmledger ben
 export const DOCS_END = '<!-- load-harness log: end -->';
 /** Rows the log keeps; older ones fall off. */
 export const DOCS_ROWS_MAX = 30;
-const DOCS_HEAD = '| date (UTC) | command | mode | target/s | conns × window × batch | committed | TPS | p50 ms | p95 ms | p99 ms | max ms | node CPU (cores, mean/peak) | node RSS MiB (peak) |\n' +
+const DOCS_HEAD = '| date (UTC) | command | mode | target/s | conns × window × batch | committed | TPS ' +
+  '| p50 ms | p95 ms | p99 ms | max ms | node CPU (cores, mean/peak) | node RSS MiB (peak) |\n' +
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
 
 /**
@@ -491,7 +577,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(`logged in ${o.docs}`);
   }
   console.log(`\nper-second committed: min ${r.perSecond.min}, median ${r.perSecond.median}, max ${r.perSecond.max}; ` +
-    `errors ${r.errors}, rejected ${r.rejected}; load generator ${r.loadgenCpuCores.toFixed(2)} cores; sm2 ${r.sm2}; JSON in ${o.out}`);
+    `errors ${r.errors}, rejected ${r.rejected}; load generator ${r.loadgenCpuCores.toFixed(2)} cores; ` +
+    `sm2 ${r.sm2}; JSON in ${o.out}`);
   return 0;
 }
 

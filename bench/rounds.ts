@@ -13,7 +13,9 @@ export interface RoundOptions {
 }
 
 /** Each task's median ops/s (× itemsPerCall) in every round, by task name. */
-export async function runRounds(tasks: Record<string, () => unknown>, o: RoundOptions): Promise<Record<string, number[]>> {
+export async function runRounds(
+  tasks: Record<string, () => unknown>, o: RoundOptions,
+): Promise<Record<string, number[]>> {
   const perRound: Record<string, number[]> = {};
   for (let round = 0; round < o.rounds; round++) {
     const bench = new Bench({ time: o.timeMs, warmupTime: o.warmupMs, iterations: 5 });

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
-import { createVerifyPool, fromHex, sm2, toHex as hex } from 'gmledger';
+import { createVerifyPool, fromHex, sm2, toHex as hex, type VerifyPool } from 'gmledger';
 import { fmt, median, printTaskTable, runRounds } from './rounds.js';
 
 const require = createRequire(import.meta.url);
@@ -30,7 +30,9 @@ const smCryptoV2 = require('sm-crypto-v2') as SmCryptoLike;
 
 function opensslSpeed(): { sign: number; verify: number } | undefined {
   try {
-    const out = execFileSync('openssl', ['speed', '-seconds', '3', 'sm2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('openssl', ['speed', '-seconds', '3', 'sm2'], {
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const m = /SM2 \(CurveSM2\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)/.exec(out);
     return m ? { sign: Number(m[1]), verify: Number(m[2]) } : undefined;
   } catch {
@@ -38,8 +40,15 @@ function opensslSpeed(): { sign: number; verify: number } | undefined {
   }
 }
 
-async function main(): Promise<void> {
-  process.stderr.write(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
+const IN_FLIGHT = 4; // pool batches outstanding at once, so both threads have work
+const SIGS_PER_OP: Record<string, number> = {
+  [`batch ${BATCH} hinted, ${BATCH_KEYS} keys / gmledger`]: BATCH,
+  [`batch ${BATCH} hinted, ${BATCH} keys / gmledger`]: BATCH,
+  [`pool ${IN_FLIGHT}x${BATCH} / 1 thread`]: IN_FLIGHT * BATCH,
+  [`pool ${IN_FLIGHT}x${BATCH} / 2 threads`]: IN_FLIGHT * BATCH,
+};
+
+function fixtures() {
   const msg = new TextEncoder().encode('transfer 100.00 CNY from account 1001 to account 2002, nonce 42');
   const msgStr = Buffer.from(msg).toString('latin1');
   const kp = sm2.generateKeyPair();
@@ -62,52 +71,63 @@ async function main(): Promise<void> {
   const refSig = smCrypto.sm2.doSignature(msgStr, ref.privateKey, { hash: true, der: false });
   const v2 = smCryptoV2.sm2.generateKeyPairHex();
   const v2Sig = smCryptoV2.sm2.doSignature(msgStr, v2.privateKey, { hash: true, der: false });
+  return { msg, msgStr, kp, sig, coldKeys, coldSigs, batch, fresh, ref, refSig, v2, v2Sig };
+}
 
-  // Sanity before timing: all contenders agree on each other's signatures.
+type Fixtures = ReturnType<typeof fixtures>;
+
+// Sanity before timing: all contenders agree on each other's signatures.
+function selfCheck({ msg, msgStr, kp, sig, batch, fresh, ref, refSig, v2, v2Sig }: Fixtures): void {
   if (!sm2.verify(msg, sig, kp.publicKey)) throw new Error('gmledger self-check failed');
-  if (!smCrypto.sm2.doVerifySignature(msgStr, hex(sig), hex(kp.publicKey), { hash: true, der: false })) throw new Error('sm-crypto disagrees');
-  if (!smCryptoV2.sm2.doVerifySignature(msgStr, v2Sig, v2.publicKey, { hash: true, der: false })) throw new Error('sm-crypto-v2 self-check failed');
+  if (!smCrypto.sm2.doVerifySignature(msgStr, hex(sig), hex(kp.publicKey), { hash: true, der: false })) {
+    throw new Error('sm-crypto disagrees');
+  }
+  if (!smCryptoV2.sm2.doVerifySignature(msgStr, v2Sig, v2.publicKey, { hash: true, der: false })) {
+    throw new Error('sm-crypto-v2 self-check failed');
+  }
   if (!sm2.verify(msg, fromHex(refSig), fromHex(ref.publicKey))) throw new Error('cross-check failed');
-  if (!sm2.verifyBatch(batch).every(Boolean) || !sm2.verifyBatch(fresh).every(Boolean)) throw new Error('batch self-check failed');
+  if (!sm2.verifyBatch(batch).every(Boolean) || !sm2.verifyBatch(fresh).every(Boolean)) {
+    throw new Error('batch self-check failed');
+  }
+}
 
-  const pool1 = createVerifyPool({ threads: 1 });
-  const pool2 = createVerifyPool({ threads: 2 });
-  const IN_FLIGHT = 4;
-  await pool1.verifyBatch(batch);
-  await pool2.verifyBatch(batch);
-
+function sm2Tasks(f: Fixtures, pool1: VerifyPool, pool2: VerifyPool): Record<string, () => unknown> {
+  const { msg, msgStr, kp, sig, coldKeys, coldSigs, batch, fresh, ref, refSig, v2, v2Sig } = f;
   let cold = 0;
-  const tasks: Record<string, () => unknown> = {
+  const inFlight = (pool: VerifyPool) => () =>
+    Promise.all(Array.from({ length: IN_FLIGHT }, () => pool.verifyBatch(batch)));
+  return {
     'verify (hot key) / gmledger': () => sm2.verify(msg, sig, kp.publicKey),
-    'verify (cold key) / gmledger': () => { const i = cold++ % COLD_KEYS; return sm2.verify(msg, coldSigs[i], coldKeys[i].publicKey); },
-    'verify / sm-crypto': () => smCrypto.sm2.doVerifySignature(msgStr, refSig, ref.publicKey, { hash: true, der: false }),
-    'verify / sm-crypto-v2': () => smCryptoV2.sm2.doVerifySignature(msgStr, v2Sig, v2.publicKey, { hash: true, der: false }),
+    'verify (cold key) / gmledger': () => {
+      const i = cold++ % COLD_KEYS;
+      return sm2.verify(msg, coldSigs[i], coldKeys[i].publicKey);
+    },
+    'verify / sm-crypto': () =>
+      smCrypto.sm2.doVerifySignature(msgStr, refSig, ref.publicKey, { hash: true, der: false }),
+    'verify / sm-crypto-v2': () =>
+      smCryptoV2.sm2.doVerifySignature(msgStr, v2Sig, v2.publicKey, { hash: true, der: false }),
     'sign / gmledger': () => sm2.sign(msg, kp.privateKey),
-    'sign / sm-crypto': () => smCrypto.sm2.doSignature(msgStr, ref.privateKey, { hash: true, der: false, publicKey: ref.publicKey }),
-    'sign / sm-crypto-v2': () => smCryptoV2.sm2.doSignature(msgStr, v2.privateKey, { hash: true, der: false, publicKey: v2.publicKey }),
+    'sign / sm-crypto': () =>
+      smCrypto.sm2.doSignature(msgStr, ref.privateKey, { hash: true, der: false, publicKey: ref.publicKey }),
+    'sign / sm-crypto-v2': () =>
+      smCryptoV2.sm2.doSignature(msgStr, v2.privateKey, { hash: true, der: false, publicKey: v2.publicKey }),
     'keygen / gmledger': () => sm2.generateKeyPair(),
     'keygen / sm-crypto': () => smCrypto.sm2.generateKeyPairHex(),
     'keygen / sm-crypto-v2': () => smCryptoV2.sm2.generateKeyPairHex(),
     [`batch ${BATCH} hinted, ${BATCH_KEYS} keys / gmledger`]: () => sm2.verifyBatch(batch),
     [`batch ${BATCH} hinted, ${BATCH} keys / gmledger`]: () => sm2.verifyBatch(fresh),
-    [`pool ${IN_FLIGHT}x${BATCH} / 1 thread`]: () => Promise.all(Array.from({ length: IN_FLIGHT }, () => pool1.verifyBatch(batch))),
-    [`pool ${IN_FLIGHT}x${BATCH} / 2 threads`]: () => Promise.all(Array.from({ length: IN_FLIGHT }, () => pool2.verifyBatch(batch))),
+    [`pool ${IN_FLIGHT}x${BATCH} / 1 thread`]: inFlight(pool1),
+    [`pool ${IN_FLIGHT}x${BATCH} / 2 threads`]: inFlight(pool2),
   };
-  const sigsPerOp: Record<string, number> = {
-    [`batch ${BATCH} hinted, ${BATCH_KEYS} keys / gmledger`]: BATCH,
-    [`batch ${BATCH} hinted, ${BATCH} keys / gmledger`]: BATCH,
-    [`pool ${IN_FLIGHT}x${BATCH} / 1 thread`]: IN_FLIGHT * BATCH,
-    [`pool ${IN_FLIGHT}x${BATCH} / 2 threads`]: IN_FLIGHT * BATCH,
-  };
+}
 
-  const perRound = await runRounds(tasks, { rounds: ROUNDS, timeMs: TIME_MS, warmupMs: 200, itemsPerCall: sigsPerOp });
-  await pool1.close();
-  await pool2.close();
-  const ossl = opensslSpeed();
-
+function report(perRound: Record<string, number[]>, ossl: { sign: number; verify: number } | undefined): void {
   console.log(`\n${ROUNDS} rounds, ${TIME_MS} ms per task per round, Node ${process.version}\n`);
   printTaskTable(perRound, 'median ops/s (batch, pool: sigs/s)');
-  if (ossl) console.log(`| verify / OpenSSL (openssl speed -seconds 3 sm2) | ${fmt(ossl.verify)} | | |\n| sign / OpenSSL | ${fmt(ossl.sign)} | | |`);
+  if (ossl) {
+    console.log(`| verify / OpenSSL (openssl speed -seconds 3 sm2) | ${fmt(ossl.verify)} | | |\n` +
+      `| sign / OpenSSL | ${fmt(ossl.sign)} | | |`);
+  }
   const med = (k: string) => median(perRound[k]);
   console.log('\n| comparison | ratio |\n| --- | ---: |');
   const ratio = (label: string, a: number, b: number) => console.log(`| ${label} | ${(a / b).toFixed(2)}× |`);
@@ -121,8 +141,26 @@ async function main(): Promise<void> {
   ratio('verify hot / sm-crypto-v2', med('verify (hot key) / gmledger'), med('verify / sm-crypto-v2'));
   const p2 = perRound[`pool ${IN_FLIGHT}x${BATCH} / 2 threads`];
   const p1 = perRound[`pool ${IN_FLIGHT}x${BATCH} / 1 thread`];
-  console.log(`| pool 2 threads / 1 thread (median of per-round ratios) | ${median(p2.map((v, i) => v / p1[i])).toFixed(2)}× |`);
-  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 cores = ${availableParallelism()} threads available)`);
+  const poolRatio = median(p2.map((v, i) => v / p1[i])).toFixed(2);
+  console.log(`| pool 2 threads / 1 thread (median of per-round ratios) | ${poolRatio}× |`);
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} ` +
+    `(2 cores = ${availableParallelism()} threads available)`);
+}
+
+async function main(): Promise<void> {
+  process.stderr.write(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`);
+  const f = fixtures();
+  selfCheck(f);
+  const pool1 = createVerifyPool({ threads: 1 });
+  const pool2 = createVerifyPool({ threads: 2 });
+  await pool1.verifyBatch(f.batch);
+  await pool2.verifyBatch(f.batch);
+  const perRound = await runRounds(sm2Tasks(f, pool1, pool2), {
+    rounds: ROUNDS, timeMs: TIME_MS, warmupMs: 200, itemsPerCall: SIGS_PER_OP,
+  });
+  await pool1.close();
+  await pool2.close();
+  report(perRound, opensslSpeed());
 }
 
 await main();

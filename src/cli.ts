@@ -5,7 +5,7 @@
 import { initChain } from './chain/init.js';
 import { verifyChain } from './chain/verify.js';
 import { toHex } from './crypto/bytes.js';
-import { sm2Backend } from './ledger/sm2backend.js';
+import { sm2Backend } from './crypto/sm2-backend.js';
 import { poolRecordVerifier } from './ledger/verify.js';
 import { createVerifyPool } from './pool/index.js';
 import { availableParallelism } from 'node:os';

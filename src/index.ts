@@ -23,20 +23,20 @@ export {
 } from './codec/record.js';
 export type { RecordFields, DecodedRecord, KindName } from './codec/record.js';
 export { checkBatchStructure } from './codec/validate.js';
-export { ResultCode, resultName } from './ledger/results.js';
-export type { ResultName } from './ledger/results.js';
+export { ResultCode, resultName } from './codec/results.js';
+export type { ResultName } from './codec/results.js';
 export { Ledger, BATCH_RECORDS_MAX } from './ledger/ledger.js';
 export type { LedgerOptions, SubmitResult, BlockEvent, ChainConfig, AccountView, TransferView, Sequencer } from './ledger/ledger.js';
-export { records, buildRecord, signRecord, generateSigner, signerFromKeyPair, keyIdOf } from './ledger/sign.js';
-export type { Signer } from './ledger/sign.js';
+export { records, buildRecord, signRecord, generateSigner, signerFromKeyPair, keyIdOf } from './codec/builders.js';
+export type { Signer } from './codec/builders.js';
 export { sm2RecordVerifier, poolRecordVerifier } from './ledger/verify.js';
-export { vouchBatch, markVouched, vouchDigest, scanVouchGroups, isVouchedForm, VOUCH_DOMAIN } from './ledger/vouch.js';
-export type { VouchOptions, VouchGroup } from './ledger/vouch.js';
+export { vouchBatch, markVouched, vouchDigest, scanVouchGroups, isVouchedForm, VOUCH_DOMAIN } from './codec/vouch.js';
+export type { VouchOptions, VouchGroup } from './codec/vouch.js';
 export type { RecordVerifier, BatchVerifyPool } from './ledger/verify.js';
 export {
   HEADER_BYTES, encodeHeader, decodeHeader, headerHash, verifyHeaderSignature, verifyInclusionProof, verifyAccountProof,
-} from './chain/block.js';
-export type { BlockHeader, InclusionProof, AccountProof } from './chain/block.js';
+} from './codec/block.js';
+export type { BlockHeader, InclusionProof, AccountProof } from './codec/block.js';
 export { initChain } from './chain/init.js';
 export type { InitOptions, InitResult } from './chain/init.js';
 export { verifyChain } from './chain/verify.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Kind, RECORD_BYTES, ROLES_ALL, type KindName, checkStructure, concatRecords, decode, encode, setU128,
 } from '../dist/src/codec/record.js';
-import { buildRecord, generateSigner, keyIdOf, records, signRecord, signerFromKeyPair, type Signer } from '../dist/src/ledger/sign.js';
+import { buildRecord, generateSigner, keyIdOf, records, signRecord, signerFromKeyPair, type Signer } from '../dist/src/codec/builders.js';
 import { sm2 } from '../dist/src/index.js';
 import { Client, type WebSocketLike } from '../dist/src/client/index.js';
 import { Frame, HEADER_BYTES, makeFrame } from '../dist/src/protocol/wire.js';

@@ -10,7 +10,7 @@ import { initChain } from '../dist/src/chain/init.js';
 import { verifyChain } from '../dist/src/chain/verify.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
 import { RocksDb, WriteBatch } from '../dist/native/rocksdb.js';
-import { generateSigner, records } from '../dist/src/ledger/sign.js';
+import { generateSigner, records } from '../dist/src/codec/builders.js';
 import { ROLE_ADMIN, ROLE_PARTICIPANT } from '../dist/src/codec/record.js';
 import { P_HALT, P_KEY } from '../dist/src/store/store.js';
 

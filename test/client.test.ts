@@ -94,7 +94,7 @@ describe('client SDK', () => {
       }
     };
     const c = await Client.connect(server.url, { WebSocket: Ctor });
-    await c.authenticate({ keyId: k.alice.keyId, sign: async (m) => (await import('../dist/src/ledger/sm2backend.js')).sm2Backend.sign(m, k.alice.privateKey) });
+    await c.authenticate({ keyId: k.alice.keyId, sign: async (m) => (await import('../dist/src/crypto/sm2-backend.js')).sm2Backend.sign(m, k.alice.privateKey) });
     ws!.pause(); // the reply will never be read
     const p = c.submitBatch([fakeTransfer(k.alice, 1n, 2n)]);
     await sleep(20);

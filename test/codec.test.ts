@@ -8,7 +8,7 @@ import {
 import { sm3 } from '../dist/src/crypto/hash.js';
 import { checkBatchStructure } from '../dist/src/codec/validate.js';
 import { sm2 } from '../dist/src/index.js';
-import { buildRecord, signerFromKeyPair } from '../dist/src/ledger/sign.js';
+import { buildRecord, signerFromKeyPair } from '../dist/src/codec/builders.js';
 import { sm2RecordVerifier } from '../dist/src/ledger/verify.js';
 
 const signed = (b: Uint8Array) => { b.fill(1, 191, 255); b[255] = 0xff; return b; };

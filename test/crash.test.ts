@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initChain } from '../dist/src/chain/init.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
-import { records } from '../dist/src/ledger/sign.js';
+import { records } from '../dist/src/codec/builders.js';
 import { ROLE_PARTICIPANT, FLAG_LINKED } from '../dist/src/codec/record.js';
 import { signer, tempDir } from './helpers/ledger.js';
 

@@ -12,8 +12,8 @@ import { initChain } from '../dist/src/chain/init.js';
 import { verifyChain } from '../dist/src/chain/verify.js';
 import { FLAG_LINKED, OFF_FLAGS, OFF_HINT, OFF_SIGNATURE, OFF_SIGNER, OFF_VERSION, ROLE_ADMIN, ROLE_PARTICIPANT } from '../dist/src/codec/record.js';
 import { Ledger, type BlockEvent } from '../dist/src/ledger/ledger.js';
-import { records, type Signer } from '../dist/src/ledger/sign.js';
-import { SealWorker } from '../dist/src/pool/seal.js';
+import { records, type Signer } from '../dist/src/codec/builders.js';
+import { SealWorker } from '../dist/src/ledger/seal.js';
 import { workerExecArgv } from '../dist/src/pool/exec-argv.js';
 import { StateTree } from '../dist/src/ledger/statetree.js';
 import { signer, tempDir } from './helpers/ledger.js';
@@ -227,7 +227,7 @@ describe('worker threads', () => {
     const script = `
       const { initChain } = await import(${url('chain/init.js')});
       const { Ledger } = await import(${url('ledger/ledger.js')});
-      const { records, generateSigner } = await import(${url('ledger/sign.js')});
+      const { records, generateSigner } = await import(${url('codec/builders.js')});
       const { verifyChain } = await import(${url('chain/verify.js')});
       const { config, admin } = await initChain({ dir: ${JSON.stringify(d)} });
       const ledger = await Ledger.open({ dir: ${JSON.stringify(d)} });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { acceptAllVerifier, chainFixture, rec, roles, signer } from './helpers/ledger.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
 import { verifyChain } from '../dist/src/chain/verify.js';
-import { verifyInclusionProof, verifyAccountProof, decodeHeader } from '../dist/src/chain/block.js';
+import { verifyInclusionProof, verifyAccountProof, decodeHeader } from '../dist/src/codec/block.js';
 import { RocksDb, WriteBatch } from '../dist/native/rocksdb.js';
 import { blockKey } from '../dist/src/store/store.js';
 import { TRANSFER_PENDING } from '../dist/src/codec/record.js';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { initChain } from '../dist/src/chain/init.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
 import { RocksDb } from '../dist/native/rocksdb.js';
-import { records } from '../dist/src/ledger/sign.js';
+import { records } from '../dist/src/codec/builders.js';
 
 describe('a failed block write', () => {
   it('stops the ledger: later blocks are neither written nor acknowledged', async () => {

@@ -1,7 +1,7 @@
 // Table tests: every state-machine rule and result code (docs/protocol.md §Results).
 import { describe, expect, it } from 'vitest';
 import { bareState, rec, roles, signer, FLAG_LINKED } from './helpers/ledger.js';
-import { ResultCode as R } from '../dist/src/ledger/results.js';
+import { ResultCode as R } from '../dist/src/codec/results.js';
 import {
   ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS as CMNED, ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS as DMNEC,
   TRANSFER_PENDING as PENDING, TRANSFER_POST_PENDING as POST, TRANSFER_VOID_PENDING as VOID, U128_MAX,

@@ -15,9 +15,9 @@ import {
 } from '../dist/src/codec/record.js';
 import { initChain } from '../dist/src/chain/init.js';
 import { verifyChain } from '../dist/src/chain/verify.js';
-import { verifyInclusionProof } from '../dist/src/chain/block.js';
+import { verifyInclusionProof } from '../dist/src/codec/block.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
-import { sm2Backend } from '../dist/src/ledger/sm2backend.js';
+import { sm2Backend } from '../dist/src/crypto/sm2-backend.js';
 import { runNode, type RunningNode } from '../dist/src/server/cli-start.js';
 import { RocksDb, WriteBatch } from '../dist/native/rocksdb.js';
 import { blockKey } from '../dist/src/store/store.js';

@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeSeal, SealWorker, SEAL_WORKER_MIN_RECORDS, type SealChunk } from '../dist/src/pool/seal.js';
+import { computeSeal, SealWorker, SEAL_WORKER_MIN_RECORDS, type SealChunk } from '../dist/src/ledger/seal.js';
 import { StateTree } from '../dist/src/ledger/statetree.js';
-import { txHashes, txRoot, resultRoot } from '../dist/src/chain/block.js';
+import { txHashes, txRoot, resultRoot } from '../dist/src/codec/block.js';
 import { verifyChain } from '../dist/src/chain/verify.js';
 import { acceptAllVerifier, chainFixture, rec, roles, signer } from './helpers/ledger.js';
 
@@ -96,7 +96,7 @@ describe('block seal', () => {
   it('a failed worker does not keep the process alive', () => {
     // A child whose seal worker fails and which never calls close() must still exit.
     const script = `
-      import { SealWorker } from ${JSON.stringify(new URL('../dist/src/pool/seal.js', import.meta.url).href)};
+      import { SealWorker } from ${JSON.stringify(new URL('../dist/src/ledger/seal.js', import.meta.url).href)};
       import { StateTree } from ${JSON.stringify(new URL('../dist/src/ledger/statetree.js', import.meta.url).href)};
       const w = new SealWorker(new StateTree(128), 128);
       await w.start();
@@ -139,7 +139,7 @@ describe('block seal', () => {
       expect(small[0].code).toBe(0);
     }
     expect(heights.size).toBe(3);
-    const { verifyAccountProof } = await import('../dist/src/chain/block.js');
+    const { verifyAccountProof } = await import('../dist/src/codec/block.js');
     for (const id of [100n, 120n, 139n, 502n]) expect(verifyAccountProof((await fx.ledger.proveAccount(id))!, fx.ledger.nodePublicKey)).toBe(true);
     await fx.ledger.close();
     expect(await verifyChain(fx.dir, { verifier: acceptAllVerifier })).toMatchObject({ ok: true });

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import {
   OFF_HINT, OFF_SIGNATURE, RECORD_BYTES, ROLE_ADMIN, ROLE_OPERATOR, ROLE_PARTICIPANT, ROLE_REGULATOR, encode,
 } from '../dist/src/codec/record.js';
-import { generateSigner, records, type Signer } from '../dist/src/ledger/sign.js';
+import { generateSigner, records, type Signer } from '../dist/src/codec/builders.js';
 import { MemoryBackend, type MemoryBackendOptions } from '../dist/src/pipeline/memory-backend.js';
 import { NodeServer, type NodeServerOptions } from '../dist/src/server/node-server.js';
 import { Client, authSigner, type ClientOptions } from '../dist/src/client/index.js';

@@ -8,7 +8,7 @@ import type { Client } from '../dist/src/client/index.js';
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, PROTOCOL_VERSION, SUBMIT_TRUSTED, authMessage, makeFrame, parseError,
 } from '../dist/src/protocol/wire.js';
-import { sm2Backend } from '../dist/src/ledger/sm2backend.js';
+import { sm2Backend } from '../dist/src/crypto/sm2-backend.js';
 import { OFF_ID, u128 } from '../dist/src/codec/record.js';
 import {
   RawConn, connectAs, fakeTransfer, rawTcp, signedTransfer, sleep, startNode, submitFrame,

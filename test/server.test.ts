@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError } from '../dist/src/client/index.js';
 import { fromHex, toHex } from '../dist/src/crypto/bytes.js';
 import { CloseCode, authMessage } from '../dist/src/protocol/wire.js';
-import { records } from '../dist/src/ledger/sign.js';
+import { records } from '../dist/src/codec/builders.js';
 import { encode } from '../dist/src/codec/record.js';
-import { sm2Backend } from '../dist/src/ledger/sm2backend.js';
+import { sm2Backend } from '../dist/src/crypto/sm2-backend.js';
 import {
   CHAIN_ID, LEDGER, RawConn, connectAs, fakeTransfer, freshId, signedTransfer, startNode,
 } from './server-fixtures.js';

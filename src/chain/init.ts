@@ -9,7 +9,7 @@ import { ROLE_ADMIN, ROLE_NODE, ROLE_REGULATOR } from '../codec/record.js';
 import { toHex } from '../crypto/bytes.js';
 import { META_CONFIG } from '../store/store.js';
 import { Ledger, type ChainConfig } from '../ledger/ledger.js';
-import { type Signer, generateSigner, records } from '../ledger/sign.js';
+import { type Signer, generateSigner, records } from '../codec/builders.js';
 import type { RecordVerifier } from '../ledger/verify.js';
 
 export interface InitOptions {

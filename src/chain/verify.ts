@@ -7,22 +7,23 @@
 import { join } from 'node:path';
 import { RocksDb } from '../../native/rocksdb.js';
 import { FLAG_LINKED, KIND_VOUCH, OFF_FLAGS, OFF_KIND, OFF_SIGNER, RECORD_BYTES, ROLE_NODE, ROLE_OPERATOR, STRUCT_OK, u16 } from '../codec/record.js';
-import { resultName } from '../ledger/results.js';
-import { isVouchedForm, scanVouchGroups } from '../ledger/vouch.js';
+import { resultName } from '../codec/results.js';
+import { isVouchedForm, scanVouchGroups } from '../codec/vouch.js';
 import { checkBatchStructure } from '../codec/validate.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
-import { HEADER_BYTES, HEADER_SIGNED_BYTES, decodeHeader, encodeHeader, headerHash, resultRoot, txHashes, txRoot, verifyHeaderSignature } from './block.js';
+import { HEADER_BYTES, HEADER_SIGNED_BYTES, decodeHeader, encodeHeader, headerHash, resultRoot, txHashes, txRoot, verifyHeaderSignature } from '../codec/block.js';
 import {
-  META_CONFIG, META_TIP, META_CHECKPOINT, decodeCheckpoint, P_ACCOUNT, P_BLOCK, P_TRANSFER, P_TRANSFER_UPDATE, decodeBlock, decodeTip, readBe32,
+  META_CONFIG, META_TIP, META_CHECKPOINT, decodeCheckpoint, P_BLOCK, P_TRANSFER, P_TRANSFER_UPDATE, decodeBlock, decodeTip, readBe32,
   P_HALT, P_KEY, P_OP, encodeKey, encodeOp,
 } from '../store/store.js';
 import { LedgerState, A_LEDGER } from '../ledger/state.js';
 import { ENTRY_BYTES, ENTRY_WORDS } from '../ledger/tables.js';
-import { sm2Backend } from '../ledger/sm2backend.js';
+import { sm2Backend } from '../crypto/sm2-backend.js';
 import { type RecordVerifier, sm2RecordVerifier } from '../ledger/verify.js';
 import type { ChainConfig } from '../ledger/ledger.js';
 import { InBatchKeys, signerKey } from '../ledger/keys.js';
+import { readStoredAccounts } from '../ledger/restore.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -195,16 +196,16 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
 
 /** Compares the stored state entries (as of the checkpoint) with the replayed state. */
 async function compareStored(db: RocksDb, state: LedgerState): Promise<void> {
-  let i = 0;
-  for await (const [k, v] of db.range({ gte: new Uint8Array([P_ACCOUNT]), lt: new Uint8Array([P_ACCOUNT + 1]) })) {
-    const idx = readBe32(k, 1);
-    if (idx !== i || idx >= state.accounts.count) throw new Bad(-1, `stored account entry ${idx} is unexpected`);
-    if (!equalBytes(v, state.accounts.bytes.subarray(idx * ENTRY_BYTES, (idx + 1) * ENTRY_BYTES))) {
+  // Accounts as a start loads them (restore.ts: the image and the log, or one key each in a format 1 store).
+  let accounts: { count: number; bytes: Uint8Array };
+  try { accounts = await readStoredAccounts(db); } catch (e) { throw new Bad(-1, `stored account entries: ${(e as Error).message}`); }
+  if (accounts.count !== state.accounts.count) throw new Bad(-1, `store holds ${accounts.count} accounts, the records create ${state.accounts.count}`);
+  for (let idx = 0; idx < accounts.count; idx++) {
+    const at = idx * ENTRY_BYTES;
+    if (!equalBytes(accounts.bytes.subarray(at, at + ENTRY_BYTES), state.accounts.bytes.subarray(at, at + ENTRY_BYTES))) {
       throw new Bad(-1, `stored account entry ${idx} differs from the balances recomputed from the records`);
     }
-    i++;
   }
-  if (i !== state.accounts.count) throw new Bad(-1, `store holds ${i} accounts, the records create ${state.accounts.count}`);
   // Stored transfer entries ('P' chunks, then 'Q' overrides) against the replayed ones.
   const stored = new Uint8Array(state.transfers.count * ENTRY_BYTES);
   let t = 0;

@@ -10,7 +10,7 @@ import {
   Frame, HEADER_BYTES, KEY_ID_BYTES, RECORD_BYTES, SUBMIT_TRUSTED, authMessage, errorName, makeFrame, parseError,
   readBlockEvent, readRecordEvents, readResults, type WireBlockEvent, type WireRecordEvent,
 } from '../protocol/wire.js';
-import { resultName } from '../ledger/results.js';
+import { resultName } from '../codec/results.js';
 import { FLAG_LINKED, OFF_FLAGS, checkRecordArray, describeValue } from '../codec/record.js';
 
 export interface WebSocketLike {
@@ -119,7 +119,9 @@ export class Client {
     if (typeof url !== 'string') throw new TypeError(`url must be a string (ws://host:port/ws), got ${describeValue(url)}`);
     checkOptions(options);
     let Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (Ctor === undefined) Ctor = (await import('./node-websocket.js')).NodeWebSocket as unknown as WebSocketConstructor;
+    if (Ctor === undefined) {
+      Ctor = (await import('./node-websocket.js')).NodeWebSocket as unknown as WebSocketConstructor;
+    }
     const ws = new Ctor(url);
     const client = new Client(url, ws, options);
     await new Promise<void>((resolve, reject) => {
@@ -156,8 +158,12 @@ export class Client {
     checkAuthSigner(signer, 'signer');
     const nonce = this.#nonce!;
     const sig: unknown = await signer.sign(authMessage(this.chainId, nonce));
-    if (!(sig instanceof Uint8Array)) throw new TypeError(`signer.sign must return a Uint8Array (r‖s), got ${describeValue(sig)}`);
-    if (sig.length !== 64 && sig.length !== 65) throw new RangeError(`signer.sign must return r‖s: 64 bytes (or 65 with a hint), got ${sig.length}`);
+    if (!(sig instanceof Uint8Array)) {
+      throw new TypeError(`signer.sign must return a Uint8Array (r‖s), got ${describeValue(sig)}`);
+    }
+    if (sig.length !== 64 && sig.length !== 65) {
+      throw new RangeError(`signer.sign must return r‖s: 64 bytes (or 65 with a hint), got ${sig.length}`);
+    }
     const f = makeFrame(Frame.auth, 0, 0, KEY_ID_BYTES + 64);
     f.set(signer.keyId, HEADER_BYTES);
     f.set(sig.subarray(0, 64), HEADER_BYTES + KEY_ID_BYTES);
@@ -183,7 +189,8 @@ export class Client {
     const parts: Promise<Result[]>[] = [];
     let at = 0;
     for (const k of lengths) {
-      parts.push(this.#submitFrame(batch.subarray(at * RECORD_BYTES, (at + k) * RECORD_BYTES), k, options.trusted === true));
+      const frame = batch.subarray(at * RECORD_BYTES, (at + k) * RECORD_BYTES);
+      parts.push(this.#submitFrame(frame, k, options.trusted === true));
       at += k;
     }
     return (await Promise.all(parts)).flat();
@@ -199,8 +206,11 @@ export class Client {
    * result is dropped: when a vouch is refused, every record it covers carries the code).
    * `alg`: the chain's hash (default 'sm3', what `gmledger init` creates).
    */
-  async submitTrusted(records: Uint8Array[] | Uint8Array, gateway: { keyId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array },
-    options: { alg?: 'sm3' | 'sha256' } = {}): Promise<Result[]> {
+  async submitTrusted(
+    records: Uint8Array[] | Uint8Array,
+    gateway: { keyId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array },
+    options: { alg?: 'sm3' | 'sha256' } = {},
+  ): Promise<Result[]> {
     const batch = recordsArg(records);
     checkGateway(gateway);
     optionsArg(options, 'options');
@@ -210,7 +220,7 @@ export class Client {
     const n = batch.length / RECORD_BYTES;
     const per = this.#batchRecords - 1; // one slot per frame for the vouch
     if (per < 1) throw new RangeError('trusted frames need batchRecords ≥ 2');
-    const { vouchBatch } = await import('../ledger/vouch.js');
+    const { vouchBatch } = await import('../codec/vouch.js');
     const parts: Promise<Result[]>[] = [];
     const lengths = frameLengths(batch, n, per); // before anything is sent
     let at = 0;
@@ -237,9 +247,13 @@ export class Client {
   /** Submits one record; records submitted in the same tick travel in one frame. */
   submit(record: Uint8Array): Promise<Result> {
     if (!(record instanceof Uint8Array)) {
-      return Promise.reject(new TypeError(`record must be a Uint8Array of ${RECORD_BYTES} bytes, got ${describeValue(record)}`));
+      return Promise.reject(
+        new TypeError(`record must be a Uint8Array of ${RECORD_BYTES} bytes, got ${describeValue(record)}`),
+      );
     }
-    if (record.length !== RECORD_BYTES) return Promise.reject(new RangeError(`record must be ${RECORD_BYTES} bytes, got ${record.length}`));
+    if (record.length !== RECORD_BYTES) {
+      return Promise.reject(new RangeError(`record must be ${RECORD_BYTES} bytes, got ${record.length}`));
+    }
     return new Promise((resolve, reject) => {
       if (this.#single.push({ record, resolve, reject }) === 1) {
         queueMicrotask(() => {
@@ -284,7 +298,10 @@ export class Client {
     }
   }
 
-  /** Subscribes to a topic ('blocks', 'firehose', 'account/<id>', 'ledger/<n>'). Resolves with an unsubscribe function. */
+  /**
+   * Subscribes to a topic ('blocks', 'firehose', 'account/<id>', 'ledger/<n>'). Resolves with
+   * an unsubscribe function.
+   */
   async subscribe(topic: string, handler: EventHandler): Promise<() => Promise<void>> {
     if (typeof topic !== 'string') throw new TypeError(`topic must be a string, got ${describeValue(topic)}`);
     fnArg(handler, 'handler');
@@ -419,11 +436,14 @@ function topicFrame(type: number, topic: string): Uint8Array {
 /** `records`: one Uint8Array of n × 256 bytes, or an Array of 256-byte Uint8Arrays → one batch buffer. */
 function recordsArg(records: unknown): Uint8Array {
   if (records instanceof Uint8Array) {
-    if (records.length % RECORD_BYTES !== 0) throw new RangeError(`records: batch length ${records.length} is not a multiple of ${RECORD_BYTES}`);
+    if (records.length % RECORD_BYTES !== 0) {
+      throw new RangeError(`records: batch length ${records.length} is not a multiple of ${RECORD_BYTES}`);
+    }
     return records;
   }
   if (!Array.isArray(records)) {
-    throw new TypeError(`records must be a Uint8Array of n × ${RECORD_BYTES} bytes or an Array of ${RECORD_BYTES}-byte Uint8Arrays, got ${describeValue(records)}`);
+    throw new TypeError(`records must be a Uint8Array of n × ${RECORD_BYTES} bytes or an Array of ` +
+      `${RECORD_BYTES}-byte Uint8Arrays, got ${describeValue(records)}`);
   }
   checkRecordArray(records, 'records');
   const out = new Uint8Array(records.length * RECORD_BYTES);
@@ -432,7 +452,9 @@ function recordsArg(records: unknown): Uint8Array {
 }
 
 function optionsArg(o: unknown, name: string): void {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`${name} must be an object, got ${describeValue(o)}`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw new TypeError(`${name} must be an object, got ${describeValue(o)}`);
+  }
 }
 
 function fnArg(f: unknown, name: string): void {
@@ -440,18 +462,24 @@ function fnArg(f: unknown, name: string): void {
 }
 
 function bytesArg(v: unknown, len: number, name: string): void {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`);
+  if (!(v instanceof Uint8Array)) {
+    throw new TypeError(`${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`);
+  }
   if (v.length !== len) throw new RangeError(`${name} must be ${len} bytes, got ${v.length}`);
 }
 
 function checkAuthSigner(s: unknown, name: string): void {
-  if (typeof s !== 'object' || s === null) throw new TypeError(`${name} must be an AuthSigner { keyId, sign }, got ${describeValue(s)}`);
+  if (typeof s !== 'object' || s === null) {
+    throw new TypeError(`${name} must be an AuthSigner { keyId, sign }, got ${describeValue(s)}`);
+  }
   bytesArg((s as AuthSigner).keyId, KEY_ID_BYTES, `${name}.keyId`);
   fnArg((s as AuthSigner).sign, `${name}.sign`);
 }
 
 function checkGateway(g: unknown): void {
-  if (typeof g !== 'object' || g === null) throw new TypeError(`gateway must be a Signer { keyId, privateKey, publicKey }, got ${describeValue(g)}`);
+  if (typeof g !== 'object' || g === null) {
+    throw new TypeError(`gateway must be a Signer { keyId, privateKey, publicKey }, got ${describeValue(g)}`);
+  }
   const o = g as Record<string, unknown>;
   bytesArg(o.keyId, KEY_ID_BYTES, 'gateway.keyId');
   bytesArg(o.privateKey, 32, 'gateway.privateKey');
@@ -461,11 +489,15 @@ function checkGateway(g: unknown): void {
 /** An integer option: ≥ `min` (TypeError if not an integer, RangeError below `min`). */
 function intOption(v: unknown, min: number, name: string): void {
   if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`options.${name} must be an integer ≥ ${min}, got ${describeValue(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new TypeError(`options.${name} must be an integer ≥ ${min}, got ${describeValue(v)}`);
+  }
   if (v < min) throw new RangeError(`options.${name} must be an integer ≥ ${min}, got ${v}`);
 }
 
-const OPTION_NAMES = new Set(['WebSocket', 'signer', 'maxInFlight', 'batchRecords', 'connectTimeoutMs', 'overloadRetries']);
+const OPTION_NAMES = new Set([
+  'WebSocket', 'signer', 'maxInFlight', 'batchRecords', 'connectTimeoutMs', 'overloadRetries',
+]);
 
 function checkOptions(options: unknown): asserts options is ClientOptions {
   optionsArg(options, 'options');
@@ -482,8 +514,12 @@ function checkOptions(options: unknown): asserts options is ClientOptions {
   intOption(o.overloadRetries, 0, 'overloadRetries');
   const t = o.connectTimeoutMs;
   if (t !== undefined) {
-    if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError(`options.connectTimeoutMs must be a number of ms, got ${describeValue(t)}`);
-    if (!(t > 0 && t <= 0x7fffffff)) throw new RangeError(`options.connectTimeoutMs must be in (0, 2147483647] ms, got ${t}`);
+    if (typeof t !== 'number' || Number.isNaN(t)) {
+      throw new TypeError(`options.connectTimeoutMs must be a number of ms, got ${describeValue(t)}`);
+    }
+    if (!(t > 0 && t <= 0x7fffffff)) {
+      throw new RangeError(`options.connectTimeoutMs must be in (0, 2147483647] ms, got ${t}`);
+    }
   }
 }
 
@@ -498,7 +534,9 @@ function frameLengths(batch: Uint8Array, n: number, max: number): number[] {
     let k = Math.min(max, n - at);
     if (at + k < n) {
       while (k > 0 && (batch[(at + k - 1) * RECORD_BYTES + OFF_FLAGS] & FLAG_LINKED) !== 0) k--;
-      if (k === 0) throw new RangeError(`a linked chain starting at record ${at} is longer than one frame (${max} records)`);
+      if (k === 0) {
+        throw new RangeError(`a linked chain starting at record ${at} is longer than one frame (${max} records)`);
+      }
     }
     out.push(k);
     at += k;

@@ -13,23 +13,25 @@
 import type { AuthSigner } from './client.js';
 
 export { Client, ClientError } from './client.js';
-export type { AuthSigner, ClientOptions, Result, BlockEvent, RecordEvent, EventHandler, WebSocketConstructor, WebSocketLike } from './client.js';
+export type {
+  AuthSigner, ClientOptions, Result, BlockEvent, RecordEvent, EventHandler, WebSocketConstructor, WebSocketLike,
+} from './client.js';
 export {
   Frame, ErrorCode, CloseCode, PROTOCOL_VERSION, HEADER_BYTES, RESULT_BYTES, SUBMIT_TRUSTED, authMessage, errorName,
   parseTopic, TOPIC_BLOCKS, TOPIC_FIREHOSE, TOPIC_ACCOUNT_PREFIX, TOPIC_LEDGER_PREFIX,
 } from '../protocol/wire.js';
 export { LIMITS } from '../protocol/limits.js';
-export { ResultCode, resultName } from '../ledger/results.js';
-export { records, generateSigner, signerFromKeyPair, signRecord, buildRecord, keyIdOf } from '../ledger/sign.js';
-export type { Signer } from '../ledger/sign.js';
-export { vouchBatch, markVouched, vouchDigest, VOUCH_DOMAIN } from '../ledger/vouch.js';
+export { ResultCode, resultName } from '../codec/results.js';
+export { records, generateSigner, signerFromKeyPair, signRecord, buildRecord, keyIdOf } from '../codec/builders.js';
+export type { Signer } from '../codec/builders.js';
+export { vouchBatch, markVouched, vouchDigest, VOUCH_DOMAIN } from '../codec/vouch.js';
 
 /** An AuthSigner for a key pair held in this process (SM2 through the ledger's backend). */
 export function authSigner(signer: { keyId: Uint8Array; privateKey: Uint8Array }): AuthSigner {
   return {
     keyId: signer.keyId,
     async sign(message) {
-      const { sm2Backend } = await import('../ledger/sm2backend.js');
+      const { sm2Backend } = await import('../crypto/sm2-backend.js');
       return sm2Backend.sign(message, signer.privateKey).subarray(0, 64);
     },
   };

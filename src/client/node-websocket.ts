@@ -21,7 +21,7 @@ export class NodeWebSocket {
   static readonly CLOSING = 2;
   static readonly CLOSED = 3;
   readyState = 0;
-  binaryType: 'arraybuffer' = 'arraybuffer';
+  binaryType = 'arraybuffer' as const;
   onopen: ((ev: object) => void) | null = null;
   onmessage: ((ev: MessageEventLike) => void) | null = null;
   onclose: ((ev: CloseEventLike) => void) | null = null;
@@ -197,7 +197,9 @@ export class NodeWebSocket {
     if (opcode === 8) {
       this.#closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
       this.#closeReason = payload.length > 2 ? payload.subarray(2).toString('utf8') : '';
-      if (this.readyState === 1 || this.readyState === 2) this.#sendClose(this.#closeCode === 1005 ? 1000 : this.#closeCode, '');
+      if (this.readyState === 1 || this.readyState === 2) {
+        this.#sendClose(this.#closeCode === 1005 ? 1000 : this.#closeCode, '');
+      }
       this.readyState = 2;
       this.#socket.end();
       return;

@@ -4,6 +4,10 @@
 //
 // Integers are little-endian; the SM2 signature r‖s is big-endian, as in GM/T 0009.
 
+import { describeValue } from '../crypto/bytes.js';
+
+export { describeValue };
+
 export const RECORD_BYTES = 256;
 export const RECORD_VERSION = 1;
 
@@ -265,21 +269,6 @@ const ALLOWED_FIELDS: readonly Readonly<Record<string, true>>[] = [
   }),
 ];
 
-/** A short description of a value for error messages (never the whole of a large value). */
-export function describeValue(v: unknown): string {
-  switch (typeof v) {
-    case 'string': return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-    case 'bigint': return `bigint ${v}n`;
-    case 'number': return String(v);
-    case 'undefined': return 'undefined';
-    case 'object':
-      if (v === null) return 'null';
-      if (v instanceof Uint8Array) return `a Uint8Array of ${v.length} bytes`;
-      if (Array.isArray(v)) return `an Array of ${v.length}`;
-      return `an object (${(v as { constructor?: { name?: string } }).constructor?.name ?? 'null prototype'})`;
-    default: return typeof v;
-  }
-}
 
 /**
  * Checks an integer field given as a number: a safe integer in [0, max]. Not a number, or

@@ -47,3 +47,19 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return typeof value;
 }
+
+/** A short description of a value for error messages (never the whole of a large value). */
+export function describeValue(v: unknown): string {
+  switch (typeof v) {
+    case 'string': return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+    case 'bigint': return `bigint ${v}n`;
+    case 'number': return String(v);
+    case 'undefined': return 'undefined';
+    case 'object':
+      if (v === null) return 'null';
+      if (v instanceof Uint8Array) return `a Uint8Array of ${v.length} bytes`;
+      if (Array.isArray(v)) return `an Array of ${v.length}`;
+      return `an object (${(v as { constructor?: { name?: string } }).constructor?.name ?? 'null prototype'})`;
+    default: return typeof v;
+  }
+}

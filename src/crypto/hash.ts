@@ -134,7 +134,9 @@ export function hashBatch(messages: Uint8Array[], alg: HashAlgorithm = 'sm3'): U
  */
 export function hashPacked(data: Uint8Array, count: number, size: number, alg: HashAlgorithm = 'sm3'): Uint8Array {
   const id = algorithmId(alg);
-  if (count > HASH_BATCH_MAX) throw new RangeError(`batch of ${count} messages exceeds HASH_BATCH_MAX (${HASH_BATCH_MAX})`);
+  if (count > HASH_BATCH_MAX) {
+    throw new RangeError(`batch of ${count} messages exceeds HASH_BATCH_MAX (${HASH_BATCH_MAX})`);
+  }
   const { table, extra } = layPacked(data, count, size, DIGEST_BYTES * count);
   core.hashBatch(id, table, count, extra);
   return mem().slice(extra, extra + count * DIGEST_BYTES);
@@ -177,7 +179,8 @@ export function layMessages(messages: Uint8Array[], name: string, extraBytes: nu
 /** layMessages for `count` messages of `size` bytes end to end in `data`: one copy, a table of offsets. */
 export function layPacked(data: Uint8Array, count: number, size: number, extraBytes: number): MessageLayout {
   assertBytes(data, 'data');
-  if (!Number.isSafeInteger(count) || !Number.isSafeInteger(size) || count < 0 || size < 0 || data.length !== count * size) {
+  if (!Number.isSafeInteger(count) || !Number.isSafeInteger(size) || count < 0 || size < 0 ||
+      data.length !== count * size) {
     throw new RangeError(`${data.length} bytes are not ${count} messages of ${size} bytes`);
   }
   const table = ARENA_BASE;

@@ -19,12 +19,16 @@ function checkLeaves(leaves: unknown): asserts leaves is Uint8Array[] {
 
 function checkTreeSize(size: unknown, name: string): asserts size is number {
   if (typeof size !== 'number' || !Number.isSafeInteger(size)) throw new TypeError(`${name} must be an integer`);
-  if (size < 0 || size > MERKLE_LEAVES_MAX) throw new RangeError(`${name} ${size} is out of range [0, ${MERKLE_LEAVES_MAX}]`);
+  if (size < 0 || size > MERKLE_LEAVES_MAX) {
+    throw new RangeError(`${name} ${size} is out of range [0, ${MERKLE_LEAVES_MAX}]`);
+  }
 }
 
 function checkProof(proof: unknown): asserts proof is Uint8Array[] {
   if (!Array.isArray(proof)) throw new TypeError('proof must be an array of Uint8Array');
-  if (proof.length > MERKLE_PROOF_MAX) throw new RangeError(`proof of ${proof.length} digests exceeds ${MERKLE_PROOF_MAX}`);
+  if (proof.length > MERKLE_PROOF_MAX) {
+    throw new RangeError(`proof of ${proof.length} digests exceeds ${MERKLE_PROOF_MAX}`);
+  }
   for (let i = 0; i < proof.length; i++) assertLength(proof[i], DIGEST_BYTES, `proof[${i}]`);
 }
 
@@ -37,7 +41,9 @@ export function merkleRoot(leaves: Uint8Array[], alg: HashAlgorithm = 'sm3'): Ui
 }
 
 /** merkleRoot of `count` leaves of `leafBytes` bytes each, end to end in `leaves` (one copy in). */
-export function merkleRootPacked(leaves: Uint8Array, count: number, leafBytes: number, alg: HashAlgorithm = 'sm3'): Uint8Array {
+export function merkleRootPacked(
+  leaves: Uint8Array, count: number, leafBytes: number, alg: HashAlgorithm = 'sm3',
+): Uint8Array {
   const id = algorithmId(alg);
   checkTreeSize(count, 'count');
   return rootOf(id, count, layPacked(leaves, count, leafBytes, count * DIGEST_BYTES + DIGEST_BYTES));
@@ -91,7 +97,9 @@ export function verifyMerkleProof(
  * Consistency proof (RFC 6962 §2.1.2) that the tree of the first `oldSize` leaves is a
  * prefix of the tree of all `leaves`. 0 < oldSize ≤ leaves.length; equal sizes give [].
  */
-export function merkleConsistencyProof(leaves: Uint8Array[], oldSize: number, alg: HashAlgorithm = 'sm3'): Uint8Array[] {
+export function merkleConsistencyProof(
+  leaves: Uint8Array[], oldSize: number, alg: HashAlgorithm = 'sm3',
+): Uint8Array[] {
   const id = algorithmId(alg);
   checkLeaves(leaves);
   const n = leaves.length;

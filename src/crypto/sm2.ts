@@ -212,7 +212,9 @@ function signerBlob(privateKey: Uint8Array): Uint8Array {
   return blob;
 }
 
-function signInternal(msg: Uint8Array, privateKey: Uint8Array, opts: SignOptions | undefined, nonce?: Uint8Array): Uint8Array {
+function signInternal(
+  msg: Uint8Array, privateKey: Uint8Array, opts: SignOptions | undefined, nonce?: Uint8Array,
+): Uint8Array {
   assertBytes(msg, 'msg');
   checkPrivateKey(privateKey);
   const uid = checkId(opts?.id);

@@ -18,8 +18,8 @@ import {
 } from '../codec/record.js';
 import { toHex } from '../crypto/bytes.js';
 import { hashBatch } from '../crypto/hash.js';
-import { ResultCode } from './results.js';
-import { isVouchedForm } from './vouch.js';
+import { ResultCode } from '../codec/results.js';
+import { isVouchedForm } from '../codec/vouch.js';
 
 /** The public key registered on the chain under the 32-byte key id at `ids[off..]`. */
 export type RegisteredKey = (ids: Uint8Array, off: number) => Uint8Array | undefined;

@@ -13,31 +13,32 @@ import {
 } from '../codec/record.js';
 import { checkBatchStructure } from '../codec/validate.js';
 import { fromHex, toHex, equalBytes } from '../crypto/bytes.js';
-import { DIGEST_BYTES, hashBatch } from '../crypto/hash.js';
+import { DIGEST_BYTES } from '../crypto/hash.js';
 import { merkleProof } from '../crypto/merkle.js';
 import {
   type AccountProof, type InclusionProof, decodeHeader, encodeHeader, headerHash, packDigests, recordViews, signHeader,
-  txHashes, HEADER_BYTES,
-} from '../chain/block.js';
+  txHashes,
+} from '../codec/block.js';
 import {
-  META_CONFIG, META_TIP, META_CHECKPOINT, encodeCheckpoint, decodeCheckpoint, P_ACCOUNT, P_HALT, P_KEY, P_OP, P_REFUSED, P_TRANSFER, P_TRANSFER_UPDATE, P_TX,
+  META_CONFIG, META_TIP, P_HALT, P_KEY, P_OP, P_REFUSED, P_TRANSFER_UPDATE, P_TX,
   LOCATION_BYTES, writeLocation,
-  RocksDb, WriteBatch, blockKey, decodeBlock, decodeKey, decodeOp, decodeTip, encodeBlock, encodeKey,
-  encodeOp, encodeTip, idKey, indexKey, readBe32, readLocation,
+  RocksDb, WriteBatch, blockKey, decodeBlock, decodeTip, encodeBlock, encodeKey,
+  encodeOp, encodeTip, idKey, indexKey, readLocation,
 } from '../store/store.js';
-import { RESULT_APPLY_MIN, ResultCode, resultName } from './results.js';
+import { checkpointAccountsInto, checkpointTransfersInto, restoreState } from './restore.js';
+import { RESULT_APPLY_MIN, ResultCode, resultName } from '../codec/results.js';
 import {
   A_CODE_FLAGS, A_CONTROLLER, A_LEDGER, LedgerState, STATUS_PENDING, T_CODE_FLAGS,
   T_HEIGHT, T_INDEX, T_STATUS, T_TIMESTAMP, type BlockChanges, opIdOf, opKeyOf,
 } from './state.js';
 import { ENTRY_BYTES, ENTRY_WORDS } from './tables.js';
-import { sm2Backend } from './sm2backend.js';
-import { type Signer, signerFromKeyPair } from './sign.js';
+import { sm2Backend } from '../crypto/sm2-backend.js';
+import { type Signer, signerFromKeyPair } from '../codec/builders.js';
 import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
-import { scanVouchGroups } from './vouch.js';
+import { scanVouchGroups } from '../codec/vouch.js';
 import { AccountHistory } from './history.js';
 import { type RegisteredKey, scanCandidates, settleAdmission } from './admission.js';
-import { SealWorker, type SealChunk } from '../pool/seal.js';
+import { SealWorker, type SealChunk } from './seal.js';
 
 /** Most records one submit() takes; a batch always lands in a single block. */
 export const BATCH_RECORDS_MAX = 8190;
@@ -210,6 +211,7 @@ export class Ledger extends EventEmitter implements Sequencer {
     const dir = options.dir;
     const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false });
     let ledger: Ledger | undefined;
+    let sealStarted: Promise<void> | undefined;
     try {
       const raw = await db.get(META_CONFIG);
       if (!raw) throw new Error(`${dir} holds no gmledger chain (run gmledger init)`);
@@ -219,10 +221,14 @@ export class Ledger extends EventEmitter implements Sequencer {
       if (toHex(node.keyId) !== config.nodeKeyId) throw new Error('node private key does not match the chain config');
       const state = new LedgerState({ alg: config.alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
       ledger = new Ledger(dir, config, db, node, options, state);
-      await ledger.#seal.start();
+      // The seal worker loads while the state is restored (restore and replay seal nothing).
+      sealStarted = ledger.#seal.start();
+      sealStarted.catch(() => undefined);
       await ledger.#load(options.genesis === true);
+      await sealStarted;
       return ledger;
     } catch (err) {
+      await sealStarted?.catch(() => undefined);
       if (ledger) await ledger.#seal.close();
       await db.close();
       throw err;
@@ -237,46 +243,11 @@ export class Ledger extends EventEmitter implements Sequencer {
     }
     if (genesis) throw new Error(`${this.dir} already has a genesis block`);
     const tip = decodeTip(tipRaw);
-    const ckRaw = await this.#db.get(META_CHECKPOINT);
-    const ck = ckRaw ? decodeCheckpoint(ckRaw) : { height: -1 };
-    if (ck.height > tip.height) throw new Error(`checkpoint ${ck.height} is past the tip ${tip.height}`);
-    // 1. The state as of the checkpoint.
-    for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_KEY]), lt: new Uint8Array([P_KEY + 1]) })) {
-      const pk = v.subarray(0, 65);
-      this.state.restoreKey(decodeKey(readBe32(k, 1), v, hashBatch([pk], this.config.alg)[0]));
-    }
-    for await (const [, v] of this.#db.range({ gte: new Uint8Array([P_ACCOUNT]), lt: new Uint8Array([P_ACCOUNT + 1]) })) {
-      this.state.restoreAccount(v);
-    }
-    for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_TRANSFER]), lt: new Uint8Array([P_TRANSFER + 1]) })) {
-      if (readBe32(k, 1) !== this.state.transfers.count || v.length % ENTRY_BYTES !== 0) throw new Error('transfer entries are not contiguous');
-      for (let o = 0; o < v.length; o += ENTRY_BYTES) this.state.restoreTransfer(v.subarray(o, o + ENTRY_BYTES));
-    }
-    for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_TRANSFER_UPDATE]), lt: new Uint8Array([P_TRANSFER_UPDATE + 1]) })) {
-      const i = readBe32(k, 1);
-      if (i >= this.state.transfers.count) throw new Error(`transfer update ${i} has no entry`);
-      this.state.transfers.bytes.set(v, i * ENTRY_BYTES);
-    }
-    for await (const [k, v] of this.#db.range({ gte: new Uint8Array([P_OP]), lt: new Uint8Array([P_OP + 1]) })) {
-      this.state.ops.set(opKeyOf(k, 1), decodeOp(v));
-    }
-    for await (const [k] of this.#db.range({ gte: new Uint8Array([P_HALT]), lt: new Uint8Array([P_HALT + 1]) })) {
-      this.state.halted.add(readBe32(k, 1));
-    }
-    let prevHash: Uint8Array = new Uint8Array(DIGEST_BYTES);
-    let prevTime = 0;
-    if (ck.height >= 0) {
-      const v = await this.#db.get(blockKey(ck.height));
-      if (!v) throw new Error(`checkpoint block ${ck.height} is missing`);
-      const h = decodeHeader(v.subarray(0, HEADER_BYTES));
-      this.state.finishRestore(ck.height, h.timeMs);
-      if (!equalBytes(h.stateRoot, this.state.tree.root())) throw new Error(`state loaded from the store does not match block ${ck.height}'s state root`);
-      prevHash = headerHash(v.subarray(0, HEADER_BYTES));
-      prevTime = h.timeMs;
-      this.#lastHeader = v.slice(0, HEADER_BYTES);
-    } else if (this.state.accounts.count + this.state.transfers.count + this.state.keys.length > 0) {
-      throw new Error('state entries without a checkpoint');
-    }
+    // 1. The state as of the checkpoint (restore.ts), its tree checked against that block's state root.
+    const ck = await restoreState(this.#db, this.state, this.config.alg, tip.height);
+    let prevHash = ck.prevHash;
+    let prevTime = ck.prevTime;
+    this.#lastHeader = ck.lastHeader;
     this.#checkpointHeight = ck.height;
     this.#checkpointFirstTransfer = this.state.transfers.count;
     // 2. Replay the blocks after it; each must reproduce its stored results and roots.
@@ -333,19 +304,9 @@ export class Ledger extends EventEmitter implements Sequencer {
       v.set(slab.bytes.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES));
       wb.put(k, v);
     };
-    for (const a of d.accounts) if (a < st.accounts.count) entry(st.accounts, P_ACCOUNT, a);
-    // Transfers created since the last checkpoint are contiguous: one value. Older ones
-    // that changed since (post, void, expiry) are written one by one.
-    const first = this.#checkpointFirstTransfer;
-    const created = st.transfers.count - first;
-    if (created > 0) {
-      const k = wb.alloc(5);
-      k[0] = P_TRANSFER;
-      k.writeUInt32BE(first, 1);
-      const v = wb.alloc(created * ENTRY_BYTES);
-      v.set(st.transfers.bytes.subarray(first * ENTRY_BYTES, st.transfers.count * ENTRY_BYTES));
-      wb.put(k, v);
-    }
+    // Transfers created since the last checkpoint are contiguous: 64 KiB values (restore.ts).
+    // Older ones that changed since (post, void, expiry) are written one by one.
+    checkpointTransfersInto(wb, st.transfers, this.#checkpointFirstTransfer);
     for (const t of d.transfers) entry(st.transfers, P_TRANSFER_UPDATE, t);
     for (const k of d.keys) if (k < st.keys.length) wb.put(indexKey(P_KEY, k), encodeKey(st.keys[k]));
     for (const key of d.ops) {
@@ -357,7 +318,8 @@ export class Ledger extends EventEmitter implements Sequencer {
       const k = indexKey(P_HALT, l);
       if (st.halted.has(l)) wb.put(k, new Uint8Array([1])); else wb.del(k);
     }
-    wb.put(META_CHECKPOINT, encodeCheckpoint(height));
+    // Accounts (an image or a log value, restore.ts) and the checkpoint marker.
+    checkpointAccountsInto(wb, st, d.accounts, height);
     this.#dirty = { accounts: new Set(), transfers: new Set(), keys: new Set(), ops: new Set(), halts: new Set() };
     this.#checkpointHeight = height;
     this.#checkpointFirstTransfer = st.transfers.count;

@@ -18,7 +18,7 @@ import {
   TR_LEDGER, TR_PENDING_ID, TR_TIMEOUT, TR_USER_DATA, isZero, u16, u32,
 } from '../codec/record.js';
 import { sm3 } from '../crypto/hash.js';
-import { ResultCode as R } from './results.js';
+import { ResultCode as R } from '../codec/results.js';
 import { ENTRY_BYTES, ENTRY_WORDS, IdIndex, Slab } from './tables.js';
 import { StateTree } from './statetree.js';
 
@@ -759,11 +759,28 @@ export class LedgerState {
     this.#indexKey(entry);
   }
 
-  /** Finishes a restore: rebuilds the state tree and sets the block context. */
-  finishRestore(height: number, timeMs: number): void {
-    const all: number[] = [];
-    for (let i = 0; i < this.accounts.count; i++) all.push(i);
-    this.tree.update(this.accounts.count, all, this.accounts.words);
+  /**
+   * The bulk alternative to restoreAccount / restoreTransfer (restore.ts): once the caller
+   * has written every entry into the slabs (Slab.reserve, bytes, setCount), builds both id
+   * indexes in one pass each and queues the pending transfers that can expire. `tick`: called
+   * now and then along the way (IdIndex.rebuild).
+   */
+  restoreEntries(tick?: () => void): void {
+    this.accountIndex.rebuild(tick);
+    this.transferIndex.rebuild(tick);
+    const w = this.transfers.words;
+    for (let t = 0, e = 0; t < this.transfers.count; t++, e += ENTRY_WORDS) {
+      if (w[e + T_STATUS] === STATUS_PENDING && w[e + T_TIMEOUT] !== 0) this.#heapPush(this.#expiresAt(t), t);
+    }
+  }
+
+  /**
+   * Finishes a restore: builds the state tree over all accounts at once (unless the caller
+   * has built it: `treeBuilt`) and sets the block context.
+   */
+  finishRestore(height: number, timeMs: number, treeBuilt = false): void {
+    if (!treeBuilt) this.tree.rebuild(this.accounts.count, this.accounts.words);
+    else if (this.tree.size !== this.accounts.count) throw new Error('the state tree was built over a different account count');
     this.#treeSize = this.accounts.count;
     this.height = height;
     this.timeMs = timeMs;

@@ -11,7 +11,7 @@
 // `refs()` hands the current buffers over, `adopt()` takes them.
 
 import { DIGEST_BYTES, algorithmId, type HashAlgorithm, hash } from '../crypto/hash.js';
-import { core, reserve } from '../crypto/wasm.js';
+import { core, mem, reserve } from '../crypto/wasm.js';
 
 /** Levels above the leaves a tree of up to 2^32 leaves can have. */
 const LEVELS_MAX = 33;
@@ -89,6 +89,43 @@ export class StateTree {
     for (let k = 1; k < dirty.length; k++) if (dirty[k] <= dirty[k - 1]) throw new RangeError('dirty leaves must be strictly increasing');
     if (leaves.length !== dirty.length * (this.#leafBytes >> 2)) throw new RangeError(`${leaves.length} leaf words for ${dirty.length} leaves`);
     this.#update(size, dirty, leaves, true);
+  }
+
+  /**
+   * Builds the whole tree afresh over leaves [0, size) of `source` (the account slab; leaf
+   * i is words [i·W, (i+1)·W)). A restore's bulk path: the leaves of a batch, and the
+   * child pairs of a level, are contiguous, so each batch goes into WASM memory with one
+   * copy and comes out with one (no index lists, no per-node copies), and each level is
+   * allocated once, at its exact size. restore.ts splits the same work with a helper
+   * thread (resetLevels, hashLeafRange, hashNodeRange).
+   */
+  rebuild(size: number, source: Uint32Array): void {
+    const L = this.#leafBytes;
+    if (source.length < size * (L >> 2)) throw new RangeError('source holds fewer leaves than size');
+    const { counts } = this.resetLevels(size);
+    hashLeafRange(this.#algName, L, new Uint8Array(source.buffer, source.byteOffset, size * L), this.#levels[0], 0);
+    for (let k = 0; counts[k] > 1; k++) hashNodeRange(this.#algName, this.#levels[k], counts[k], this.#levels[k + 1], 0, counts[k + 1]);
+  }
+
+  /**
+   * The first step of a rebuild: levels for `size` leaves, each allocated at its exact
+   * size and zero (level k holds c_k nodes, c_{k+1} = ceil(c_k / 2), up to the root's
+   * level). Until every node is hashed the tree is not usable.
+   */
+  resetLevels(size: number): StateTreeRefs {
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`tree size ${size}`);
+    let c = size;
+    let top = LEVELS_MAX;
+    for (let k = 0; k < LEVELS_MAX; k++) {
+      const n = k < top ? c : 0;
+      const next = new Uint8Array(new SharedArrayBuffer(n * DIGEST_BYTES));
+      this.#levels[k] = next;
+      this.#words[k] = new Uint32Array(next.buffer);
+      this.#counts[k] = n;
+      if (k < top && c <= 1) top = k + 1;
+      c = (c + 1) >> 1;
+    }
+    return this.refs();
   }
 
   /** The current level buffers and counts (shared, not copied). */
@@ -218,3 +255,46 @@ export class StateTree {
   }
 }
 
+
+/** Leaves per WASM call of a rebuild (its arena: 160 bytes a leaf). */
+const REBUILD_BATCH = 8192;
+
+/**
+ * Leaf hashes of `leaves` (whole leaves of `leafBytes` end to end) into `level0`, the
+ * first at node `at`: a batch of leaves per WASM call, one copy in and one out. Any thread.
+ */
+export function hashLeafRange(alg: HashAlgorithm, leafBytes: number, leaves: Uint8Array, level0: Uint8Array, at: number): void {
+  const id = algorithmId(alg);
+  const count = leaves.length / leafBytes;
+  if (!Number.isInteger(count) || (at + count) * DIGEST_BYTES > level0.length) throw new RangeError('leaves do not fit the level');
+  for (let from = 0; from < count; from += REBUILD_BATCH) {
+    const n = Math.min(REBUILD_BATCH, count - from);
+    const data = reserve(n * leafBytes + n * DIGEST_BYTES);
+    const out = data + n * leafBytes;
+    mem().set(leaves.subarray(from * leafBytes, (from + n) * leafBytes), data);
+    core.stateLeafBatch(id, data, leafBytes, n, out);
+    level0.set(mem().subarray(out, out + n * DIGEST_BYTES), (at + from) * DIGEST_BYTES);
+  }
+}
+
+/**
+ * Nodes [from, to) of the level above `below` (which holds `countBelow` nodes): node j is
+ * H(0x01 ‖ below[2j] ‖ below[2j+1]), or a copy of below[2j] when that is the lone last
+ * node. The children of a run of nodes are contiguous: one copy in, one out. Any thread.
+ */
+export function hashNodeRange(alg: HashAlgorithm, below: Uint8Array, countBelow: number, above: Uint8Array, from: number, to: number): void {
+  const id = algorithmId(alg);
+  const pairs = Math.min(to, countBelow >> 1);
+  for (let j = from; j < pairs; j += REBUILD_BATCH) {
+    const n = Math.min(REBUILD_BATCH, pairs - j);
+    const base = reserve(n * 3 * DIGEST_BYTES);
+    const out = base + n * 2 * DIGEST_BYTES;
+    mem().set(below.subarray(j * 2 * DIGEST_BYTES, (j + n) * 2 * DIGEST_BYTES), base);
+    core.stateNodeBatch(id, base, n, out);
+    above.set(mem().subarray(out, out + n * DIGEST_BYTES), j * DIGEST_BYTES);
+  }
+  const lone = countBelow >> 1;
+  if ((countBelow & 1) === 1 && lone >= from && lone < to) {
+    above.set(below.subarray((countBelow - 1) * DIGEST_BYTES, countBelow * DIGEST_BYTES), lone * DIGEST_BYTES);
+  }
+}

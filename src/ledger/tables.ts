@@ -41,6 +41,29 @@ export class Slab {
     return i;
   }
 
+  /**
+   * Capacity for at least `entries` entries. A slab that must grow gets exactly that
+   * many: a restore reserves once from the stored counts instead of growing step by step
+   * (each step a copy of the whole slab).
+   */
+  reserve(entries: number): void {
+    if (entries <= this.capacity) return;
+    if (entries > SLAB_ENTRIES_MAX) throw new RangeError('slab full');
+    const next = new Uint32Array(entries * ENTRY_WORDS);
+    next.set(this.words.subarray(0, this.count * ENTRY_WORDS));
+    this.words = next;
+    this.bytes = new Uint8Array(next.buffer);
+  }
+
+  /**
+   * Restore: the slab now holds `count` entries, written by the caller into `bytes`
+   * (entries never written since reserve() are zero).
+   */
+  setCount(count: number): void {
+    if (!Number.isInteger(count) || count < 0 || count > this.capacity) throw new RangeError(`count ${count} outside the slab`);
+    this.count = count;
+  }
+
   /** Removes the last entry (undo of push). */
   pop(): void {
     if (this.count === 0) throw new Error('slab empty');
@@ -95,6 +118,56 @@ export class IdIndex {
     if ((this.#size + 1) * 2 > this.#slots.length) this.#grow(index);
     this.#place(index);
     this.#size++;
+  }
+
+  /**
+   * Indexes every slab entry [0, count) afresh, into a table sized once for them: a
+   * restore's bulk alternative to insert(). The entries are placed in the order of their
+   * home slots (a counting sort on the slot's high bits first), so the table fills front
+   * to back instead of one cache miss per entry: about twice as fast at 10,000,000
+   * entries. Entries indexed so are never removed (removeLast covers later inserts).
+   * `tick` is called every 65,536 entries (a restore feeds its tree helper from it).
+   */
+  rebuild(tick?: () => void): void {
+    const count = this.#slab.count;
+    let size = 2048;
+    while (size < 2 * count) size *= 2;
+    const mask = size - 1;
+    const slots = new Int32Array(size);
+    const shift = Math.max(0, Math.log2(size) - 16);
+    const cursor = new Int32Array((size >>> shift) + 1);
+    const homes = new Int32Array(count);
+    const w = this.#slab.words;
+    for (let e = 0, b = 0; e < count; e++, b += ENTRY_WORDS) {
+      const h = mix(w[b], w[b + 1], w[b + 2], w[b + 3]) & mask;
+      homes[e] = h;
+      cursor[(h >>> shift) + 1]++;
+      if ((e & 0xffff) === 0xffff) tick?.();
+    }
+    for (let i = 1; i < cursor.length; i++) cursor[i] += cursor[i - 1];
+    const byHome = new Int32Array(count);
+    const homeOf = new Int32Array(count);
+    for (let e = 0; e < count; e++) {
+      const h = homes[e];
+      const at = cursor[h >>> shift]++;
+      byHome[at] = e;
+      homeOf[at] = h;
+      if ((e & 0xffff) === 0xffff) tick?.();
+    }
+    for (let k = 0; k < count; k++) {
+      let s = homeOf[k];
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = byHome[k] + 1;
+      if ((k & 0xffff) === 0xffff) tick?.();
+    }
+    this.#slots = slots;
+    this.#mask = mask;
+    this.#size = count;
+  }
+
+  /** Entries indexed. */
+  get size(): number {
+    return this.#size;
   }
 
   /** Removes the most recently inserted entry `index` (last-in-first-out only). */

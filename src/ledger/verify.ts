@@ -4,7 +4,7 @@
 // Ledger.open({ verifier }) without touching the state machine.
 
 import { MESSAGE_BYTES, OFF_HINT, OFF_SIGNATURE, RECORD_BYTES } from '../codec/record.js';
-import { sm2Backend, type Sm2Backend, type VerifyItem } from './sm2backend.js';
+import { sm2Backend, type Sm2Backend, type VerifyItem } from '../crypto/sm2-backend.js';
 
 export interface RecordVerifier {
   /** Which implementation this is (reported by Ledger.info()). */

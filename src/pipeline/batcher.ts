@@ -60,7 +60,8 @@ export class Batcher {
   stats(): BatcherStats {
     const busy = this.#submitsInFlight > 0 ? this.#busyMs + (performance.now() - this.#busySince) : this.#busyMs;
     return {
-      queuedRecords: this.#queuedRecords, inFlightRecords: this.#inFlightRecords, submitsInFlight: this.#submitsInFlight,
+      queuedRecords: this.#queuedRecords, inFlightRecords: this.#inFlightRecords,
+      submitsInFlight: this.#submitsInFlight,
       submits: this.#submits, submittedRecords: this.#submittedRecords, busyMs: busy,
     };
   }

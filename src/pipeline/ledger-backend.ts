@@ -60,7 +60,9 @@ export class LedgerBackend implements NodeBackend {
   }
 
   async submit(batch: Uint8Array, count: number, options?: { trusted?: boolean }): Promise<SubmitOutcome> {
-    const r = await this.ledger.submitBatch(batch.subarray(0, count * RECORD_BYTES), options?.trusted === true ? { trusted: true } : undefined);
+    const r = await this.ledger.submitBatch(
+      batch.subarray(0, count * RECORD_BYTES), options?.trusted === true ? { trusted: true } : undefined,
+    );
     const heights = new Float64Array(count);
     const indexes = new Uint32Array(count);
     for (let i = 0; i < count; i++) {

@@ -8,7 +8,7 @@ import {
   Kind, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, CA_CONTROLLER, RK_PUBLIC_KEY, RK_ROLES,
   RK_LEDGER, MESSAGE_BYTES, OFF_SIGNATURE, OFF_HINT, checkStructure, u128, u32,
 } from '../codec/record.js';
-import { ResultCode } from '../ledger/results.js';
+import { ResultCode } from '../codec/results.js';
 import { sm3 } from '../crypto/hash.js';
 import { toHex } from '../crypto/bytes.js';
 import type { BlockEvent, Json, KeyInfo, NodeBackend, SubmitOutcome } from './backend.js';
@@ -75,7 +75,7 @@ export class MemoryBackend implements NodeBackend {
 
   async #verify(records: Uint8Array, idx: number[], keys: KeyInfo[]): Promise<boolean[]> {
     if (this.#options.verifySignatures === false) return idx.map(() => true);
-    const verify = this.#options.verifyBatch ?? (await import('../ledger/sm2backend.js')).sm2Backend.verifyBatch;
+    const verify = this.#options.verifyBatch ?? (await import('../crypto/sm2-backend.js')).sm2Backend.verifyBatch;
     return verify(idx.map((i, k) => {
       const o = i * RECORD_BYTES;
       const hint = records[o + OFF_HINT];
@@ -120,7 +120,9 @@ export class MemoryBackend implements NodeBackend {
       }
       if (codes[i] === 0 && kind === Kind.register_key) {
         const pk = records.slice(o + RK_PUBLIC_KEY, o + RK_PUBLIC_KEY + 65);
-        this.#keys.set(toHex(sm3(pk)), { publicKey: pk, roles: records[o + RK_ROLES], ledger: u32(records, o + RK_LEDGER) });
+        this.#keys.set(
+          toHex(sm3(pk)), { publicKey: pk, roles: records[o + RK_ROLES], ledger: u32(records, o + RK_LEDGER) },
+        );
       }
       heights[i] = height;
       indexes[i] = inBlock.length;

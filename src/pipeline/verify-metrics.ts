@@ -30,12 +30,17 @@ export function measureVerifier(inner: RecordVerifier, threads: number): Measure
     },
     metrics() {
       const busy = (outstanding > 0 ? busyMs + performance.now() - busySince : busyMs) / 1000;
-      return '# HELP gmledger_verify_busy_seconds_total Wall time with at least one verify batch outstanding; its rate is the verify stage utilisation (0..1).\n' +
+      return '# HELP gmledger_verify_busy_seconds_total Wall time with at least one verify batch outstanding; ' +
+        'its rate is the verify stage utilisation (0..1).\n' +
         `# TYPE gmledger_verify_busy_seconds_total counter\ngmledger_verify_busy_seconds_total ${busy}\n` +
-        `# HELP gmledger_verify_batches_total Verify batches.\n# TYPE gmledger_verify_batches_total counter\ngmledger_verify_batches_total ${batches}\n` +
-        `# HELP gmledger_verify_records_total Records through the verifier.\n# TYPE gmledger_verify_records_total counter\ngmledger_verify_records_total ${records}\n` +
-        `# HELP gmledger_verify_threads Verifier worker threads (0: main thread).\n# TYPE gmledger_verify_threads gauge\ngmledger_verify_threads ${threads}\n` +
-        `# HELP gmledger_verify_in_flight Verify batches outstanding now.\n# TYPE gmledger_verify_in_flight gauge\ngmledger_verify_in_flight ${outstanding}\n`;
+        '# HELP gmledger_verify_batches_total Verify batches.\n' +
+        `# TYPE gmledger_verify_batches_total counter\ngmledger_verify_batches_total ${batches}\n` +
+        '# HELP gmledger_verify_records_total Records through the verifier.\n' +
+        `# TYPE gmledger_verify_records_total counter\ngmledger_verify_records_total ${records}\n` +
+        '# HELP gmledger_verify_threads Verifier worker threads (0: main thread).\n' +
+        `# TYPE gmledger_verify_threads gauge\ngmledger_verify_threads ${threads}\n` +
+        '# HELP gmledger_verify_in_flight Verify batches outstanding now.\n' +
+        `# TYPE gmledger_verify_in_flight gauge\ngmledger_verify_in_flight ${outstanding}\n`;
     },
   };
 }

@@ -77,9 +77,13 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`limit ${k} must be a positive integer, got ${v}`);
   }
   if (l.FRAME_BYTES_MAX < HEADER_BYTES + RECORD_BYTES) throw new RangeError('FRAME_BYTES_MAX below one record');
-  if (l.TRANSPORT_FRAME_BYTES_MAX < l.FRAME_BYTES_MAX) throw new RangeError('TRANSPORT_FRAME_BYTES_MAX below FRAME_BYTES_MAX');
+  if (l.TRANSPORT_FRAME_BYTES_MAX < l.FRAME_BYTES_MAX) {
+    throw new RangeError('TRANSPORT_FRAME_BYTES_MAX below FRAME_BYTES_MAX');
+  }
   if (l.SUBMIT_RECORDS_MAX < l.BATCH_RECORDS_MAX) throw new RangeError('SUBMIT_RECORDS_MAX below BATCH_RECORDS_MAX');
   if (l.QUEUE_RECORDS_MAX < l.BATCH_RECORDS_MAX) throw new RangeError('QUEUE_RECORDS_MAX below BATCH_RECORDS_MAX');
-  if (l.SEND_BUFFER_BYTES_MAX <= l.SUBSCRIBER_LAG_BYTES_MAX) throw new RangeError('SEND_BUFFER_BYTES_MAX must exceed SUBSCRIBER_LAG_BYTES_MAX');
+  if (l.SEND_BUFFER_BYTES_MAX <= l.SUBSCRIBER_LAG_BYTES_MAX) {
+    throw new RangeError('SEND_BUFFER_BYTES_MAX must exceed SUBSCRIBER_LAG_BYTES_MAX');
+  }
   return l;
 }

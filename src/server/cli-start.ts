@@ -123,13 +123,16 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-export async function runNode(o: StartOptions, log: (line: string) => void = (l) => console.error(l)): Promise<RunningNode> {
+export async function runNode(
+  o: StartOptions, log: (line: string) => void = (l) => console.error(l),
+): Promise<RunningNode> {
   const dir = resolve(o.dir);
   if (!(await exists(join(dir, 'db')))) {
     const { initChain } = await import('../chain/init.js');
     const r = await initChain({ dir, chainId: o.chainId });
     log(`gmledger: created a development chain (id ${r.config.chainId}) in ${dir}`);
-    log(`gmledger: keys are in ${join(dir, 'keys')}: admin.key, regulator.key, node.key (private, mode 0600) and their .pub`);
+    log(`gmledger: keys are in ${join(dir, 'keys')}: admin.key, regulator.key, node.key (private, mode 0600) ` +
+      'and their .pub');
     log(`gmledger:   admin key id     ${toHex(r.admin.keyId)}`);
     log(`gmledger:   regulator key id ${toHex(r.regulator.keyId)}`);
   }
@@ -168,17 +171,21 @@ export async function runNode(o: StartOptions, log: (line: string) => void = (l)
   }
   let server: NodeServer;
   try {
-    server = await NodeServer.start({ backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, log });
+    server = await NodeServer.start({
+      backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, log,
+    });
   } catch (e) {
     await backend.close();
     await closeLedger();
     throw e;
   }
   let stopping: Promise<void> | undefined;
-  const { sm2Backend } = await import('../ledger/sm2backend.js');
+  const { sm2Backend } = await import('../crypto/sm2-backend.js');
   return {
     server, backend,
-    info: () => ({ chainId: backend.chainId, height: o.backend === 'memory' ? -1 : ledger.height, sm2: sm2Backend.name }),
+    info: () => ({
+      chainId: backend.chainId, height: o.backend === 'memory' ? -1 : ledger.height, sm2: sm2Backend.name,
+    }),
     stop() {
       stopping ??= (async () => {
         await server.close();

@@ -3,7 +3,9 @@
 // without loading the server.
 
 /** `parse(argv)`; on a parse error, prints it with `usage` to stderr and returns undefined (exit 2). */
-export function parseOrUsage<T>(command: string, usage: string, parse: (argv: string[]) => T, argv: string[]): T | undefined {
+export function parseOrUsage<T>(
+  command: string, usage: string, parse: (argv: string[]) => T, argv: string[],
+): T | undefined {
   try {
     return parse(argv);
   } catch (e) {

@@ -1,7 +1,9 @@
 // Turns a durable block into the frames published on each topic. Work is done only for
 // topics that have subscribers: a node with no regulator attached never builds the firehose.
 
-import { Kind, OFF_KIND, RECORD_BYTES, TR_CREDIT, TR_DEBIT, TR_LEDGER, TR_PENDING_ID, u128, u32 } from '../codec/record.js';
+import {
+  Kind, OFF_KIND, RECORD_BYTES, TR_CREDIT, TR_DEBIT, TR_LEDGER, TR_PENDING_ID, u128, u32,
+} from '../codec/record.js';
 import type { BlockEvent } from '../pipeline/backend.js';
 import {
   EVENT_BLOCK_BYTES, EVENT_RECORD_BYTES, Frame, HEADER_BYTES, TOPIC_ACCOUNT_PREFIX, TOPIC_BLOCKS, TOPIC_FIREHOSE,

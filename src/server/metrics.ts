@@ -47,8 +47,9 @@ class RateWindow {
     this.#advance(nowMs);
     // Exclude the current, partial second.
     let sum = 0;
-    for (let i = 1; i < this.#slots.length; i++) sum += this.#slots[(this.#second - i + this.#slots.length * 2) % this.#slots.length];
-    return sum / (this.#slots.length - 1);
+    const n = this.#slots.length;
+    for (let i = 1; i < n; i++) sum += this.#slots[(this.#second - i + n * 2) % n];
+    return sum / (n - 1);
   }
   #advance(nowMs: number): void {
     const s = Math.floor(nowMs / 1000);
@@ -109,7 +110,9 @@ export class Metrics {
     counter('gmledger_frames_total', 'WebSocket frames received.', this.frames);
     counter('gmledger_bytes_received_total', 'WebSocket payload bytes received.', this.bytesIn);
     counter('gmledger_connections_opened_total', 'WebSocket connections accepted.', this.connectionsOpened);
-    counter('gmledger_slow_subscribers_cut_total', 'Connections closed for lagging subscriptions.', this.slowSubscribersCut);
+    counter(
+      'gmledger_slow_subscribers_cut_total', 'Connections closed for lagging subscriptions.', this.slowSubscribersCut,
+    );
     out += '# HELP gmledger_frame_errors_total Frames refused, by error.\n# TYPE gmledger_frame_errors_total counter\n';
     for (const [k, v] of [...this.errors].sort()) out += `gmledger_frame_errors_total{error="${k}"} ${v}\n`;
     out += metricLines('gauge', 'gmledger_tps', 'Records committed per second, mean over the last 9 s.', this.tps());

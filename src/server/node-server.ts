@@ -14,7 +14,7 @@ import {
 } from '../../native/uws.js';
 import { HINT_VOUCHED, OFF_HINT, RECORD_BYTES, U128_MAX, encode, type RecordFields } from '../codec/record.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
-import { resultName } from '../ledger/results.js';
+import { resultName } from '../codec/results.js';
 import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/backend.js';
 import { Batcher } from '../pipeline/batcher.js';
 import { type Identity, topicAccess } from './access.js';
@@ -22,8 +22,9 @@ import { blockTopics } from './events.js';
 import { type Limits, resolveLimits } from '../protocol/limits.js';
 import { Metrics, metricLines } from './metrics.js';
 import {
-  CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES, SIGNATURE_BYTES,
-  SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic, readBlockEvent, readRecordEvents,
+  CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES,
+  SIGNATURE_BYTES, SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic, readBlockEvent,
+  readRecordEvents,
 } from '../protocol/wire.js';
 
 /** Failed authentication attempts a connection gets before it is closed. */
@@ -72,6 +73,9 @@ interface Conn {
 
 type Reply = { binary: Uint8Array } | { json: Record<string, unknown> };
 
+/** Writes one HTTP response, unless the client has gone. */
+type HttpReply = (status: string, body: string, type?: string, retryAfterS?: number) => void;
+
 function jsonText(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? toHex(x) : x));
 }
@@ -119,7 +123,9 @@ export class NodeServer {
     const limits = resolveLimits(options.limits);
     // Never hand the backend more per submit than it takes; batches must still fit one submit.
     if (max !== undefined && max < limits.SUBMIT_RECORDS_MAX) {
-      if (max < limits.BATCH_RECORDS_MAX) throw new RangeError(`backend takes ${max} records per submit, below BATCH_RECORDS_MAX`);
+      if (max < limits.BATCH_RECORDS_MAX) {
+        throw new RangeError(`backend takes ${max} records per submit, below BATCH_RECORDS_MAX`);
+      }
       limits.SUBMIT_RECORDS_MAX = max;
     }
     this.limits = limits;
@@ -149,7 +155,7 @@ export class NodeServer {
   static async start(options: NodeServerOptions): Promise<NodeServer> {
     let verify = options.verifySignature;
     if (verify === undefined) {
-      const { sm2Backend } = await import('../ledger/sm2backend.js');
+      const { sm2Backend } = await import('../crypto/sm2-backend.js');
       verify = (msg, signature, publicKey) => sm2Backend.verifyBatch([{ msg, signature, publicKey }])[0] === true;
     }
     const server = new NodeServer(options, verify);
@@ -244,8 +250,8 @@ export class NodeServer {
     }
     const now = performance.now();
     const conn: Conn = {
-      id: this.#nextConnId++, ws: undefined, open: false, nonce: randomBytes(NONCE_BYTES), who: undefined, gateway: false,
-      authFailures: 0, inFlight: new Set(), subscriptions: 0, recordSubscriptions: 0,
+      id: this.#nextConnId++, ws: undefined, open: false, nonce: randomBytes(NONCE_BYTES), who: undefined,
+      gateway: false, authFailures: 0, inFlight: new Set(), subscriptions: 0, recordSubscriptions: 0,
       frameTokens: this.limits.FRAMES_PER_SECOND_MAX, recordTokens: this.limits.RECORDS_PER_SECOND_MAX, refillMs: now,
       errors: 0, errorWindowStart: now, openedMs: now, json: req.getQuery('format') === 'json',
     };
@@ -307,8 +313,9 @@ export class NodeServer {
     const now = performance.now();
     const dt = (now - c.refillMs) / 1000;
     c.refillMs = now;
-    c.frameTokens = Math.min(this.limits.FRAMES_PER_SECOND_MAX, c.frameTokens + dt * this.limits.FRAMES_PER_SECOND_MAX);
-    c.recordTokens = Math.min(this.limits.RECORDS_PER_SECOND_MAX, c.recordTokens + dt * this.limits.RECORDS_PER_SECOND_MAX);
+    const { FRAMES_PER_SECOND_MAX, RECORDS_PER_SECOND_MAX } = this.limits;
+    c.frameTokens = Math.min(FRAMES_PER_SECOND_MAX, c.frameTokens + dt * FRAMES_PER_SECOND_MAX);
+    c.recordTokens = Math.min(RECORDS_PER_SECOND_MAX, c.recordTokens + dt * RECORDS_PER_SECOND_MAX);
   }
 
   #message(c: Conn, message: ArrayBuffer, isBinary: boolean): void {
@@ -330,9 +337,14 @@ export class NodeServer {
       this.#json(c, Buffer.from(message).toString('utf8'));
       return;
     }
+    this.#binary(c, message);
+  }
+
+  #binary(c: Conn, message: ArrayBuffer): void {
     const b = new Uint8Array(message);
     if (b.length < HEADER_BYTES) {
-      this.#sendError(c, 0, ErrorCode.bad_frame, `frame of ${b.length} bytes is shorter than the ${HEADER_BYTES}-byte header`, false);
+      this.#sendError(c, 0, ErrorCode.bad_frame,
+        `frame of ${b.length} bytes is shorter than the ${HEADER_BYTES}-byte header`, false);
       return;
     }
     const v = new DataView(message);
@@ -341,7 +353,8 @@ export class NodeServer {
     const requestId = v.getUint32(4, true);
     const count = v.getUint32(8, true);
     if (b[0] !== PROTOCOL_VERSION) {
-      this.#sendError(c, requestId, ErrorCode.bad_protocol_version, `protocol version ${b[0]}, expected ${PROTOCOL_VERSION}`, false);
+      this.#sendError(c, requestId, ErrorCode.bad_protocol_version,
+        `protocol version ${b[0]}, expected ${PROTOCOL_VERSION}`, false);
       return;
     }
     if (v.getUint32(12, true) !== 0 || (type !== Frame.submit && flags !== 0)) {
@@ -349,30 +362,12 @@ export class NodeServer {
       return;
     }
     switch (type) {
-      case Frame.submit: {
-        if ((flags & ~SUBMIT_TRUSTED) !== 0) {
-          this.#sendError(c, requestId, ErrorCode.bad_frame, 'unknown submit flags', false);
-          return;
-        }
-        if (b.length - HEADER_BYTES !== count * RECORD_BYTES) {
-          this.#sendError(c, requestId, ErrorCode.batch_truncated,
-            `payload of ${b.length - HEADER_BYTES} bytes is not ${count} × ${RECORD_BYTES}`, false);
-          return;
-        }
-        // Copy out of uWS's buffer (valid only during this callback).
-        const batch = count === 0 ? new Uint8Array(0) : copyBytes(message, HEADER_BYTES);
-        this.#submit(c, requestId, batch, count, (flags & SUBMIT_TRUSTED) !== 0, false);
+      case Frame.submit:
+        this.#submitFrame(c, message, requestId, flags, count);
         return;
-      }
-      case Frame.auth: {
-        const body = b.subarray(HEADER_BYTES);
-        if (body.length !== KEY_ID_BYTES + SIGNATURE_BYTES && body.length !== KEY_ID_BYTES + SIGNATURE_BYTES + 1) {
-          this.#sendError(c, requestId, ErrorCode.bad_frame, 'auth payload must be key id (32) ‖ r‖s (64) [‖ hint]', false);
-          return;
-        }
-        this.#auth(c, requestId, body.slice(0, KEY_ID_BYTES), body.slice(KEY_ID_BYTES), false);
+      case Frame.auth:
+        this.#authFrame(c, b, requestId);
         return;
-      }
       case Frame.subscribe:
       case Frame.unsubscribe: {
         const topic = Buffer.from(b.buffer, b.byteOffset + HEADER_BYTES, b.length - HEADER_BYTES).toString('utf8');
@@ -387,6 +382,31 @@ export class NodeServer {
     }
   }
 
+  #submitFrame(c: Conn, message: ArrayBuffer, requestId: number, flags: number, count: number): void {
+    if ((flags & ~SUBMIT_TRUSTED) !== 0) {
+      this.#sendError(c, requestId, ErrorCode.bad_frame, 'unknown submit flags', false);
+      return;
+    }
+    const payloadBytes = message.byteLength - HEADER_BYTES;
+    if (payloadBytes !== count * RECORD_BYTES) {
+      this.#sendError(c, requestId, ErrorCode.batch_truncated,
+        `payload of ${payloadBytes} bytes is not ${count} × ${RECORD_BYTES}`, false);
+      return;
+    }
+    // Copy out of uWS's buffer (valid only during this callback).
+    const batch = count === 0 ? new Uint8Array(0) : copyBytes(message, HEADER_BYTES);
+    this.#submit(c, requestId, batch, count, (flags & SUBMIT_TRUSTED) !== 0, false);
+  }
+
+  #authFrame(c: Conn, b: Uint8Array, requestId: number): void {
+    const body = b.subarray(HEADER_BYTES);
+    if (body.length !== KEY_ID_BYTES + SIGNATURE_BYTES && body.length !== KEY_ID_BYTES + SIGNATURE_BYTES + 1) {
+      this.#sendError(c, requestId, ErrorCode.bad_frame, 'auth payload must be key id (32) ‖ r‖s (64) [‖ hint]', false);
+      return;
+    }
+    this.#auth(c, requestId, body.slice(0, KEY_ID_BYTES), body.slice(KEY_ID_BYTES), false);
+  }
+
   #submit(c: Conn, requestId: number, batch: Uint8Array, count: number, trusted: boolean, json: boolean): void {
     const L = this.limits;
     const fail = (code: number, message: string) => this.#sendError(c, requestId, code, message, json);
@@ -399,9 +419,12 @@ export class NodeServer {
       return fail(ErrorCode.trusted_not_allowed,
         c.gateway ? 'this node cannot accept trusted batches' : 'this key is not a configured gateway');
     }
-    if (c.inFlight.has(requestId)) return fail(ErrorCode.duplicate_request_id, `request ${requestId} is still in flight`);
+    if (c.inFlight.has(requestId)) {
+      return fail(ErrorCode.duplicate_request_id, `request ${requestId} is still in flight`);
+    }
     if (c.inFlight.size >= L.IN_FLIGHT_BATCHES_MAX) {
-      return fail(ErrorCode.too_many_in_flight, `${L.IN_FLIGHT_BATCHES_MAX} batches already in flight on this connection`);
+      return fail(ErrorCode.too_many_in_flight,
+        `${L.IN_FLIGHT_BATCHES_MAX} batches already in flight on this connection`);
     }
     if (c.recordTokens < count) return fail(ErrorCode.rate_limited, `over ${L.RECORDS_PER_SECOND_MAX} records/s`);
     const started = performance.now();
@@ -416,7 +439,9 @@ export class NodeServer {
         }
         this.#countOutcome(outcome);
         this.metrics.submitLatency.observe((performance.now() - started) / 1000);
-        this.#send(c, json ? { json: this.#resultsJson(requestId, outcome) } : { binary: this.#resultsFrame(requestId, outcome) });
+        this.#send(c, json
+          ? { json: this.#resultsJson(requestId, outcome) }
+          : { binary: this.#resultsFrame(requestId, outcome) });
       },
     });
     if (!admitted) {
@@ -458,7 +483,10 @@ export class NodeServer {
     const results = [];
     for (let i = 0; i < o.codes.length; i++) {
       const inBlock = o.heights[i] >= 0;
-      results.push({ code: o.codes[i], result: resultName(o.codes[i]), height: inBlock ? o.heights[i] : -1, index: inBlock ? o.indexes[i] : -1 });
+      results.push({
+        code: o.codes[i], result: resultName(o.codes[i]),
+        height: inBlock ? o.heights[i] : -1, index: inBlock ? o.indexes[i] : -1,
+      });
     }
     return { op: 'results', id: requestId, results };
   }
@@ -493,7 +521,9 @@ export class NodeServer {
     c.who = { keyId, roles: key!.roles, ledger: key!.ledger };
     c.gateway = this.#gateways.has(toHex(keyId));
     if (json) {
-      this.#send(c, { json: { op: 'auth_ok', id: requestId, roles: key!.roles, ledger: key!.ledger, gateway: c.gateway } });
+      this.#send(c, {
+        json: { op: 'auth_ok', id: requestId, roles: key!.roles, ledger: key!.ledger, gateway: c.gateway },
+      });
     } else {
       const f = makeFrame(Frame.auth_ok, requestId, 0, 8);
       const v = new DataView(f.buffer);
@@ -507,7 +537,8 @@ export class NodeServer {
   #subscribe(c: Conn, requestId: number, name: string, on: boolean, json: boolean): void {
     const topic = parseTopic(name);
     if (topic === undefined) {
-      this.#sendError(c, requestId, ErrorCode.unknown_topic, `unknown topic ${JSON.stringify(name.slice(0, 64))}`, json);
+      this.#sendError(c, requestId, ErrorCode.unknown_topic,
+        `unknown topic ${JSON.stringify(name.slice(0, 64))}`, json);
       return;
     }
     const uwsTopic = json ? JSON_TOPIC_PREFIX + name : name;
@@ -520,7 +551,8 @@ export class NodeServer {
       }
       if (!ws.isSubscribed(uwsTopic)) {
         if (c.subscriptions >= this.limits.SUBSCRIPTIONS_MAX) {
-          this.#sendError(c, requestId, ErrorCode.too_many_subscriptions, `at most ${this.limits.SUBSCRIPTIONS_MAX}`, json);
+          this.#sendError(c, requestId, ErrorCode.too_many_subscriptions,
+            `at most ${this.limits.SUBSCRIPTIONS_MAX}`, json);
           return;
         }
         ws.subscribe(uwsTopic);
@@ -554,45 +586,21 @@ export class NodeServer {
     }
     // An id that is present must be a u32: answering a bad one with id 0 would tie the
     // reply to no request (or to another one).
-    if (m.id !== undefined && !(typeof m.id === 'number' && Number.isInteger(m.id) && m.id >= 0 && m.id <= 0xffffffff)) {
-      this.#sendError(c, 0, ErrorCode.bad_json, `id must be an integer in [0, 4294967295], got ${JSON.stringify(m.id)?.slice(0, 32)}`, true);
+    const validId = typeof m.id === 'number' && Number.isInteger(m.id) && m.id >= 0 && m.id <= 0xffffffff;
+    if (m.id !== undefined && !validId) {
+      this.#sendError(c, 0, ErrorCode.bad_json,
+        `id must be an integer in [0, 4294967295], got ${JSON.stringify(m.id)?.slice(0, 32)}`, true);
       return;
     }
     const id = (m.id as number | undefined) ?? 0;
     const bad = (why: string) => this.#sendError(c, id, ErrorCode.bad_json, why, true);
     switch (m.op) {
-      case 'auth': {
-        if (typeof m.keyId !== 'string' || typeof m.signature !== 'string') return bad('auth needs keyId and signature (hex)');
-        let keyId: Uint8Array, sig: Uint8Array;
-        try {
-          keyId = fromHex(m.keyId);
-          sig = fromHex(m.signature);
-        } catch {
-          return bad('keyId and signature must be hex');
-        }
-        if (keyId.length !== KEY_ID_BYTES || (sig.length !== 64 && sig.length !== 65)) return bad('keyId 32 bytes, signature 64');
-        this.#auth(c, id, keyId, sig, true);
+      case 'auth':
+        this.#jsonAuth(c, id, m, bad);
         return;
-      }
-      case 'submit': {
-        if (!Array.isArray(m.records)) return bad('submit needs records: an array');
-        const n = m.records.length;
-        if (n > this.limits.JSON_BATCH_RECORDS_MAX) {
-          this.#sendError(c, id, ErrorCode.batch_too_large, `${n} records over ${this.limits.JSON_BATCH_RECORDS_MAX}`, true);
-          return;
-        }
-        const batch = new Uint8Array(n * RECORD_BYTES);
-        for (let i = 0; i < n; i++) {
-          const r = m.records[i] as unknown;
-          try {
-            batch.set(this.#jsonRecord(r, c, m.trusted === true), i * RECORD_BYTES);
-          } catch (e) {
-            return bad(`records[${i}]: ${(e as Error).message}`);
-          }
-        }
-        this.#submit(c, id, batch, n, m.trusted === true, true);
+      case 'submit':
+        this.#jsonSubmit(c, id, m, bad);
         return;
-      }
       case 'subscribe':
       case 'unsubscribe':
         if (typeof m.topic !== 'string') return bad(`${m.op} needs topic: a string`);
@@ -602,8 +610,46 @@ export class NodeServer {
         this.#send(c, { json: { op: 'pong', id } });
         return;
       default:
-        this.#sendError(c, id, ErrorCode.unknown_frame_type, `unknown op ${JSON.stringify(String(m.op).slice(0, 32))}`, true);
+        this.#sendError(c, id, ErrorCode.unknown_frame_type,
+          `unknown op ${JSON.stringify(String(m.op).slice(0, 32))}`, true);
     }
+  }
+
+  #jsonAuth(c: Conn, id: number, m: Record<string, unknown>, bad: (why: string) => void): void {
+    if (typeof m.keyId !== 'string' || typeof m.signature !== 'string') {
+      return bad('auth needs keyId and signature (hex)');
+    }
+    let keyId: Uint8Array, sig: Uint8Array;
+    try {
+      keyId = fromHex(m.keyId);
+      sig = fromHex(m.signature);
+    } catch {
+      return bad('keyId and signature must be hex');
+    }
+    if (keyId.length !== KEY_ID_BYTES || (sig.length !== 64 && sig.length !== 65)) {
+      return bad('keyId 32 bytes, signature 64');
+    }
+    this.#auth(c, id, keyId, sig, true);
+  }
+
+  #jsonSubmit(c: Conn, id: number, m: Record<string, unknown>, bad: (why: string) => void): void {
+    if (!Array.isArray(m.records)) return bad('submit needs records: an array');
+    const n = m.records.length;
+    if (n > this.limits.JSON_BATCH_RECORDS_MAX) {
+      this.#sendError(c, id, ErrorCode.batch_too_large,
+        `${n} records over ${this.limits.JSON_BATCH_RECORDS_MAX}`, true);
+      return;
+    }
+    const batch = new Uint8Array(n * RECORD_BYTES);
+    for (let i = 0; i < n; i++) {
+      const r = m.records[i] as unknown;
+      try {
+        batch.set(this.#jsonRecord(r, c, m.trusted === true), i * RECORD_BYTES);
+      } catch (e) {
+        return bad(`records[${i}]: ${(e as Error).message}`);
+      }
+    }
+    this.#submit(c, id, batch, n, m.trusted === true, true);
   }
 
   /**
@@ -619,7 +665,9 @@ export class NodeServer {
     if (typeof r !== 'object' || r === null) throw new TypeError('a record is a hex string or an object');
     const f = { ...(r as Record<string, unknown>) };
     // Integers of 128 bits arrive as decimal strings; byte fields as hex.
-    for (const k of ['id', 'timestamp', 'debitAccountId', 'creditAccountId', 'amount', 'pendingId', 'userData', 'accountId']) {
+    for (const k of [
+      'id', 'timestamp', 'debitAccountId', 'creditAccountId', 'amount', 'pendingId', 'userData', 'accountId',
+    ]) {
       if (f[k] !== undefined) f[k] = BigInt(f[k] as string);
     }
     for (const k of ['signer', 'publicKey', 'controller', 'digest', 'metadata']) {
@@ -641,7 +689,8 @@ export class NodeServer {
     // Cut off subscribers that fell behind before adding to their buffers: a lagging peer
     // gets a close notice (4008), never an unbounded queue and never a silent gap.
     for (const c of this.#conns) {
-      if (c.subscriptions > 0 && c.open && c.ws !== undefined && c.ws.getBufferedAmount() > this.limits.SUBSCRIBER_LAG_BYTES_MAX) {
+      if (c.subscriptions > 0 && c.open && c.ws !== undefined &&
+          c.ws.getBufferedAmount() > this.limits.SUBSCRIBER_LAG_BYTES_MAX) {
         this.metrics.slowSubscribersCut++;
         this.#end(c, CloseCode.slow_subscriber, 'subscriber too slow');
       }
@@ -665,7 +714,7 @@ export class NodeServer {
     res.onAborted(() => {
       aborted = true;
     });
-    const reply = (status: string, body: string, type = 'application/json', retryAfterS?: number) => {
+    const reply: HttpReply = (status, body, type = 'application/json', retryAfterS) => {
       if (aborted) return;
       res.cork(() => {
         res.writeStatus(status).writeHeader('content-type', type);
@@ -674,36 +723,48 @@ export class NodeServer {
       });
     };
     if (url.length > this.limits.URL_BYTES_MAX) return reply('414 URI Too Long', jsonText({ error: 'uri_too_long' }));
-    const parts = url.split('/').filter((p) => p !== '');
+    this.#httpRoute(url, url.split('/').filter((p) => p !== ''), reply);
+  }
+
+  /**
+   * Runs a backend query, at most HTTP_QUERIES_IN_FLIGHT_MAX at once (503 beyond), and
+   * answers 404 when it finds nothing. close() waits for the queries in flight.
+   */
+  #httpQuery(url: string, reply: HttpReply, v: () => Json | undefined | Promise<Json | undefined>): void {
+    if (this.#closing || this.#httpInFlight >= this.limits.HTTP_QUERIES_IN_FLIGHT_MAX) {
+      this.#httpBusy++;
+      return reply('503 Service Unavailable', jsonText({ error: 'busy' }), 'application/json', 1);
+    }
+    this.#httpInFlight++;
+    let p: Promise<Json | undefined>;
+    try {
+      p = Promise.resolve(v());
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then((x) => (x === undefined
+      ? reply('404 Not Found', jsonText({ error: 'not_found' }))
+      : reply('200 OK', jsonText(x))),
+      (e) => {
+        this.#log(`http ${url}: ${(e as Error).stack ?? e}`);
+        reply('500 Internal Server Error', jsonText({ error: 'internal' }));
+      }).finally(() => {
+        if (--this.#httpInFlight === 0) for (const idle of this.#httpIdle.splice(0)) idle();
+      });
+  }
+
+  #httpRoute(url: string, parts: string[], reply: HttpReply): void {
     const q = this.backend;
     const notFound = () => reply('404 Not Found', jsonText({ error: 'not_found' }));
     const badRequest = (why: string) => reply('400 Bad Request', jsonText({ error: 'bad_request', message: why }));
-    const answer = (v: () => Json | undefined | Promise<Json | undefined>) => {
-      if (this.#closing || this.#httpInFlight >= this.limits.HTTP_QUERIES_IN_FLIGHT_MAX) {
-        this.#httpBusy++;
-        return reply('503 Service Unavailable', jsonText({ error: 'busy' }), 'application/json', 1);
-      }
-      this.#httpInFlight++;
-      let p: Promise<Json | undefined>;
-      try {
-        p = Promise.resolve(v());
-      } catch (e) {
-        p = Promise.reject(e);
-      }
-      p.then((x) => (x === undefined ? notFound() : reply('200 OK', jsonText(x))),
-        (e) => {
-          this.#log(`http ${url}: ${(e as Error).stack ?? e}`);
-          reply('500 Internal Server Error', jsonText({ error: 'internal' }));
-        }).finally(() => {
-          if (--this.#httpInFlight === 0) for (const idle of this.#httpIdle.splice(0)) idle();
-        });
-    };
+    const answer = (v: () => Json | undefined | Promise<Json | undefined>) => this.#httpQuery(url, reply, v);
     const unsupported = () => reply('501 Not Implemented', jsonText({ error: 'not_implemented' }));
     const [head, a, b] = parts;
     switch (head) {
       case 'status':
         if (parts.length !== 1) return notFound();
-        return answer(() => Promise.resolve(q.status()).then((s) => ({ ...(s as object), node: this.#nodeStatus() }) as Json));
+        return answer(() => Promise.resolve(q.status())
+          .then((s) => ({ ...(s as object), node: this.#nodeStatus() }) as Json));
       case 'metrics':
         if (parts.length !== 1) return notFound();
         return reply('200 OK', this.#metricsText(), 'text/plain; version=0.0.4');
@@ -756,8 +817,12 @@ export class NodeServer {
       gmledger_submits_in_flight: ['Ledger submits outstanding.', s.submitsInFlight],
       gmledger_process_resident_bytes: ['Resident set size.', mem.rss],
       gmledger_process_heap_used_bytes: ['V8 heap in use.', mem.heapUsed],
-      gmledger_event_loop_delay_p99_seconds: ['Main-thread event-loop delay, 99th percentile since start.', this.#loopDelay.percentile(99) / 1e9],
-      gmledger_event_loop_delay_max_seconds: ['Main-thread event-loop delay, maximum since start.', this.#loopDelay.max / 1e9],
+      gmledger_event_loop_delay_p99_seconds: [
+        'Main-thread event-loop delay, 99th percentile since start.', this.#loopDelay.percentile(99) / 1e9,
+      ],
+      gmledger_event_loop_delay_max_seconds: [
+        'Main-thread event-loop delay, maximum since start.', this.#loopDelay.max / 1e9,
+      ],
     }, metricLines('counter', 'gmledger_ledger_busy_seconds_total',
       'Wall time with a ledger submit outstanding; its rate is the ledger stage utilisation (0..1).', s.busyMs / 1000) +
       (this.backend.metrics?.() ?? ''));
@@ -773,6 +838,8 @@ function eventJson(frame: Uint8Array): Record<string, unknown> {
   const { topic, events } = readRecordEvents(frame);
   return {
     op: 'records', topic,
-    events: events.map((e) => ({ height: e.height, index: e.index, code: e.code, result: resultName(e.code), record: toHex(e.record) })),
+    events: events.map((e) => ({
+      height: e.height, index: e.index, code: e.code, result: resultName(e.code), record: toHex(e.record),
+    })),
   };
 }

@@ -4,13 +4,15 @@
 
 import { RocksDb, WriteBatch } from '../../native/rocksdb.js';
 import { RECORD_BYTES, setU32, setU64, u32, u64 } from '../codec/record.js';
-import { HEADER_BYTES } from '../chain/block.js';
+import { HEADER_BYTES } from '../codec/block.js';
 import type { KeyEntry, OpEntry } from '../ledger/state.js';
 
 export const P_META = 0x4d;       // 'M'
 export const P_BLOCK = 0x42;      // 'B' + height u64 BE
-export const P_ACCOUNT = 0x41;    // 'A' + entry index u32 BE
-export const P_TRANSFER = 0x50;   // 'P' + first entry index u32 BE: the entries a block created, end to end
+export const P_ACCOUNT = 0x41;    // 'A' + entry index u32 BE: format 1 only (one key per account); see P_ACCOUNT_IMAGE
+export const P_ACCOUNT_IMAGE = 0x49; // 'I' + first entry index u32 BE: account entries end to end, CHUNK_ENTRIES a value
+export const P_ACCOUNT_LOG = 0x44;   // 'D' + checkpoint height u64 BE + part u32 BE: account entries a checkpoint wrote after the image
+export const P_TRANSFER = 0x50;   // 'P' + first entry index u32 BE: transfer entries end to end (CHUNK_ENTRIES a value; older stores: a checkpoint's all in one)
 export const P_TRANSFER_UPDATE = 0x51; // 'Q' + entry index u32 BE: latest bytes of an older entry a block changed
 export const P_KEY = 0x4b;        // 'K' + key index u32 BE
 export const P_OP = 0x4f;         // 'O' + id u128 (16 raw bytes)
@@ -20,13 +22,49 @@ export const P_TX = 0x58;         // 'X' + tx hash (32): only with LedgerOptions
 
 export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)
 export const META_TIP = new Uint8Array([P_META, 0x74]);      // 'Mt': height u64 LE ‖ time u64 LE ‖ hash 32
-export const META_CHECKPOINT = new Uint8Array([P_META, 0x6b]); // 'Mk': height u64 LE of the state entries
+export const META_CHECKPOINT = new Uint8Array([P_META, 0x6b]); // 'Mk': the checkpoint (below)
 
-export function encodeCheckpoint(height: number): Uint8Array {
-  const v = new Uint8Array(8); setU64(v, 0, BigInt(height)); return v;
+/**
+ * Entries per 'I' and 'P' value: 64 KiB values. Larger ones cost resident memory on every
+ * start: each read of a multi-MiB value makes glibc's malloc raise its mmap threshold, and
+ * the libuv threads' heaps then keep up to twice that size each (measured: four 33 MiB
+ * values left 160 MiB resident after they were freed).
+ */
+export const CHUNK_ENTRIES = 512;
+
+/**
+ * The checkpoint marker. Format 1 (8 bytes, older stores): the height alone, accounts
+ * under 'A'. Format 2 (32 bytes): height u64 LE ‖ format u32 LE (2) ‖ accounts u32 LE ‖
+ * transfers u32 LE ‖ keys u32 LE ‖ image accounts u32 LE ‖ log entries u32 LE: the
+ * entry counts let a start reserve its tables once and check it read them all.
+ */
+export interface Checkpoint {
+  height: number;
+  format: 1 | 2;
+  /** Format 2 only (format 1: -1). */
+  accounts: number;
+  transfers: number;
+  keys: number;
+  /** Accounts [0, imageAccounts) are under 'I'. */
+  imageAccounts: number;
+  /** Entries in the 'D' values (an account may be in several). */
+  logEntries: number;
 }
-export function decodeCheckpoint(v: Uint8Array): { height: number } {
-  return { height: Number(u64(v, 0)) };
+export const CHECKPOINT_BYTES = 32;
+
+/** Format 2 when the counts are given, else format 1 (tests of old stores). */
+export function encodeCheckpoint(height: number, counts?: Omit<Checkpoint, 'height' | 'format'>): Uint8Array {
+  if (!counts) { const v = new Uint8Array(8); setU64(v, 0, BigInt(height)); return v; }
+  const v = new Uint8Array(CHECKPOINT_BYTES);
+  setU64(v, 0, BigInt(height)); setU32(v, 8, 2); setU32(v, 12, counts.accounts); setU32(v, 16, counts.transfers);
+  setU32(v, 20, counts.keys); setU32(v, 24, counts.imageAccounts); setU32(v, 28, counts.logEntries);
+  return v;
+}
+export function decodeCheckpoint(v: Uint8Array): Checkpoint {
+  const height = Number(u64(v, 0));
+  if (v.length === 8) return { height, format: 1, accounts: -1, transfers: -1, keys: -1, imageAccounts: -1, logEntries: -1 };
+  if (v.length !== CHECKPOINT_BYTES || u32(v, 8) !== 2) throw new Error(`checkpoint marker of an unknown format (${v.length} bytes)`);
+  return { height, format: 2, accounts: u32(v, 12), transfers: u32(v, 16), keys: u32(v, 20), imageAccounts: u32(v, 24), logEntries: u32(v, 28) };
 }
 
 export const LOCATION_BYTES = 12;  // height u64 BE ‖ index u32 BE
@@ -41,12 +79,15 @@ function be64(v: number, b: Uint8Array, o: number): void {
 export function readBe32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
-function readBe64(b: Uint8Array, o: number): number {
+export function readBe64(b: Uint8Array, o: number): number {
   return readBe32(b, o) * 0x100000000 + readBe32(b, o + 4);
 }
 
 export function blockKey(height: number): Uint8Array {
   const k = new Uint8Array(9); k[0] = P_BLOCK; be64(height, k, 1); return k;
+}
+export function heightKey(prefix: number, height: number): Uint8Array {
+  const k = new Uint8Array(9); k[0] = prefix; be64(height, k, 1); return k;
 }
 export function indexKey(prefix: number, index: number): Uint8Array {
   const k = new Uint8Array(5); k[0] = prefix; be32(index, k, 1); return k;

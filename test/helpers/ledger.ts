@@ -8,8 +8,8 @@ import {
 } from '../../dist/src/codec/record.js';
 import { LedgerState } from '../../dist/src/ledger/state.js';
 import type { RecordVerifier } from '../../dist/src/ledger/verify.js';
-import { type Signer, signerFromKeyPair } from '../../dist/src/ledger/sign.js';
-import { sm2Backend } from '../../dist/src/ledger/sm2backend.js';
+import { type Signer, signerFromKeyPair } from '../../dist/src/codec/builders.js';
+import { sm2Backend } from '../../dist/src/crypto/sm2-backend.js';
 
 export const CHAIN = 7;
 

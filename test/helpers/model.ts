@@ -6,7 +6,7 @@ import {
   TRANSFER_PENDING as PENDING, TRANSFER_POST_PENDING as POST, TRANSFER_VOID_PENDING as VOID, FLAG_LINKED,
   ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS as DMNEC, ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS as CMNED, U128_MAX,
 } from '../../dist/src/codec/record.js';
-import { ResultCode as R } from '../../dist/src/ledger/results.js';
+import { ResultCode as R } from '../../dist/src/codec/results.js';
 
 export interface MAccount { id: bigint; ledger: number; code: number; flags: number; frozen: boolean; controller: string; dp: bigint; dpo: bigint; cp: bigint; cpo: bigint }
 export interface MTransfer { id: bigint; dr: bigint; cr: bigint; amount: bigint; pendingId: bigint; ledger: number; code: number; flags: number; timeout: number; status: number; expires: number }

@@ -1,12 +1,12 @@
 // Block headers (256 bytes, docs/protocol.md §Blocks) and the per-block roots.
 
-import { RECORD_BYTES, setU16, setU32, setU64, u32, u64 } from '../codec/record.js';
+import { RECORD_BYTES, setU16, setU32, setU64, u32, u64 } from './record.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { DIGEST_BYTES, hash, hashPacked } from '../crypto/hash.js';
 import { merkleRootPacked, verifyMerkleProof } from '../crypto/merkle.js';
 import { digestViews } from '../crypto/wasm.js';
-import { sm2Backend } from '../ledger/sm2backend.js';
-import type { Signer } from '../ledger/sign.js';
+import { sm2Backend } from '../crypto/sm2-backend.js';
+import type { Signer } from '../crypto/signer.js';
 
 export const HEADER_BYTES = 256;
 export const HEADER_VERSION = 1;

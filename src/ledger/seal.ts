@@ -13,10 +13,10 @@
 import { Worker } from 'node:worker_threads';
 import { RECORD_BYTES } from '../codec/record.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
-import { resultRoot, txHashesPacked, txRoot } from '../chain/block.js';
-import type { StateTree, StateTreeRefs } from '../ledger/statetree.js';
-import type { StateTreeUpdate } from '../ledger/state.js';
-import { workerExecArgv } from './exec-argv.js';
+import { resultRoot, txHashesPacked, txRoot } from '../codec/block.js';
+import type { StateTree, StateTreeRefs } from './statetree.js';
+import type { StateTreeUpdate } from './state.js';
+import { workerExecArgv } from '../pool/exec-argv.js';
 
 /** The first block of at least this many records starts the worker; before it, seals run inline. */
 export const SEAL_WORKER_MIN_RECORDS = 256;

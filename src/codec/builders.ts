@@ -1,63 +1,18 @@
-// Builders that make and sign each record kind (client side and tests). A signer holds an
-// SM2 key pair; its key id — the signer field of every record — is SM3(public key).
+// Builders that make and sign each record kind (client side and tests). A signer
+// (crypto/signer.ts) holds an SM2 key pair; its key id is every record's signer field.
 //
 // Every argument is checked before anything is encoded or signed: a wrong type is a
 // TypeError, a wrong size or an out-of-range value a RangeError, and the message names the
 // field or argument (record fields: see encode in src/codec/record.ts and docs/api.md).
 
 import {
-  HINT_NONE, KEY_ID_BYTES, MESSAGE_BYTES, OFF_HINT, OFF_SIGNATURE, OFF_SIGNER, PUBLIC_KEY_BYTES, RECORD_BYTES,
+  HINT_NONE, MESSAGE_BYTES, OFF_HINT, OFF_SIGNATURE, OFF_SIGNER, RECORD_BYTES,
   type KindName, type RecordFields, describeValue, encode,
-} from '../codec/record.js';
-import { sm3 } from '../crypto/hash.js';
-import { sm2Backend, type KeyPair } from './sm2backend.js';
+} from './record.js';
+import { sm2Backend } from '../crypto/sm2-backend.js';
+import { type Signer, bytesArg, checkSigner } from '../crypto/signer.js';
 
-export interface Signer {
-  privateKey: Uint8Array;
-  publicKey: Uint8Array;
-  /** SM3(publicKey): the record's signer field. */
-  keyId: Uint8Array;
-}
-
-const PRIVATE_KEY_BYTES = 32;
-
-function bytesArg(v: unknown, len: number, name: string): void {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`);
-  if (v.length !== len) throw new RangeError(`${name} must be ${len} bytes, got ${v.length}`);
-}
-
-/**
- * Checks `s` is a Signer: `{ privateKey: 32 bytes, publicKey: 65 bytes, keyId: 32 bytes }`
- * (TypeError / RangeError naming `name.field`). Whether keyId is SM3(publicKey) and the key
- * pair matches is not checked here (the node refuses such a record).
- */
-export function checkSigner(s: unknown, name = 'signer'): asserts s is Signer {
-  if (typeof s !== 'object' || s === null) {
-    throw new TypeError(`${name} must be a Signer { privateKey, publicKey, keyId }, got ${describeValue(s)}`);
-  }
-  const o = s as Record<string, unknown>;
-  bytesArg(o.keyId, KEY_ID_BYTES, `${name}.keyId`);
-  bytesArg(o.privateKey, PRIVATE_KEY_BYTES, `${name}.privateKey`);
-  bytesArg(o.publicKey, PUBLIC_KEY_BYTES, `${name}.publicKey`);
-}
-
-export function keyIdOf(publicKey: Uint8Array): Uint8Array {
-  if (!(publicKey instanceof Uint8Array)) throw new TypeError(`publicKey must be a Uint8Array of 65 bytes, got ${describeValue(publicKey)}`);
-  if (publicKey.length !== 65 || publicKey[0] !== 4) {
-    throw new RangeError('publicKey must be 65 bytes, 0x04 ‖ x ‖ y');
-  }
-  return sm3(publicKey);
-}
-
-export function signerFromKeyPair(kp: KeyPair): Signer {
-  if (typeof kp !== 'object' || kp === null) throw new TypeError(`key pair must be { privateKey, publicKey }, got ${describeValue(kp)}`);
-  bytesArg(kp.privateKey, PRIVATE_KEY_BYTES, 'privateKey');
-  return { privateKey: kp.privateKey, publicKey: kp.publicKey, keyId: keyIdOf(kp.publicKey) };
-}
-
-export function generateSigner(): Signer {
-  return signerFromKeyPair(sm2Backend.generateKeyPair());
-}
+export { type Signer, checkSigner, keyIdOf, signerFromKeyPair, generateSigner } from '../crypto/signer.js';
 
 /** Signs `record` in place: M = bytes [0, 191); writes r‖s and the hint (0xff if none). */
 export function signRecord(record: Uint8Array, signer: Signer): Uint8Array {

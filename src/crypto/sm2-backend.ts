@@ -3,7 +3,7 @@
 // tools name only what they use. There is no fallback: a ledger that silently verified at
 // 50 signatures a second with another library would be a surprise, not a feature.
 
-import * as sm2 from '../crypto/sm2.js';
+import * as sm2 from './sm2.js';
 
 export interface KeyPair {
   privateKey: Uint8Array;

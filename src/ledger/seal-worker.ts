@@ -1,7 +1,7 @@
 // Worker thread of SealWorker (seal.ts): owns the state tree once handed over, seals blocks in order.
 
 import { parentPort } from 'node:worker_threads';
-import { StateTree } from '../ledger/statetree.js';
+import { StateTree } from './statetree.js';
 import { computeSeal, READY_ID, type SealRequest, type SealResponse } from './seal.js';
 
 let tree: StateTree | undefined;

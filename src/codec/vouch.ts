@@ -14,10 +14,10 @@ import {
   OFF_SIGNER, OFF_VERSION, RECORD_BYTES, RECORD_VERSION, ROLE_OPERATOR, SIGNATURE_BYTES, STRUCT_BAD_CHAIN, STRUCT_BAD_SIGNATURE_ENCODING,
   STRUCT_BAD_VERSION, STRUCT_OK, STRUCT_RESERVED_FIELD, STRUCT_RESERVED_FLAG, VO_COUNT, VO_DIGEST, VO_RESERVED,
   isZero, setU32, setU64, setU128, signatureEncodingOk, u16, u32,
-} from '../codec/record.js';
+} from './record.js';
 import { DIGEST_BYTES, hash, hashBatch, type HashAlgorithm } from '../crypto/hash.js';
 import { ResultCode } from './results.js';
-import { type Signer, signRecord } from './sign.js';
+import { type Signer, signRecord } from './builders.js';
 
 /** Domain tag of the vouch digest: 16 ASCII bytes (like the auth message's "gmledger-auth-v1"). */
 export const VOUCH_DOMAIN = new TextEncoder().encode('gmledger-vouch-1');
