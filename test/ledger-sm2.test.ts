@@ -60,6 +60,6 @@ describe('gmledger init / verify with real SM2', () => {
     const bad = cli('verify', dir);
     expect(bad.status).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, badHeight: 1 });
-    expect(bad.stderr).toMatch(/block 1: bad header signature/);
+    expect(bad.stderr).toMatch(/block 1: signature 0: bad header signature/);
   });
 });

@@ -15,7 +15,7 @@ import {
 } from '../dist/src/codec/record.js';
 import { initChain } from '../dist/src/chain/init.js';
 import { verifyChain } from '../dist/src/chain/verify.js';
-import { verifyInclusionProof } from '../dist/src/codec/block.js';
+import { decodeBlock, verifyInclusionProof } from '../dist/src/codec/block.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
 import { sm2Backend } from '../dist/src/crypto/sm2-backend.js';
 import { runNode, type RunningNode } from '../dist/src/server/cli-start.js';
@@ -192,8 +192,10 @@ describe('trusted-gateway mode over the real ledger', () => {
     const vouchAt = vouchedIndex - (40 % 32) - 1;
     const db = await RocksDb.open(join(dir, 'db'));
     const v = (await db.get(blockKey(vouchedHeight)))!.slice();
-    expect(v[256 + vouchAt * RECORD_BYTES + 1]).toBe(KIND_VOUCH);
-    v[256 + vouchAt * RECORD_BYTES + VO_DIGEST + 5] ^= 0x01;
+    // Stored block (docs/storage.md): header ‖ signatures ‖ records ‖ codes; the records start count × 258 bytes from the end.
+    const recordsAt = v.length - decodeBlock(v).count * (RECORD_BYTES + 2);
+    expect(v[recordsAt + vouchAt * RECORD_BYTES + 1]).toBe(KIND_VOUCH);
+    v[recordsAt + vouchAt * RECORD_BYTES + VO_DIGEST + 5] ^= 0x01;
     const wb = new WriteBatch();
     wb.put(blockKey(vouchedHeight), v);
     await db.write(wb, true);

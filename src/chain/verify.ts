@@ -12,16 +12,20 @@ import { isVouchedForm, scanVouchGroups } from '../codec/vouch.js';
 import { checkBatchStructure } from '../codec/validate.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
-import { HEADER_BYTES, HEADER_SIGNED_BYTES, decodeHeader, encodeHeader, headerHash, resultRoot, txHashes, txRoot, verifyHeaderSignature } from '../codec/block.js';
 import {
-  META_CONFIG, META_TIP, META_CHECKPOINT, decodeCheckpoint, P_BLOCK, P_TRANSFER, P_TRANSFER_UPDATE, decodeBlock, decodeTip, readBe32,
+  SIGNATURE_ENTRY_BYTES, type StoredBlock, decodeBlock, decodeHeader, encodeHeader, headerHash, resultRoot, signatureEntries,
+  txHashes, txRoot, verifyHeaderSignature,
+} from '../codec/block.js';
+import {
+  META_TIP, META_CHECKPOINT, decodeCheckpoint, P_BLOCK, P_TRANSFER, P_TRANSFER_UPDATE, decodeTip, readBe32,
   P_HALT, P_KEY, P_OP, encodeKey, encodeOp,
 } from '../store/store.js';
-import { LedgerState, A_LEDGER } from '../ledger/state.js';
-import { ENTRY_BYTES, ENTRY_WORDS } from '../ledger/tables.js';
+import { LedgerState } from '../ledger/state.js';
+import { A_LEDGER, A_DEBITS_PENDING, A_DEBITS_POSTED, A_CREDITS_PENDING, A_CREDITS_POSTED, ENTRY_BYTES, ENTRY_WORDS, wordsU128 } from '../codec/entries.js';
 import { sm2Backend } from '../crypto/sm2-backend.js';
 import { type RecordVerifier, sm2RecordVerifier } from '../ledger/verify.js';
-import type { ChainConfig } from '../ledger/ledger.js';
+import { type ChainConfig, readChainConfig } from '../ledger/config.js';
+import { applyBlockNow } from '../ledger/apply.js';
 import { InBatchKeys, signerKey } from '../ledger/keys.js';
 import { readStoredAccounts } from '../ledger/restore.js';
 
@@ -50,116 +54,20 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
   const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false, readOnly: true });
   const report: VerifyReport = { ok: false, blocks: 0, records: 0, height: -1 };
   try {
-    const raw = await db.get(META_CONFIG);
-    if (!raw) throw new Bad(-1, 'no chain config');
-    const config = JSON.parse(Buffer.from(raw).toString('utf8')) as ChainConfig;
-    const alg = config.alg;
-    const verifier = options.verifier ?? sm2RecordVerifier();
-    const state = new LedgerState({ alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
+    let config: ChainConfig;
+    try { config = await readChainConfig(db, dir); } catch (e) { throw new Bad(-1, (e as Error).message); }
+    const state = new LedgerState({ alg: config.alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
+    const run: Run = { db, config, state, verifier: options.verifier ?? sm2RecordVerifier(), prevHash: new Uint8Array(DIGEST_BYTES), prevTime: 0 };
     // Stored state entries are as of the checkpoint block; compare them when the replay is there.
     const ckRaw = await db.get(META_CHECKPOINT);
     const checkpoint = ckRaw ? decodeCheckpoint(ckRaw).height : -1;
     if (checkpoint < 0) await compareStored(db, state);
-    let prevHash: Uint8Array = new Uint8Array(DIGEST_BYTES);
-    let prevTime = 0;
     let expect = 0;
     for await (const [k, v] of db.range({ gte: new Uint8Array([P_BLOCK]), lt: new Uint8Array([P_BLOCK + 1]) })) {
       const height = readBe32(k, 1) * 0x100000000 + readBe32(k, 5);
       if (height !== expect) throw new Bad(expect, `block ${expect} is missing (next stored block is ${height})`);
-      let b: ReturnType<typeof decodeBlock>;
-      try { b = decodeBlock(v); } catch (e) { throw new Bad(height, (e as Error).message); }
-      const h = decodeHeader(b.header);
-      if (h.version !== 1) throw new Bad(height, `header version ${h.version}`);
-      if (h.height !== height) throw new Bad(height, `header says height ${h.height}`);
-      if (h.chainId !== config.chainId) throw new Bad(height, 'wrong chain id');
-      if (h.alg !== alg) throw new Bad(height, 'wrong hash algorithm');
-      if (!equalBytes(h.prevHash, prevHash)) throw new Bad(height, 'previous header hash does not link');
-      if (h.timeMs < prevTime) throw new Bad(height, 'block time goes backwards');
-      if (h.count === 0) throw new Bad(height, 'empty block');
-      // Records: structure, keys, signatures, closed chains.
-      const n = b.count;
-      const structure = checkBatchStructure(b.records, n, config.chainId);
-      // Signer keys, resolved as at admission: registered before this block, else by this
-      // record or an earlier one of the block (InBatchKeys). A vouch's signer is its gateway.
-      // Records in vouched form are skipped: their signer is their group's gateway.
-      const keys: (Uint8Array | null)[] = new Array(n).fill(null);
-      const inBlock = new InBatchKeys(b.records, n, alg);
-      for (let i = 0; i < n; i++) {
-        const o = i * RECORD_BYTES;
-        inBlock.advanceTo(i);
-        if (structure[i] !== STRUCT_OK && b.records[o + OFF_KIND] !== KIND_VOUCH) continue;
-        keys[i] = signerKey(state, inBlock, b.records, o) ?? null;
-      }
-      // Vouch groups (trusted-gateway mode): the same scan as admission. A gateway key
-      // registered inside this block has its role checked against the state after the
-      // block, below.
-      const hashes = txHashes(b.records, n, alg); // tx-root leaves; also what vouch digests are built on
-      const vouchCodes = new Uint16Array(n);
-      const laterGateways: number[] = []; // their vouches' indexes
-      const groups = scanVouchGroups(b.records, n, config.chainId, alg, structure, (rec, o) => {
-        const known = state.keyById(rec, o);
-        if (known) return known;
-        const at = (o - OFF_SIGNER) / RECORD_BYTES;
-        const pk = keys[at];
-        if (pk === null) return undefined;
-        laterGateways.push(at);
-        return { publicKey: pk, roles: ROLE_OPERATOR };
-      }, vouchCodes, true, hashes);
-      for (let i = 0; i < n; i++) {
-        if (vouchCodes[i] !== 0) throw new Bad(height, `record ${i}: vouch group refused (${resultName(vouchCodes[i])})`);
-      }
-      const vouched = new Uint8Array(n); // 1: covered by a vouch group (no signature of its own)
-      for (const g of groups) for (let j = g.at + 1; j <= g.at + g.count; j++) vouched[j] = 1;
-      for (let i = 0; i < n; i++) {
-        if (vouched[i] === 1) continue;
-        const s = structure[i];
-        const o = i * RECORD_BYTES;
-        if (s !== STRUCT_OK && b.records[o + OFF_KIND] !== KIND_VOUCH) {
-          throw new Bad(height, isVouchedForm(b.records, o)
-            ? `record ${i}: vouched record outside a vouch group`
-            : `record ${i} is malformed (structure code ${s})`);
-        }
-        if (keys[i] === null) throw new Bad(height, `record ${i}: signer key unknown`);
-      }
-      if ((u16(b.records, (n - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) throw new Bad(height, 'block ends inside a linked chain');
-      const sigOk = await verifier.verifyRecords(b.records, n, keys);
-      for (let i = 0; i < n; i++) {
-        if (vouched[i] === 0 && sigOk[i] !== 1) {
-          throw new Bad(height, b.records[i * RECORD_BYTES + OFF_KIND] === KIND_VOUCH ? `record ${i}: bad vouch signature` : `record ${i}: bad signature`);
-        }
-      }
-      // Replay.
-      state.beginBlock(height, h.timeMs);
-      const codes = new Uint16Array(n);
-      state.applyBatch(b.records, 0, n, codes, 0, 0);
-      const { stateRoot } = state.endBlock();
-      for (const at of laterGateways) {
-        const k = state.keyById(b.records, at * RECORD_BYTES + OFF_SIGNER);
-        if (!k || (k.roles & ROLE_OPERATOR) === 0) throw new Bad(height, `record ${at}: vouch by a key without the operator role`);
-      }
-      for (let i = 0; i < n; i++) {
-        if (codes[i] !== b.codes[i]) throw new Bad(height, `record ${i}: stored result ${b.codes[i]}, replay gives ${codes[i]}`);
-      }
-      if (!equalBytes(txRoot(hashes, alg), h.txRoot)) throw new Bad(height, 'tx root mismatch');
-      if (!equalBytes(resultRoot(hashes, codes, alg), h.resultRoot)) throw new Bad(height, 'result root mismatch');
-      if (!equalBytes(stateRoot, h.stateRoot)) throw new Bad(height, 'state root mismatch');
-      if (h.accounts !== state.accounts.count) throw new Bad(height, 'account count mismatch');
-      // The whole signed part, rebuilt from the replay, must be byte-identical.
-      const rebuilt = encodeHeader({
-        alg, chainId: config.chainId, height, prevHash, txRoot: h.txRoot, resultRoot: h.resultRoot, stateRoot,
-        timeMs: h.timeMs, count: n, accounts: state.accounts.count, nodeKey: h.nodeKey,
-      });
-      if (!equalBytes(rebuilt.subarray(0, HEADER_SIGNED_BYTES), b.header.subarray(0, HEADER_SIGNED_BYTES))) {
-        throw new Bad(height, 'header bytes differ from the header rebuilt by replay');
-      }
-      // Header signature: by a key holding the node role.
-      const node = state.keyById(h.nodeKey);
-      if (!node || (node.roles & ROLE_NODE) === 0) throw new Bad(height, 'header signed by a key without the node role');
-      if (!verifyHeaderSignature(b.header.slice(0, HEADER_BYTES), node.publicKey)) throw new Bad(height, 'bad header signature');
-      prevHash = headerHash(b.header);
-      prevTime = h.timeMs;
+      report.records += await verifyBlock(run, height, v);
       report.blocks++;
-      report.records += n;
       report.height = height;
       expect++;
       if (height === checkpoint) {
@@ -167,18 +75,7 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       }
       options.onProgress?.(height);
     }
-    // Tip and stored state.
-    const tipRaw = await db.get(META_TIP);
-    if (checkpoint > report.height) throw new Bad(-1, `checkpoint ${checkpoint} is past the last block ${report.height}`);
-    if (report.blocks > 0) {
-      if (!tipRaw) throw new Bad(-1, 'tip record missing');
-      const tip = decodeTip(tipRaw);
-      if (tip.height !== report.height || !equalBytes(tip.hash, prevHash)) throw new Bad(tip.height, 'tip does not match the last block');
-    }
-    const sums = ledgerSums(state);
-    for (const [ledger, s] of sums) {
-      if (s.dp !== s.cp || s.dpo !== s.cpo) throw new Bad(-1, `ledger ${ledger}: Σ debits ≠ Σ credits`);
-    }
+    await verifyTip(run, report, checkpoint);
     report.ok = true;
     report.stateRoot = toHex(state.tree.root());
     return report;
@@ -191,6 +88,144 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
     throw err;
   } finally {
     await db.close();
+  }
+}
+
+/** The replay so far: the state after the last verified block, and that block's hash and time. */
+interface Run {
+  db: RocksDb;
+  config: ChainConfig;
+  state: LedgerState;
+  verifier: RecordVerifier;
+  prevHash: Uint8Array;
+  prevTime: number;
+}
+
+/** Verifies block `height` (its stored value `v`) and applies it; returns its record count. */
+async function verifyBlock(run: Run, height: number, v: Uint8Array): Promise<number> {
+  const { config, state } = run;
+  let b: StoredBlock;
+  try { b = decodeBlock(v); } catch (e) { throw new Bad(height, (e as Error).message); }
+  const h = decodeHeader(b.header);
+  if (h.height !== height) throw new Bad(height, `header says height ${h.height}`);
+  if (h.chainId !== config.chainId) throw new Bad(height, 'wrong chain id');
+  if (h.alg !== config.alg) throw new Bad(height, 'wrong hash algorithm');
+  if (!equalBytes(h.prevHash, run.prevHash)) throw new Bad(height, 'previous header hash does not link');
+  if (h.timeMs < run.prevTime) throw new Bad(height, 'block time goes backwards');
+  if (h.count === 0) throw new Bad(height, 'empty block');
+  if ((u16(b.records, (b.count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) throw new Bad(height, 'block ends inside a linked chain');
+  const { hashes, laterGateways } = await checkRecords(run, height, b);
+  // Replay, through the one apply path the live ledger uses.
+  const { codes, stateRoot } = applyBlockNow(state, { height, timeMs: h.timeMs, records: b.records, count: b.count });
+  for (const at of laterGateways) {
+    const k = state.keyById(b.records, at * RECORD_BYTES + OFF_SIGNER);
+    if (!k || (k.roles & ROLE_OPERATOR) === 0) throw new Bad(height, `record ${at}: vouch by a key without the operator role`);
+  }
+  for (let i = 0; i < b.count; i++) {
+    if (codes[i] !== b.codes[i]) throw new Bad(height, `record ${i}: stored result ${b.codes[i]}, replay gives ${codes[i]}`);
+  }
+  if (!equalBytes(txRoot(hashes, config.alg), h.txRoot)) throw new Bad(height, 'tx root mismatch');
+  if (!equalBytes(resultRoot(hashes, codes, config.alg), h.resultRoot)) throw new Bad(height, 'result root mismatch');
+  if (!equalBytes(stateRoot, h.stateRoot)) throw new Bad(height, 'state root mismatch');
+  if (h.accounts !== state.accounts.count) throw new Bad(height, 'account count mismatch');
+  // The whole header, rebuilt from the replay, must be byte-identical.
+  const rebuilt = encodeHeader({
+    alg: config.alg, chainId: config.chainId, height, prevHash: run.prevHash, txRoot: h.txRoot, resultRoot: h.resultRoot,
+    stateRoot, timeMs: h.timeMs, count: b.count, accounts: state.accounts.count,
+  });
+  if (!equalBytes(rebuilt, b.header)) throw new Bad(height, 'header bytes differ from the header rebuilt by replay');
+  checkSignatures(state, height, b);
+  run.prevHash = headerHash(b.header);
+  run.prevTime = h.timeMs;
+  return b.count;
+}
+
+/**
+ * Every signature beside the header: at least one; each by a distinct key that holds the
+ * node role in the state after the block, and valid over the header bytes.
+ */
+function checkSignatures(state: LedgerState, height: number, b: StoredBlock): void {
+  const entries = signatureEntries(b.signatures);
+  if (entries.length === 0) throw new Bad(height, 'block carries no signature');
+  const seen = new Set<string>();
+  for (const [k, e] of entries.entries()) {
+    const id = toHex(e.keyId);
+    if (seen.has(id)) throw new Bad(height, `signature ${k}: the same key signs twice`);
+    seen.add(id);
+    const node = state.keyById(e.keyId);
+    if (!node || (node.roles & ROLE_NODE) === 0) throw new Bad(height, `signature ${k}: by a key without the node role`);
+    if (!verifyHeaderSignature(b.header, b.signatures.subarray(k * SIGNATURE_ENTRY_BYTES, (k + 1) * SIGNATURE_ENTRY_BYTES), node.publicKey)) {
+      throw new Bad(height, `signature ${k}: bad header signature`);
+    }
+  }
+}
+
+/**
+ * The block's records as admission saw them: structure, signer keys (registered before the
+ * block, else registered earlier in it), vouch groups, signatures. Returns the tx hashes
+ * and the vouches whose gateway was registered inside this block (their role is checked
+ * against the state after the block).
+ */
+async function checkRecords(run: Run, height: number, b: StoredBlock): Promise<{ hashes: Uint8Array[]; laterGateways: number[] }> {
+  const { config, state } = run;
+  const n = b.count;
+  const structure = checkBatchStructure(b.records, n, config.chainId);
+  // A vouch's signer is its gateway; records in vouched form have no signature of their own.
+  const keys: (Uint8Array | null)[] = new Array(n).fill(null);
+  const inBlock = new InBatchKeys(b.records, n, config.alg);
+  for (let i = 0; i < n; i++) {
+    const o = i * RECORD_BYTES;
+    inBlock.advanceTo(i);
+    if (structure[i] !== STRUCT_OK && b.records[o + OFF_KIND] !== KIND_VOUCH) continue;
+    keys[i] = signerKey(state, inBlock, b.records, o) ?? null;
+  }
+  const hashes = txHashes(b.records, n, config.alg); // tx-root leaves; also what vouch digests are built on
+  const vouchCodes = new Uint16Array(n);
+  const laterGateways: number[] = [];
+  const groups = scanVouchGroups(b.records, n, config.chainId, config.alg, structure, (rec, o) => {
+    const known = state.keyById(rec, o);
+    if (known) return known;
+    const at = (o - OFF_SIGNER) / RECORD_BYTES;
+    const pk = keys[at];
+    if (pk === null) return undefined;
+    laterGateways.push(at);
+    return { publicKey: pk, roles: ROLE_OPERATOR };
+  }, vouchCodes, true, hashes);
+  for (let i = 0; i < n; i++) {
+    if (vouchCodes[i] !== 0) throw new Bad(height, `record ${i}: vouch group refused (${resultName(vouchCodes[i])})`);
+  }
+  const vouched = new Uint8Array(n); // 1: covered by a vouch group (no signature of its own)
+  for (const g of groups) for (let j = g.at + 1; j <= g.at + g.count; j++) vouched[j] = 1;
+  for (let i = 0; i < n; i++) {
+    if (vouched[i] === 1) continue;
+    const o = i * RECORD_BYTES;
+    if (structure[i] !== STRUCT_OK && b.records[o + OFF_KIND] !== KIND_VOUCH) {
+      throw new Bad(height, isVouchedForm(b.records, o)
+        ? `record ${i}: vouched record outside a vouch group`
+        : `record ${i} is malformed (structure code ${structure[i]})`);
+    }
+    if (keys[i] === null) throw new Bad(height, `record ${i}: signer key unknown`);
+  }
+  const sigOk = await run.verifier.verifyRecords(b.records, n, keys);
+  for (let i = 0; i < n; i++) {
+    if (vouched[i] === 0 && sigOk[i] !== 1) {
+      throw new Bad(height, b.records[i * RECORD_BYTES + OFF_KIND] === KIND_VOUCH ? `record ${i}: bad vouch signature` : `record ${i}: bad signature`);
+    }
+  }
+  return { hashes, laterGateways };
+}
+
+/** After the last block: the tip record, the checkpoint's height, Σ debits = Σ credits per ledger. */
+async function verifyTip(run: Run, report: VerifyReport, checkpoint: number): Promise<void> {
+  const tipRaw = await run.db.get(META_TIP);
+  if (checkpoint > report.height) throw new Bad(-1, `checkpoint ${checkpoint} is past the last block ${report.height}`);
+  if (report.blocks > 0) {
+    if (!tipRaw) throw new Bad(-1, 'tip record missing');
+    const tip = decodeTip(tipRaw);
+    if (tip.height !== report.height || !equalBytes(tip.hash, run.prevHash)) throw new Bad(tip.height, 'tip does not match the last block');
+  }
+  for (const [ledger, s] of ledgerSums(run.state)) {
+    if (s.dp !== s.cp || s.dpo !== s.cpo) throw new Bad(-1, `ledger ${ledger}: Σ debits ≠ Σ credits`);
   }
 }
 
@@ -262,12 +297,12 @@ async function compareStoredRegistry(db: RocksDb, state: LedgerState): Promise<v
 export function ledgerSums(state: LedgerState): Map<number, { dp: bigint; dpo: bigint; cp: bigint; cpo: bigint }> {
   const out = new Map<number, { dp: bigint; dpo: bigint; cp: bigint; cpo: bigint }>();
   const w = state.accounts.words;
-  const rd = (at: number): bigint => BigInt(w[at]) | (BigInt(w[at + 1]) << 32n) | (BigInt(w[at + 2]) << 64n) | (BigInt(w[at + 3]) << 96n);
   for (let i = 0; i < state.accounts.count; i++) {
     const e = i * ENTRY_WORDS;
     const l = w[e + A_LEDGER];
     const s = out.get(l) ?? { dp: 0n, dpo: 0n, cp: 0n, cpo: 0n };
-    s.dp += rd(e + 4); s.dpo += rd(e + 8); s.cp += rd(e + 12); s.cpo += rd(e + 16);
+    s.dp += wordsU128(w, e + A_DEBITS_PENDING); s.dpo += wordsU128(w, e + A_DEBITS_POSTED);
+    s.cp += wordsU128(w, e + A_CREDITS_PENDING); s.cpo += wordsU128(w, e + A_CREDITS_POSTED);
     out.set(l, s);
   }
   return out;

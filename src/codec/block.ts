@@ -1,15 +1,17 @@
-// Block headers (256 bytes, docs/protocol.md §Blocks) and the per-block roots.
+// The block format (docs/protocol.md §5): the 160-byte header, its signature entries, the
+// per-block roots, proofs against them, and the stored block value.
 
 import { RECORD_BYTES, setU16, setU32, setU64, u32, u64 } from './record.js';
 import { equalBytes } from '../crypto/bytes.js';
-import { DIGEST_BYTES, hash, hashPacked } from '../crypto/hash.js';
+import { DIGEST_BYTES, type HashAlgorithm, hash, hashPacked } from '../crypto/hash.js';
 import { merkleRootPacked, verifyMerkleProof } from '../crypto/merkle.js';
 import { digestViews } from '../crypto/wasm.js';
 import { sm2Backend } from '../crypto/sm2-backend.js';
-import type { Signer } from '../crypto/signer.js';
+import { type Signer, keyIdOf } from '../crypto/signer.js';
 
-export const HEADER_BYTES = 256;
-export const HEADER_VERSION = 1;
+export const HEADER_BYTES = 160;
+/** Block format 2: the header carries no signature, so any number of nodes sign one hash. */
+export const HEADER_VERSION = 2;
 export const H_VERSION = 0;       // u8
 export const H_ALG = 1;           // u8: 0 = SM3, 1 = SHA-256
 export const H_CHAIN_ID = 4;      // u32
@@ -21,14 +23,16 @@ export const H_STATE_ROOT = 112;  // 32
 export const H_TIME = 144;        // u64 ms
 export const H_COUNT = 152;       // u32 records in the block
 export const H_ACCOUNTS = 156;    // u32 leaves in the state tree
-export const H_NODE_KEY = 160;    // 32: key id of the signing node key
-export const H_SIGNATURE = 192;   // r‖s over bytes [0, 192)
-export const HEADER_SIGNED_BYTES = 192;
 export const RESULT_LEAF_BYTES = 34;
+/** A block signature: the signing key's id (32) ‖ SM2 r‖s (64) over the header's 160 bytes. */
+export const SIGNATURE_ENTRY_BYTES = 96;
+/** Most signatures one block carries (a consortium's node keys). */
+export const BLOCK_SIGNATURES_MAX = 64;
+const KEY_ID_BYTES = 32;
 
 export interface BlockHeader {
   version: number;
-  alg: 'sm3' | 'sha256';
+  alg: HashAlgorithm;
   chainId: number;
   height: number;
   prevHash: Uint8Array;
@@ -38,11 +42,9 @@ export interface BlockHeader {
   timeMs: number;
   count: number;
   accounts: number;
-  nodeKey: Uint8Array;
-  signature: Uint8Array;
 }
 
-export function encodeHeader(h: Omit<BlockHeader, 'signature' | 'version'> & { signature?: Uint8Array }): Uint8Array {
+export function encodeHeader(h: Omit<BlockHeader, 'version'>): Uint8Array {
   const b = new Uint8Array(HEADER_BYTES);
   b[H_VERSION] = HEADER_VERSION;
   b[H_ALG] = h.alg === 'sha256' ? 1 : 0;
@@ -56,13 +58,11 @@ export function encodeHeader(h: Omit<BlockHeader, 'signature' | 'version'> & { s
   setU64(b, H_TIME, BigInt(h.timeMs));
   setU32(b, H_COUNT, h.count);
   setU32(b, H_ACCOUNTS, h.accounts);
-  b.set(h.nodeKey, H_NODE_KEY);
-  if (h.signature) b.set(h.signature.subarray(0, 64), H_SIGNATURE);
   return b;
 }
 
 export function decodeHeader(b: Uint8Array): BlockHeader {
-  if (b.length < HEADER_BYTES) throw new RangeError('header must be 256 bytes');
+  if (!(b instanceof Uint8Array) || b.length < HEADER_BYTES) throw new RangeError(`header must be ${HEADER_BYTES} bytes`);
   return {
     version: b[H_VERSION],
     alg: b[H_ALG] === 1 ? 'sha256' : 'sm3',
@@ -75,25 +75,47 @@ export function decodeHeader(b: Uint8Array): BlockHeader {
     timeMs: Number(u64(b, H_TIME)),
     count: u32(b, H_COUNT),
     accounts: u32(b, H_ACCOUNTS),
-    nodeKey: b.slice(H_NODE_KEY, H_NODE_KEY + 32),
-    signature: b.slice(H_SIGNATURE, H_SIGNATURE + 64),
   };
 }
 
-/** Header hash: H(bytes [0, 192)) — the signed part; the next block's prevHash. */
+/** Block hash: H(the 160 header bytes), with the header's own algorithm; the next block's prevHash. */
 export function headerHash(header: Uint8Array): Uint8Array {
-  return hash(header.subarray(0, HEADER_SIGNED_BYTES), header[H_ALG] === 1 ? 'sha256' : 'sm3');
+  return hash(header.subarray(0, HEADER_BYTES), header[H_ALG] === 1 ? 'sha256' : 'sm3');
 }
 
-export function signHeader(header: Uint8Array, node: Signer): void {
-  const sig = sm2Backend.sign(header.subarray(0, HEADER_SIGNED_BYTES), node.privateKey);
-  header.set(sig.subarray(0, 64), H_SIGNATURE);
+/** One signature entry (96 bytes): `node`'s SM2 signature over the header bytes. */
+export function signHeader(header: Uint8Array, node: Signer): Uint8Array {
+  const entry = new Uint8Array(SIGNATURE_ENTRY_BYTES);
+  entry.set(node.keyId, 0);
+  entry.set(sm2Backend.sign(header.subarray(0, HEADER_BYTES), node.privateKey).subarray(0, 64), KEY_ID_BYTES);
+  return entry;
 }
 
-export function verifyHeaderSignature(header: Uint8Array, nodePublicKey: Uint8Array): boolean {
-  return sm2Backend.verifyBatch([{
-    msg: header.subarray(0, HEADER_SIGNED_BYTES), signature: header.subarray(H_SIGNATURE, H_SIGNATURE + 64), publicKey: nodePublicKey,
-  }])[0] === true;
+/** The signature entries of `signatures` (n × 96 bytes), as views. */
+export function signatureEntries(signatures: Uint8Array): { keyId: Uint8Array; signature: Uint8Array }[] {
+  if (!(signatures instanceof Uint8Array) || signatures.length % SIGNATURE_ENTRY_BYTES !== 0) {
+    throw new RangeError(`signatures must be whole ${SIGNATURE_ENTRY_BYTES}-byte entries`);
+  }
+  const out: { keyId: Uint8Array; signature: Uint8Array }[] = [];
+  for (let o = 0; o < signatures.length; o += SIGNATURE_ENTRY_BYTES) {
+    out.push({ keyId: signatures.subarray(o, o + KEY_ID_BYTES), signature: signatures.subarray(o + KEY_ID_BYTES, o + SIGNATURE_ENTRY_BYTES) });
+  }
+  return out;
+}
+
+/**
+ * True if `signatures` (n × 96 bytes) holds a valid SM2 signature of the header by
+ * `publicKey` (found by its key id, SM3 of the public key).
+ */
+export function verifyHeaderSignature(header: Uint8Array, signatures: Uint8Array, publicKey: Uint8Array): boolean {
+  if (!(header instanceof Uint8Array) || header.length !== HEADER_BYTES) return false;
+  const keyId = keyIdOf(publicKey);
+  for (const e of signatureEntries(signatures)) {
+    if (!equalBytes(e.keyId, keyId)) continue;
+    const ok = sm2Backend.verifyBatch([{ msg: header, signature: e.signature, publicKey }])[0] === true;
+    if (ok) return true;
+  }
+  return false;
 }
 
 /** Splits a block's records buffer into record views. */
@@ -152,19 +174,23 @@ export interface InclusionProof {
   index: number;
   treeSize: number;
   proof: Uint8Array[];
+  /** The block header (160 bytes). */
   header: Uint8Array;
+  /** The block's signature entries, n × 96 bytes (key id ‖ r‖s). */
+  signatures: Uint8Array;
 }
 
 /**
- * Checks `p`: the record is at `index` under the header's tx root, and (if a node public
- * key is given) the header carries that node's valid SM2 signature.
+ * Checks `p`: the record is at `index` under the header's tx root and, if a node public
+ * key is given, the block carries that node's valid SM2 signature. Without a key only the
+ * Merkle path is checked — the header itself is then taken on trust.
  */
 export function verifyInclusionProof(p: InclusionProof, nodePublicKey?: Uint8Array): boolean {
   if (p.header.length !== HEADER_BYTES || p.record.length !== RECORD_BYTES) return false;
   const h = decodeHeader(p.header);
-  if (p.treeSize !== h.count) return false;
+  if (h.version !== HEADER_VERSION || p.treeSize !== h.count) return false;
   if (!verifyMerkleProof(hash(p.record, h.alg), p.index, p.treeSize, p.proof, h.txRoot, h.alg)) return false;
-  return nodePublicKey === undefined || verifyHeaderSignature(p.header, nodePublicKey);
+  return nodePublicKey === undefined || verifyHeaderSignature(p.header, p.signatures, nodePublicKey);
 }
 
 /** An account state proof against a header's state root. */
@@ -174,15 +200,62 @@ export interface AccountProof {
   index: number;
   treeSize: number;
   proof: Uint8Array[];
+  /** The block header (160 bytes) and its signature entries (n × 96 bytes). */
   header: Uint8Array;
+  signatures: Uint8Array;
 }
 
+/** As verifyInclusionProof, for an account entry under the header's state root. */
 export function verifyAccountProof(p: AccountProof, nodePublicKey?: Uint8Array): boolean {
   if (p.header.length !== HEADER_BYTES || p.entry.length !== 128) return false;
   const h = decodeHeader(p.header);
-  if (p.treeSize !== h.accounts) return false;
+  if (h.version !== HEADER_VERSION || p.treeSize !== h.accounts) return false;
   if (!verifyMerkleProof(p.entry, p.index, p.treeSize, p.proof, h.stateRoot, h.alg)) return false;
-  return nodePublicKey === undefined || verifyHeaderSignature(p.header, nodePublicKey);
+  return nodePublicKey === undefined || verifyHeaderSignature(p.header, p.signatures, nodePublicKey);
 }
 
-export { equalBytes };
+// ---------------------------------------------------------------------------------------
+// The stored block (docs/storage.md): header (160) ‖ u32 LE signature count ‖ n × 96
+// signature entries ‖ records (count × 256) ‖ result codes (count × u16 LE).
+
+export interface StoredBlock {
+  header: Uint8Array;
+  signatures: Uint8Array;
+  records: Uint8Array;
+  codes: Uint16Array;
+  count: number;
+}
+
+export function encodeBlock(header: Uint8Array, signatures: Uint8Array, records: Uint8Array, codes: Uint16Array): Uint8Array {
+  const count = codes.length;
+  const n = signatures.length / SIGNATURE_ENTRY_BYTES;
+  if (!Number.isInteger(n) || n > BLOCK_SIGNATURES_MAX) throw new RangeError(`a block carries 0..${BLOCK_SIGNATURES_MAX} signatures`);
+  const at = HEADER_BYTES + 4 + signatures.length;
+  const v = new Uint8Array(at + count * RECORD_BYTES + count * 2);
+  v.set(header.subarray(0, HEADER_BYTES), 0);
+  setU32(v, HEADER_BYTES, n);
+  v.set(signatures, HEADER_BYTES + 4);
+  v.set(records.subarray(0, count * RECORD_BYTES), at);
+  const o = at + count * RECORD_BYTES;
+  for (let i = 0; i < count; i++) { v[o + 2 * i] = codes[i] & 0xff; v[o + 2 * i + 1] = codes[i] >>> 8; }
+  return v;
+}
+
+/** Splits a stored block value (views into it); sizes are checked against the header's count. */
+export function decodeBlock(v: Uint8Array): StoredBlock {
+  if (v.length < HEADER_BYTES + 4) throw new Error('block value shorter than a header');
+  if (v[H_VERSION] !== HEADER_VERSION) {
+    throw new Error(`block format ${v[H_VERSION]}: this gmledger reads format ${HEADER_VERSION} (a chain made by an older version)`);
+  }
+  const header = v.subarray(0, HEADER_BYTES);
+  const count = u32(header, H_COUNT);
+  const n = u32(v, HEADER_BYTES);
+  if (n > BLOCK_SIGNATURES_MAX) throw new Error(`block carries ${n} signatures (at most ${BLOCK_SIGNATURES_MAX})`);
+  const at = HEADER_BYTES + 4 + n * SIGNATURE_ENTRY_BYTES;
+  if (v.length !== at + count * (RECORD_BYTES + 2)) throw new Error('block value size does not match its count');
+  const records = v.subarray(at, at + count * RECORD_BYTES);
+  const o = at + count * RECORD_BYTES;
+  const codes = new Uint16Array(count);
+  for (let i = 0; i < count; i++) codes[i] = v[o + 2 * i] | (v[o + 2 * i + 1] << 8);
+  return { header, signatures: v.subarray(HEADER_BYTES + 4, at), records, codes, count };
+}

@@ -16,10 +16,14 @@ import {
   FLAG_LINKED, KEY_ID_BYTES, KIND_VOUCH, Kind, OFF_FLAGS, OFF_KIND, OFF_SIGNER, PUBLIC_KEY_BYTES, RECORD_BYTES,
   RK_PUBLIC_KEY, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, STRUCT_OK, u16,
 } from '../codec/record.js';
-import { toHex } from '../crypto/bytes.js';
-import { hashBatch } from '../crypto/hash.js';
+import { txHashes } from '../codec/block.js';
 import { ResultCode } from '../codec/results.js';
-import { isVouchedForm } from '../codec/vouch.js';
+import { checkBatchStructure } from '../codec/validate.js';
+import { type GatewayLookup, isVouchedForm, scanVouchGroups } from '../codec/vouch.js';
+import { toHex } from '../crypto/bytes.js';
+import { type HashAlgorithm, hashBatch } from '../crypto/hash.js';
+import { assert } from './assert.js';
+import type { RecordVerifier } from './verify.js';
 
 /** The public key registered on the chain under the 32-byte key id at `ids[off..]`. */
 export type RegisteredKey = (ids: Uint8Array, off: number) => Uint8Array | undefined;
@@ -36,7 +40,7 @@ export function structureResult(batch: Uint8Array, o: number, s: number): number
 }
 
 /** Key ids (hex) of the structurally sound register_key records, by record index. */
-function registeredIds(batch: Uint8Array, n: number, structure: Uint8Array, alg: 'sm3' | 'sha256'): Map<number, string> {
+function registeredIds(batch: Uint8Array, n: number, structure: Uint8Array, alg: HashAlgorithm): Map<number, string> {
   const at: number[] = [];
   const pks: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
@@ -71,7 +75,7 @@ export interface AdmissionScan {
  * signer key: registered on the chain, else registered by a sound register_key at or
  * before it in the batch.
  */
-export function scanCandidates(batch: Uint8Array, n: number, structure: Uint8Array, alg: 'sm3' | 'sha256',
+export function scanCandidates(batch: Uint8Array, n: number, structure: Uint8Array, alg: HashAlgorithm,
   registered: RegisteredKey, codes: Uint16Array): AdmissionScan {
   const regs = registeredIds(batch, n, structure, alg);
   const visible = new Map<string, Uint8Array>();
@@ -133,4 +137,55 @@ export function settleAdmission(batch: Uint8Array, scan: AdmissionScan, sigOk: U
     start = i + 1;
   }
   return admitted;
+}
+
+/**
+ * Admission against a chain: its id and hash, its registered keys, a signature verifier.
+ * Both entry points write one admission code per record into `codes` and return the
+ * indexes of the admitted records, increasing; refused records change nothing.
+ */
+export class Admission {
+  constructor(
+    readonly chainId: number,
+    readonly alg: HashAlgorithm,
+    readonly keys: GatewayLookup,
+    readonly verifier: RecordVerifier,
+  ) {}
+
+  /** A signed batch: structure, signer keys (admission.ts, above), one batch signature check, closed chains. */
+  async admit(batch: Uint8Array, n: number, codes: Uint16Array): Promise<number[]> {
+    const structure = checkBatchStructure(batch, n, this.chainId);
+    const registered: RegisteredKey = (b, o) => this.keys(b, o)?.publicKey;
+    const scan = scanCandidates(batch, n, structure, this.alg, registered, codes);
+    const ok = await this.verifier.verifyRecords(batch, n, scan.keys);
+    return settleAdmission(batch, scan, ok, registered, codes);
+  }
+
+  /**
+   * A trusted batch: a sequence of vouch groups (docs/protocol.md §8). Per group: the
+   * vouch's structure, its gateway key (registered, operator role), every covered record in
+   * vouched form naming the gateway, the group closing its linked chains, the digest, then
+   * ONE SM2 signature — all gateway signatures of the batch in one verifier call. A group
+   * is admitted whole or not at all. `hashes`: the records' tx hashes, if already computed.
+   */
+  async admitTrusted(batch: Uint8Array, n: number, codes: Uint16Array, hashes?: Uint8Array[]): Promise<number[]> {
+    const structure = checkBatchStructure(batch, n, this.chainId);
+    hashes ??= txHashes(batch, n, this.alg);
+    // Registered keys only (not keys registered inside this batch): the gateway's authority
+    // must already be on the chain when its vouch is judged.
+    const groups = scanVouchGroups(batch, n, this.chainId, this.alg, structure, this.keys, codes, false, hashes);
+    const admitted: number[] = [];
+    if (groups.length === 0) return admitted;
+    const keys: (Uint8Array | null)[] = new Array(n).fill(null);
+    for (const g of groups) keys[g.at] = g.publicKey;
+    const ok = await this.verifier.verifyRecords(batch, n, keys);
+    for (const g of groups) {
+      const good = ok[g.at] === 1;
+      for (let j = g.at; j <= g.at + g.count; j++) {
+        assert(codes[j] === 0, `vouch group at ${g.at} returned with record ${j} refused`);
+        if (good) admitted.push(j); else codes[j] = ResultCode.bad_vouch;
+      }
+    }
+    return admitted;
+  }
 }

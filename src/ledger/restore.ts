@@ -25,7 +25,7 @@
 
 import { equalBytes } from '../crypto/bytes.js';
 import { DIGEST_BYTES, type HashAlgorithm, hashBatch } from '../crypto/hash.js';
-import { decodeHeader, headerHash, HEADER_BYTES } from '../codec/block.js';
+import { decodeBlock, decodeHeader, headerHash } from '../codec/block.js';
 import {
   CHUNK_ENTRIES, type Checkpoint, META_CHECKPOINT, P_ACCOUNT, P_ACCOUNT_IMAGE, P_ACCOUNT_LOG, P_HALT, P_KEY, P_OP,
   P_TRANSFER, P_TRANSFER_UPDATE, type RocksDb, WriteBatch, blockKey, decodeCheckpoint, decodeKey, decodeOp, encodeCheckpoint,
@@ -82,6 +82,7 @@ export interface Restored {
   prevHash: Uint8Array;
   prevTime: number;
   lastHeader: Uint8Array | undefined;
+  lastSignatures: Uint8Array | undefined;
 }
 
 // -----------------------------------------------------------------------------------------
@@ -523,18 +524,22 @@ async function restoreWith(db: RocksDb, state: LedgerState, alg: HashAlgorithm, 
     state.restoreEntries(tick);
     stats.indexMs = performance.now() - t;
   };
-  const out: Restored = { height: -1, prevHash: new Uint8Array(DIGEST_BYTES), prevTime: 0, lastHeader: undefined };
+  const out: Restored = {
+    height: -1, prevHash: new Uint8Array(DIGEST_BYTES), prevTime: 0, lastHeader: undefined, lastSignatures: undefined,
+  };
   if (!ck) index();
   if (ck) {
     const v = await db.get(blockKey(ck.height));
     if (!v) throw new Error(`checkpoint block ${ck.height} is missing`);
-    const header = v.subarray(0, HEADER_BYTES);
+    const { header, signatures } = decodeBlock(v);
     const h = decodeHeader(header);
     stats.treeThreads = (await buildTree(state.tree, alg, state.accounts.count, state.accounts.words, helper, index, stats)) ? 2 : 1;
     state.finishRestore(ck.height, h.timeMs, true);
     if (!equalBytes(h.stateRoot, state.tree.root())) throw new Error(`state loaded from the store does not match block ${ck.height}'s state root`);
     stats.treeMs = performance.now() - t2 - stats.indexMs;
-    Object.assign(out, { height: ck.height, prevHash: headerHash(header), prevTime: h.timeMs, lastHeader: header.slice() });
+    Object.assign(out, {
+      height: ck.height, prevHash: headerHash(header), prevTime: h.timeMs, lastHeader: header.slice(), lastSignatures: signatures.slice(),
+    });
     if (ck.format === 1) {
       // Format 1 → 2: the account image and a format 2 marker, at the same height, in one
       // synced batch; then the old account keys go (a format 2 start clears any left).

@@ -19,61 +19,24 @@ import {
 } from '../codec/record.js';
 import { sm3 } from '../crypto/hash.js';
 import { ResultCode as R } from '../codec/results.js';
+import {
+  A_ID, A_DEBITS_PENDING, A_DEBITS_POSTED, A_CREDITS_PENDING, A_CREDITS_POSTED, A_USER_DATA, A_LEDGER, A_CODE_FLAGS,
+  A_CONTROLLER, A_TIMESTAMP, A_HEIGHT, T_ID, T_DEBIT, T_CREDIT, T_AMOUNT, T_PENDING_ID, T_USER_DATA, T_LEDGER,
+  T_CODE_FLAGS, T_TIMEOUT, T_STATUS, T_TIMESTAMP, T_HEIGHT, T_INDEX, STATUS_POSTED, STATUS_PENDING,
+  STATUS_PENDING_POSTED, STATUS_PENDING_VOIDED, STATUS_PENDING_EXPIRED, type KeyEntry, type OpEntry,
+} from '../codec/entries.js';
 import { ENTRY_BYTES, ENTRY_WORDS, IdIndex, Slab } from './tables.js';
 import { StateTree } from './statetree.js';
 
-// Account entry words (see docs/storage.md for the byte layout).
-export const A_ID = 0;
-export const A_DEBITS_PENDING = 4;
-export const A_DEBITS_POSTED = 8;
-export const A_CREDITS_PENDING = 12;
-export const A_CREDITS_POSTED = 16;
-export const A_USER_DATA = 20;
-export const A_LEDGER = 24;
-export const A_CODE_FLAGS = 25;       // code u16 | flags u16 << 16
-export const A_CONTROLLER = 26;       // key index
-export const A_TIMESTAMP = 28;        // u64 block time (ms) of creation
-export const A_HEIGHT = 30;           // block height of creation (low 32 bits)
-
-// Transfer entry words.
-export const T_ID = 0;
-export const T_DEBIT = 4;
-export const T_CREDIT = 8;
-export const T_AMOUNT = 12;
-export const T_PENDING_ID = 16;
-export const T_USER_DATA = 20;
-export const T_LEDGER = 24;
-export const T_CODE_FLAGS = 25;
-export const T_TIMEOUT = 26;
-export const T_STATUS = 27;
-export const T_TIMESTAMP = 28;        // u64 block time (ms)
-export const T_HEIGHT = 30;
-export const T_INDEX = 31;
-
-export const STATUS_POSTED = 0;       // single-phase transfer, or a post/void record itself
-export const STATUS_PENDING = 1;
-export const STATUS_PENDING_POSTED = 2;
-export const STATUS_PENDING_VOIDED = 3;
-export const STATUS_PENDING_EXPIRED = 4;
-
-/** Registered SM2 key. */
-export interface KeyEntry {
-  index: number;
-  keyId: Uint8Array;
-  publicKey: Uint8Array;
-  roles: number;
-  ledger: number;
-  height: number;
-}
-
-/** One privileged act or anchor, kept for idempotency (same id → exists). */
-export interface OpEntry {
-  kind: number;
-  flags: number;
-  body: Uint8Array;
-  height: number;
-  index: number;
-}
+// The entry layouts (account and transfer words, statuses) and the key and op entries
+// live in codec/entries.ts; re-exported for the state machine's readers.
+export {
+  A_ID, A_DEBITS_PENDING, A_DEBITS_POSTED, A_CREDITS_PENDING, A_CREDITS_POSTED, A_USER_DATA, A_LEDGER, A_CODE_FLAGS,
+  A_CONTROLLER, A_TIMESTAMP, A_HEIGHT, T_ID, T_DEBIT, T_CREDIT, T_AMOUNT, T_PENDING_ID, T_USER_DATA, T_LEDGER,
+  T_CODE_FLAGS, T_TIMEOUT, T_STATUS, T_TIMESTAMP, T_HEIGHT, T_INDEX, STATUS_POSTED, STATUS_PENDING,
+  STATUS_PENDING_POSTED, STATUS_PENDING_VOIDED, STATUS_PENDING_EXPIRED,
+} from '../codec/entries.js';
+export type { KeyEntry, OpEntry } from '../codec/entries.js';
 
 export interface StateOptions {
   alg?: 'sm3' | 'sha256';
@@ -148,7 +111,8 @@ export class LedgerState {
   #heapIdx: number[] = [];
 
   // Block context.
-  height = 0;
+  /** The last block applied (−1: none yet) and its time. */
+  height = -1;
   timeMs = 0;
   #inChain = false;
   #undo: Undo[] = [];

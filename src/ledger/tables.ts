@@ -3,8 +3,9 @@
 // are its u128 id. No per-entry JS objects: 1,000,000 accounts take 128 MB of slab,
 // ~9 MB of index and the state tree's 64 bytes each.
 
-export const ENTRY_BYTES = 128;
-export const ENTRY_WORDS = 32;
+import { ENTRY_BYTES, ENTRY_WORDS } from '../codec/entries.js';
+
+export { ENTRY_BYTES, ENTRY_WORDS };
 /** Most entries one slab holds (the index uses Int32 slots). */
 export const SLAB_ENTRIES_MAX = 1 << 30;
 

@@ -87,7 +87,7 @@ export class LedgerBackend implements NodeBackend {
   }
 
   key(keyId: Uint8Array): KeyInfo | undefined {
-    const k = this.ledger.state.keyById(keyId, 0);
+    const k = this.ledger.key(keyId);
     return k === undefined ? undefined : { publicKey: k.publicKey, roles: k.roles, ledger: k.ledger };
   }
 

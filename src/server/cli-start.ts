@@ -161,7 +161,7 @@ export async function runNode(
   if (o.backend === 'memory') {
     // Measurement only: the chain's registered keys, then nothing touches the ledger again.
     const { MemoryBackend } = await import('../pipeline/memory-backend.js');
-    const keys = ledger.state.keys.map((k) => ({ publicKey: k.publicKey, roles: k.roles, ledger: k.ledger }));
+    const keys = ledger.keys().map((k) => ({ publicKey: k.publicKey, roles: k.roles, ledger: k.ledger }));
     backend = new MemoryBackend({ chainId: ledger.config.chainId, keys });
     await ledger.close();
     closeLedger = async () => { await pool?.close(); };

@@ -3,9 +3,8 @@
 // either wholly on disk or not at all.
 
 import { RocksDb, WriteBatch } from '../../native/rocksdb.js';
-import { RECORD_BYTES, setU32, setU64, u32, u64 } from '../codec/record.js';
-import { HEADER_BYTES } from '../codec/block.js';
-import type { KeyEntry, OpEntry } from '../ledger/state.js';
+import { setU32, setU64, u32, u64 } from '../codec/record.js';
+import type { KeyEntry, OpEntry } from '../codec/entries.js';
 
 export const P_META = 0x4d;       // 'M'
 export const P_BLOCK = 0x42;      // 'B' + height u64 BE
@@ -107,37 +106,6 @@ export function encodeTip(height: number, timeMs: number, hash: Uint8Array): Uin
 }
 export function decodeTip(v: Uint8Array): { height: number; timeMs: number; hash: Uint8Array } {
   return { height: Number(u64(v, 0)), timeMs: Number(u64(v, 8)), hash: v.slice(16, 48) };
-}
-
-/** Block value: header (256) ‖ records (count × 256) ‖ result codes (count × u16 LE). */
-export function encodeBlock(header: Uint8Array, records: Uint8Array, codes: Uint16Array): Uint8Array {
-  const count = codes.length;
-  const v = new Uint8Array(HEADER_BYTES + count * RECORD_BYTES + count * 2);
-  v.set(header, 0);
-  v.set(records.subarray(0, count * RECORD_BYTES), HEADER_BYTES);
-  const o = HEADER_BYTES + count * RECORD_BYTES;
-  for (let i = 0; i < count; i++) { v[o + 2 * i] = codes[i] & 0xff; v[o + 2 * i + 1] = codes[i] >>> 8; }
-  return v;
-}
-
-export interface StoredBlock {
-  header: Uint8Array;
-  records: Uint8Array;
-  codes: Uint16Array;
-  count: number;
-}
-
-/** Splits a stored block value; the count is taken from the header and checked against the size. */
-export function decodeBlock(v: Uint8Array): StoredBlock {
-  if (v.length < HEADER_BYTES) throw new Error('block value shorter than a header');
-  const header = v.subarray(0, HEADER_BYTES);
-  const count = u32(header, 152);
-  if (v.length !== HEADER_BYTES + count * (RECORD_BYTES + 2)) throw new Error('block value size does not match its count');
-  const records = v.subarray(HEADER_BYTES, HEADER_BYTES + count * RECORD_BYTES);
-  const o = HEADER_BYTES + count * RECORD_BYTES;
-  const codes = new Uint16Array(count);
-  for (let i = 0; i < count; i++) codes[i] = v[o + 2 * i] | (v[o + 2 * i + 1] << 8);
-  return { header, records, codes, count };
 }
 
 export function encodeKey(k: KeyEntry): Uint8Array {

@@ -1,0 +1,192 @@
+// Ordering. A sequencer takes admitted batches, gives them a total order and cuts that order
+// into blocks: log entries of (height, time, records). Every entry goes to one BlockSink,
+// which applies it (apply.ts), seals it and makes it durable. The local sequencer here cuts
+// on size and time with the local clock; a replicated one takes the same decisions from a
+// replicated log, so every replica cuts the same blocks (TigerBeetle's primary assigns the
+// timestamp in `prepare`; every replica commits with the logged one).
+
+import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES, u16 } from '../codec/record.js';
+import type { LogEntry } from './apply.js';
+
+/** Most records one append takes; a batch always lands in a single block. */
+export const BATCH_RECORDS_MAX = 8190;
+/** A block closes at this many records (default) or this long after opening. */
+export const BLOCK_RECORDS_DEFAULT = 8190;
+export const BLOCK_RECORDS_MAX = 1 << 16;
+export const BLOCK_MS_DEFAULT = 20;
+export const BLOCK_MS_MAX = 60_000;
+
+/** Where one append landed: its block, its first index there, and its records' result codes. */
+export interface AppendResult { codes: Uint16Array; height: number; first: number }
+
+/** One append's part of a block: its record count and, if admission computed them, its tx hashes. */
+export interface EntryChunk { count: number; hashes?: Uint8Array[] }
+
+/**
+ * Where cut blocks go, in height order. `commit` applies the entry before it returns (so
+ * the state includes the block at once) and resolves with the block's result codes once
+ * the block is durable; it throws (synchronously) only on a broken invariant.
+ */
+export interface BlockSink {
+  commit(entry: LogEntry, chunks: EntryChunk[]): Promise<Uint16Array>;
+}
+
+/** The ordering seam: admitted batches in, a total order of blocks out. */
+export interface Sequencer {
+  /**
+   * Orders `count` admitted records of `batch` (every linked chain closed inside it);
+   * resolves once the block holding them is durable. `hashes`: their tx hashes, when the
+   * caller already has them.
+   */
+  append(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<AppendResult>;
+  /** Cuts the open block now, if there is one. */
+  cut(): void;
+  /** The last block cut (−1: none). */
+  readonly height: number;
+}
+
+export interface LocalSequencerOptions {
+  /** The last block on the chain, its time, and where blocks go. */
+  height: number;
+  timeMs: number;
+  sink: BlockSink;
+  blockMaxRecords?: number;
+  blockMaxMs?: number;
+  /** Block clock in ms (default Date.now); a block's time never goes backwards. */
+  clock?: () => number;
+}
+
+interface Waiter { resolve: (r: AppendResult) => void; reject: (err: Error) => void; first: number; count: number }
+
+interface OpenBlock {
+  height: number;
+  timeMs: number;
+  batches: Uint8Array[];
+  chunks: EntryChunk[];
+  count: number;
+  waiters: Waiter[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Cuts blocks on size (blockMaxRecords) and time (blockMaxMs after a block opens). */
+export class LocalSequencer implements Sequencer {
+  readonly #sink: BlockSink;
+  readonly #blockMaxRecords: number;
+  readonly #blockMaxMs: number;
+  readonly #clock: () => number;
+  #height: number;
+  #timeMs: number;
+  #open: OpenBlock | undefined;
+  #failed: Error | undefined;
+
+  constructor(o: LocalSequencerOptions) {
+    this.#sink = o.sink;
+    this.#blockMaxRecords = o.blockMaxRecords ?? BLOCK_RECORDS_DEFAULT;
+    this.#blockMaxMs = o.blockMaxMs ?? BLOCK_MS_DEFAULT;
+    this.#clock = o.clock ?? Date.now;
+    const records = this.#blockMaxRecords;
+    if (!Number.isSafeInteger(records) || records < 1 || records > BLOCK_RECORDS_MAX) {
+      throw new RangeError(`blockMaxRecords must be an integer in [1, ${BLOCK_RECORDS_MAX}], got ${String(records)}`);
+    }
+    if (!Number.isSafeInteger(this.#blockMaxMs) || this.#blockMaxMs < 0 || this.#blockMaxMs > BLOCK_MS_MAX) {
+      throw new RangeError(`blockMaxMs must be an integer in [0, ${BLOCK_MS_MAX}], got ${String(this.#blockMaxMs)}`);
+    }
+    this.#height = o.height;
+    this.#timeMs = o.timeMs;
+  }
+
+  get height(): number {
+    return this.#height;
+  }
+
+  get blockMaxRecords(): number {
+    return this.#blockMaxRecords;
+  }
+
+  append(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<AppendResult> {
+    const refused = checkAppend(batch, count, hashes, this.#blockMaxRecords);
+    if (refused) return Promise.reject(refused);
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#open && this.#open.count + count > this.#blockMaxRecords) this.cut();
+    const block = this.#open ?? this.#openBlock();
+    const first = block.count;
+    block.batches.push(batch.subarray(0, count * RECORD_BYTES));
+    block.chunks.push({ count, hashes });
+    block.count += count;
+    const result = new Promise<AppendResult>((resolve, reject) => block.waiters.push({ resolve, reject, first, count }));
+    if (block.count >= this.#blockMaxRecords) this.cut();
+    return result;
+  }
+
+  #openBlock(): OpenBlock {
+    const block: OpenBlock = {
+      height: this.#height + 1, timeMs: Math.max(this.#clock(), this.#timeMs),
+      batches: [], chunks: [], count: 0, waiters: [], timer: undefined,
+    };
+    block.timer = setTimeout(() => { if (this.#open === block) this.cut(); }, this.#blockMaxMs);
+    this.#open = block;
+    return block;
+  }
+
+  cut(): void {
+    const block = this.#open;
+    if (!block) return;
+    this.#open = undefined;
+    clearTimeout(block.timer);
+    this.#height = block.height;
+    this.#timeMs = block.timeMs;
+    const records = block.batches.length === 1 ? block.batches[0] : concat(block.batches, block.count);
+    let committed: Promise<Uint16Array>;
+    try {
+      committed = this.#sink.commit({ height: block.height, timeMs: block.timeMs, records, count: block.count }, block.chunks);
+    } catch (err) {
+      // A broken invariant inside apply: nothing more is ordered (see assert.ts).
+      this.#failed = err as Error;
+      for (const w of block.waiters) w.reject(this.#failed);
+      return;
+    }
+    committed.then((codes) => {
+      for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
+    }, (err: Error) => {
+      for (const w of block.waiters) w.reject(err);
+    });
+  }
+
+  /** Refuses every later append with `err` (the sink failed: the chain on disk must not get a hole). */
+  fail(err: Error): void {
+    this.#failed ??= err;
+  }
+
+  /** Why the sequencer stopped ordering, if it did. */
+  get failed(): Error | undefined {
+    return this.#failed;
+  }
+
+  /** Records in the open block (not yet cut). */
+  get openRecords(): number {
+    return this.#open?.count ?? 0;
+  }
+}
+
+/** Why an append is refused before anything happens (bad arguments), or undefined. */
+function checkAppend(batch: Uint8Array, count: number, hashes: Uint8Array[] | undefined, blockMax: number): Error | undefined {
+  if (!(batch instanceof Uint8Array)) return new TypeError('append: batch must be a Uint8Array');
+  const max = Math.min(BATCH_RECORDS_MAX, blockMax);
+  if (!Number.isSafeInteger(count) || count < 1 || count > max || batch.length < count * RECORD_BYTES) {
+    return new RangeError(`append: count must be an integer in [1, ${max}] and the batch must hold that many records`);
+  }
+  if (hashes !== undefined && hashes.length !== count) return new RangeError(`append: ${hashes.length} hashes for ${count} records`);
+  // Linked chains close inside one append: applyBlock ends a chain at its first unlinked
+  // record, so a chain left open here would run on into the next append's records.
+  if ((u16(batch, (count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) {
+    return new RangeError('append: the batch ends inside a linked chain (its last record has the linked flag)');
+  }
+  return undefined;
+}
+
+function concat(parts: Uint8Array[], count: number): Uint8Array {
+  const out = new Uint8Array(count * RECORD_BYTES);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}

@@ -1,0 +1,108 @@
+// The layers only point down: a module may import from its own folder or from a folder of
+// a lower layer, never from a peer or a layer above (docs/architecture.md draws them).
+// Every relative import in src/, native/ and bench/ is checked, including dynamic import() and
+// worker URLs.
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Layer of each folder; a lower number is further down. Peers (same number) may not import each other. */
+export const LAYERS: Record<string, number> = {
+  'native': 0,
+  'src/types': 0,
+  'src/crypto': 1,
+  'src/codec': 2,
+  'src/pool': 2,
+  'src/protocol': 3,
+  'src/store': 3,
+  'src/ledger': 4,
+  'src/client': 4,
+  'src/chain': 5,
+  'src/apps': 5,
+  'src/pipeline': 6,
+  'src/server': 7,
+  'bench': 8,   // the load harness and micro-benchmarks (gmledger bench runs bench/load)
+  'src': 9,     // cli.ts, index.ts: the entry points on top
+};
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(ROOT, dir))) {
+    const p = join(dir, name);
+    if (statSync(join(ROOT, p)).isDirectory()) out.push(...walk(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+function layerOf(file: string): string {
+  const dir = dirname(file);
+  if (!(dir in LAYERS)) throw new Error(`${file}: its folder ${dir} has no layer (add it to LAYERS and docs/architecture.md)`);
+  return dir;
+}
+
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|new URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+
+/** Every relative import of a file, as a repo-relative path. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  return [...text.matchAll(IMPORT)]
+    .filter((m) => /\.(js|ts)$/.test(m[1])) // code, not data files (the .wasm)
+    .map((m) => normalize(join(dirname(file), m[1])).replace(/\.js$/, '.ts'));
+}
+
+/** The imports that break the rule: to a peer folder or a layer above. */
+export function upwardImports(files: string[]): string[] {
+  const bad: string[] = [];
+  for (const f of files) {
+    const from = layerOf(f);
+    for (const target of importsOf(f)) {
+      const to = layerOf(target);
+      if (to === from) continue;
+      if (LAYERS[to] >= LAYERS[from]) bad.push(`${f} → ${relative('.', target)} (${from} ${LAYERS[from]} → ${to} ${LAYERS[to]})`);
+    }
+  }
+  return bad;
+}
+
+describe('layers', () => {
+  const files = [...walk('src'), ...walk('native'), ...walk('bench')];
+
+  it('every folder has a layer, and every import points down', () => {
+    expect(files.length).toBeGreaterThan(30);
+    expect(upwardImports(files)).toEqual([]);
+  });
+
+  it('the check sees an import that points up, and one between peers', () => {
+    // The rule applied to made-up edges: the same function that checked the tree above.
+    expect(LAYERS['src/codec']).toBeLessThan(LAYERS['src/ledger']);
+    const ledgerFile = files.find((f) => f.startsWith('src/ledger/'))!;
+    const codecFile = files.find((f) => f.startsWith('src/codec/'))!;
+    const clientFile = files.find((f) => f.startsWith('src/client/'))!;
+    const fakeImports = (f: string, target: string): string[] => {
+      const from = layerOf(f);
+      const to = layerOf(target);
+      return to !== from && LAYERS[to] >= LAYERS[from] ? [`${f} → ${target}`] : [];
+    };
+    expect(fakeImports(codecFile, ledgerFile)).toHaveLength(1);   // up
+    expect(fakeImports(clientFile, ledgerFile)).toHaveLength(1);  // peer
+    expect(fakeImports(ledgerFile, codecFile)).toHaveLength(0);   // down
+  });
+
+  it('the SDK entry point needs only codec, crypto and protocol', () => {
+    const seen = new Set<string>();
+    const stack = ['src/client/index.ts'];
+    while (stack.length > 0) {
+      const f = stack.pop()!;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      for (const t of importsOf(f)) stack.push(t);
+    }
+    const folders = new Set([...seen].map((f) => dirname(f)));
+    expect([...folders].sort()).toEqual(expect.arrayContaining(['src/client']));
+    for (const d of folders) expect(['src/client', 'src/codec', 'src/crypto', 'src/protocol', 'src/types']).toContain(d);
+  });
+});
