@@ -1,20 +1,13 @@
-// gmledger's public API. See docs/api.md.
+// gmledger — everything public, from one entry point. The subpaths load less:
+// 'gmledger/crypto' (hashing, Merkle, SM2; no native addon), 'gmledger/ledger' (the
+// embeddable ledger) and 'gmledger/client' (the SDK, also in browsers). See docs/api.md.
 
-export { sm3, sha256, hash, createHash, hashBatch, DIGEST_BYTES, HASH_BATCH_MAX } from './crypto/hash.js';
-export type { Hash, HashAlgorithm } from './crypto/hash.js';
-export {
-  merkleRoot, merkleProof, verifyMerkleProof, merkleConsistencyProof, verifyMerkleConsistency,
-  MERKLE_LEAVES_MAX, MERKLE_PROOF_MAX,
-} from './crypto/merkle.js';
-export { toHex, fromHex } from './crypto/bytes.js';
-
-// SM2 signatures (GB/T 32918) and the verification worker pool. See docs/api.md and docs/sm2.md.
-export * as sm2 from './crypto/sm2-api.js';
-export type { KeyPair, SignOptions, VerifyBatchItem } from './crypto/sm2.js';
+export * from './crypto/index.js';
+export * from './ledger/index.js';
 export { createVerifyPool } from './pool/index.js';
 export type { VerifyPool, VerifyPoolOptions } from './pool/index.js';
 
-// ---- ledger core (issue 4): records, state machine, blocks, storage. See docs/api.md. ----
+// Records: the 256-byte format and its constants (docs/protocol.md §1–2).
 export {
   RECORD_BYTES, MESSAGE_BYTES, RECORD_VERSION, Kind, FLAG_LINKED, TRANSFER_PENDING, TRANSFER_POST_PENDING,
   TRANSFER_VOID_PENDING, ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS, ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS, ACCOUNT_FROZEN,
@@ -23,22 +16,12 @@ export {
 } from './codec/record.js';
 export type { RecordFields, DecodedRecord, KindName } from './codec/record.js';
 export { checkBatchStructure } from './codec/validate.js';
-export { ResultCode, resultName } from './codec/results.js';
-export type { ResultName } from './codec/results.js';
-export { Ledger, BATCH_RECORDS_MAX } from './ledger/ledger.js';
-export type { LedgerOptions, SubmitResult, BlockEvent, ChainConfig, AccountView, TransferView, Sequencer } from './ledger/ledger.js';
-export { records, buildRecord, signRecord, generateSigner, signerFromKeyPair, keyIdOf } from './codec/builders.js';
-export type { Signer } from './codec/builders.js';
-export { sm2RecordVerifier, poolRecordVerifier } from './ledger/verify.js';
-export { vouchBatch, markVouched, vouchDigest, scanVouchGroups, isVouchedForm, VOUCH_DOMAIN } from './codec/vouch.js';
-export type { VouchOptions, VouchGroup } from './codec/vouch.js';
-export type { RecordVerifier, BatchVerifyPool } from './ledger/verify.js';
-export {
-  HEADER_BYTES, encodeHeader, decodeHeader, headerHash, verifyHeaderSignature, verifyInclusionProof, verifyAccountProof,
-} from './codec/block.js';
-export type { BlockHeader, InclusionProof, AccountProof } from './codec/block.js';
+// Trusted-gateway batches (docs/protocol.md §8).
+export { vouchBatch, markVouched, vouchDigest, VOUCH_DOMAIN } from './codec/vouch.js';
+export type { VouchOptions } from './codec/vouch.js';
+
+// Whole chains: create one, recheck one offline.
 export { initChain } from './chain/init.js';
 export type { InitOptions, InitResult } from './chain/init.js';
 export { verifyChain } from './chain/verify.js';
-export type { VerifyReport } from './chain/verify.js';
-// ---- end ledger core ----
+export type { VerifyReport, VerifyOptions } from './chain/verify.js';

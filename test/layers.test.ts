@@ -54,6 +54,19 @@ function importsOf(file: string): string[] {
     .map((m) => normalize(join(dirname(file), m[1])).replace(/\.js$/, '.ts'));
 }
 
+/** Every file `entry` loads, transitively, through relative imports. */
+function closure(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [entry];
+  while (stack.length > 0) {
+    const f = stack.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    stack.push(...importsOf(f));
+  }
+  return seen;
+}
+
 /** The imports that break the rule: to a peer folder or a layer above. */
 export function upwardImports(files: string[]): string[] {
   const bad: string[] = [];
@@ -92,15 +105,17 @@ describe('layers', () => {
     expect(fakeImports(ledgerFile, codecFile)).toHaveLength(0);   // down
   });
 
-  it('the SDK entry point needs only codec, crypto and protocol', () => {
-    const seen = new Set<string>();
-    const stack = ['src/client/index.ts'];
-    while (stack.length > 0) {
-      const f = stack.pop()!;
-      if (seen.has(f)) continue;
-      seen.add(f);
-      for (const t of importsOf(f)) stack.push(t);
+  it('gmledger/crypto loads only the crypto folder: no native addon, no worker pool', () => {
+    const seen = closure('src/crypto/index.ts');
+    expect([...new Set([...seen].map((f) => dirname(f)))]).toEqual(['src/crypto']);
+    for (const f of seen) {
+      const bare = [...readFileSync(join(ROOT, f), 'utf8').matchAll(/^\s*(?:import|export|\}).*\bfrom\s*['"]([^.'"][^'"]*)['"]/gm)].map((m) => m[1]);
+      for (const b of bare) expect(b, f).toMatch(/^node:/);
     }
+  });
+
+  it('the SDK entry point needs only codec, crypto and protocol', () => {
+    const seen = closure('src/client/index.ts');
     const folders = new Set([...seen].map((f) => dirname(f)));
     expect([...folders].sort()).toEqual(expect.arrayContaining(['src/client']));
     for (const d of folders) expect(['src/client', 'src/codec', 'src/crypto', 'src/protocol', 'src/types']).toContain(d);

@@ -39,7 +39,9 @@ export async function initChain(options: InitOptions): Promise<InitResult> {
   const dir = options.dir;
   if (await exists(join(dir, 'db'))) throw new Error(`${dir} already holds a chain`);
   const chainId = options.chainId ?? randomInt(1, 0x7fffffff);
-  if (!Number.isInteger(chainId) || chainId < 1 || chainId > 0xffffffff) throw new RangeError('chainId must be a u32 ≥ 1');
+  if (!Number.isInteger(chainId) || chainId < 1 || chainId > 0xffffffff) {
+    throw new RangeError('chainId must be a u32 ≥ 1');
+  }
   const admin = options.admin ?? generateSigner();
   const regulator = options.regulator ?? generateSigner();
   const node = options.node ?? generateSigner();
@@ -49,14 +51,18 @@ export async function initChain(options: InitOptions): Promise<InitResult> {
     await writeFile(join(dir, 'keys', `${name}.pub`), toHex(s.publicKey) + '\n', { mode: 0o644 });
   }
   const config: ChainConfig = {
-    version: 1, chainId, alg: 'sm3', nodeKeyId: toHex(node.keyId), nodePublicKey: toHex(node.publicKey), createdAt: (options.clock ?? Date.now)(),
+    version: 1, chainId, alg: 'sm3', nodeKeyId: toHex(node.keyId), nodePublicKey: toHex(node.publicKey),
+    createdAt: (options.clock ?? Date.now)(),
   };
   const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: true });
   const wb = new WriteBatch();
   wb.put(META_CONFIG, new TextEncoder().encode(JSON.stringify(config)));
   await db.write(wb, true);
   await db.close();
-  const ledger = await Ledger.open({ dir, nodePrivateKey: node.privateKey, verifier: options.verifier, blockMaxMs: 1, clock: options.clock, genesis: true });
+  const ledger = await Ledger.open({
+    dir, nodePrivateKey: node.privateKey, verifier: options.verifier, blockMaxMs: 1, clock: options.clock,
+    genesis: true,
+  });
   try {
     const genesis = [
       records.registerKey({ chainId, id: 1n, publicKey: admin.publicKey, roles: ROLE_ADMIN }, admin),
@@ -64,7 +70,9 @@ export async function initChain(options: InitOptions): Promise<InitResult> {
       records.registerKey({ chainId, id: 3n, publicKey: node.publicKey, roles: ROLE_NODE }, admin),
     ];
     const r = await ledger.submit(genesis);
-    if (r.some((x) => x.code !== 0) || r[0].height !== 0) throw new Error(`genesis failed: ${r.map((x) => x.name).join(', ')}`);
+    if (r.some((x) => x.code !== 0) || r[0].height !== 0) {
+      throw new Error(`genesis failed: ${r.map((x) => x.name).join(', ')}`);
+    }
   } finally {
     await ledger.close();
   }

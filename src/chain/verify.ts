@@ -6,22 +6,26 @@
 
 import { join } from 'node:path';
 import { RocksDb } from '../../native/rocksdb.js';
-import { FLAG_LINKED, KIND_VOUCH, OFF_FLAGS, OFF_KIND, OFF_SIGNER, RECORD_BYTES, ROLE_NODE, ROLE_OPERATOR, STRUCT_OK, u16 } from '../codec/record.js';
+import {
+  FLAG_LINKED, KIND_VOUCH, OFF_FLAGS, OFF_KIND, OFF_SIGNER, RECORD_BYTES, ROLE_NODE, ROLE_OPERATOR, STRUCT_OK, u16,
+} from '../codec/record.js';
 import { resultName } from '../codec/results.js';
 import { isVouchedForm, scanVouchGroups } from '../codec/vouch.js';
 import { checkBatchStructure } from '../codec/validate.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import {
-  SIGNATURE_ENTRY_BYTES, type StoredBlock, decodeBlock, decodeHeader, encodeHeader, headerHash, resultRoot, signatureEntries,
-  txHashes, txRoot, verifyHeaderSignature,
+  SIGNATURE_ENTRY_BYTES, type StoredBlock, decodeBlock, decodeHeader, encodeHeader, headerHash, resultRoot,
+  signatureEntries, txHashes, txRoot, verifyHeaderSignature,
 } from '../codec/block.js';
 import {
   META_TIP, META_CHECKPOINT, decodeCheckpoint, P_BLOCK, P_TRANSFER, P_TRANSFER_UPDATE, decodeTip, readBe32,
   P_HALT, P_KEY, P_OP, encodeKey, encodeOp,
 } from '../store/store.js';
 import { LedgerState } from '../ledger/state.js';
-import { A_LEDGER, A_DEBITS_PENDING, A_DEBITS_POSTED, A_CREDITS_PENDING, A_CREDITS_POSTED, ENTRY_BYTES, ENTRY_WORDS, wordsU128 } from '../codec/entries.js';
+import {
+  A_LEDGER, A_DEBITS_PENDING, A_DEBITS_POSTED, A_CREDITS_PENDING, A_CREDITS_POSTED, ENTRY_BYTES, ENTRY_WORDS, wordsU128,
+} from '../codec/entries.js';
 import { sm2Backend } from '../crypto/sm2-backend.js';
 import { type RecordVerifier, sm2RecordVerifier } from '../ledger/verify.js';
 import { type ChainConfig, readChainConfig } from '../ledger/config.js';
@@ -57,7 +61,10 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
     let config: ChainConfig;
     try { config = await readChainConfig(db, dir); } catch (e) { throw new Bad(-1, (e as Error).message); }
     const state = new LedgerState({ alg: config.alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
-    const run: Run = { db, config, state, verifier: options.verifier ?? sm2RecordVerifier(), prevHash: new Uint8Array(DIGEST_BYTES), prevTime: 0 };
+    const run: Run = {
+      db, config, state, verifier: options.verifier ?? sm2RecordVerifier(), prevHash: new Uint8Array(DIGEST_BYTES),
+      prevTime: 0,
+    };
     // Stored state entries are as of the checkpoint block; compare them when the replay is there.
     const ckRaw = await db.get(META_CHECKPOINT);
     const checkpoint = ckRaw ? decodeCheckpoint(ckRaw).height : -1;
@@ -71,7 +78,9 @@ export async function verifyChain(dir: string, options: VerifyOptions = {}): Pro
       report.height = height;
       expect++;
       if (height === checkpoint) {
-        await compareStored(db, state).catch((e: unknown) => { throw e instanceof Bad ? new Bad(height, `checkpoint: ${e.message}`) : e; });
+        await compareStored(db, state).catch((e: unknown) => {
+          throw e instanceof Bad ? new Bad(height, `checkpoint: ${e.message}`) : e;
+        });
       }
       options.onProgress?.(height);
     }
@@ -113,16 +122,22 @@ async function verifyBlock(run: Run, height: number, v: Uint8Array): Promise<num
   if (!equalBytes(h.prevHash, run.prevHash)) throw new Bad(height, 'previous header hash does not link');
   if (h.timeMs < run.prevTime) throw new Bad(height, 'block time goes backwards');
   if (h.count === 0) throw new Bad(height, 'empty block');
-  if ((u16(b.records, (b.count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) throw new Bad(height, 'block ends inside a linked chain');
+  if ((u16(b.records, (b.count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) {
+    throw new Bad(height, 'block ends inside a linked chain');
+  }
   const { hashes, laterGateways } = await checkRecords(run, height, b);
   // Replay, through the one apply path the live ledger uses.
   const { codes, stateRoot } = applyBlockNow(state, { height, timeMs: h.timeMs, records: b.records, count: b.count });
   for (const at of laterGateways) {
     const k = state.keyById(b.records, at * RECORD_BYTES + OFF_SIGNER);
-    if (!k || (k.roles & ROLE_OPERATOR) === 0) throw new Bad(height, `record ${at}: vouch by a key without the operator role`);
+    if (!k || (k.roles & ROLE_OPERATOR) === 0) {
+      throw new Bad(height, `record ${at}: vouch by a key without the operator role`);
+    }
   }
   for (let i = 0; i < b.count; i++) {
-    if (codes[i] !== b.codes[i]) throw new Bad(height, `record ${i}: stored result ${b.codes[i]}, replay gives ${codes[i]}`);
+    if (codes[i] !== b.codes[i]) {
+      throw new Bad(height, `record ${i}: stored result ${b.codes[i]}, replay gives ${codes[i]}`);
+    }
   }
   if (!equalBytes(txRoot(hashes, config.alg), h.txRoot)) throw new Bad(height, 'tx root mismatch');
   if (!equalBytes(resultRoot(hashes, codes, config.alg), h.resultRoot)) throw new Bad(height, 'result root mismatch');
@@ -130,8 +145,8 @@ async function verifyBlock(run: Run, height: number, v: Uint8Array): Promise<num
   if (h.accounts !== state.accounts.count) throw new Bad(height, 'account count mismatch');
   // The whole header, rebuilt from the replay, must be byte-identical.
   const rebuilt = encodeHeader({
-    alg: config.alg, chainId: config.chainId, height, prevHash: run.prevHash, txRoot: h.txRoot, resultRoot: h.resultRoot,
-    stateRoot, timeMs: h.timeMs, count: b.count, accounts: state.accounts.count,
+    alg: config.alg, chainId: config.chainId, height, prevHash: run.prevHash, txRoot: h.txRoot,
+    resultRoot: h.resultRoot, stateRoot, timeMs: h.timeMs, count: b.count, accounts: state.accounts.count,
   });
   if (!equalBytes(rebuilt, b.header)) throw new Bad(height, 'header bytes differ from the header rebuilt by replay');
   checkSignatures(state, height, b);
@@ -153,8 +168,11 @@ function checkSignatures(state: LedgerState, height: number, b: StoredBlock): vo
     if (seen.has(id)) throw new Bad(height, `signature ${k}: the same key signs twice`);
     seen.add(id);
     const node = state.keyById(e.keyId);
-    if (!node || (node.roles & ROLE_NODE) === 0) throw new Bad(height, `signature ${k}: by a key without the node role`);
-    if (!verifyHeaderSignature(b.header, b.signatures.subarray(k * SIGNATURE_ENTRY_BYTES, (k + 1) * SIGNATURE_ENTRY_BYTES), node.publicKey)) {
+    if (!node || (node.roles & ROLE_NODE) === 0) {
+      throw new Bad(height, `signature ${k}: by a key without the node role`);
+    }
+    const signature = b.signatures.subarray(k * SIGNATURE_ENTRY_BYTES, (k + 1) * SIGNATURE_ENTRY_BYTES);
+    if (!verifyHeaderSignature(b.header, signature, node.publicKey)) {
       throw new Bad(height, `signature ${k}: bad header signature`);
     }
   }
@@ -166,7 +184,9 @@ function checkSignatures(state: LedgerState, height: number, b: StoredBlock): vo
  * and the vouches whose gateway was registered inside this block (their role is checked
  * against the state after the block).
  */
-async function checkRecords(run: Run, height: number, b: StoredBlock): Promise<{ hashes: Uint8Array[]; laterGateways: number[] }> {
+async function checkRecords(
+  run: Run, height: number, b: StoredBlock,
+): Promise<{ hashes: Uint8Array[]; laterGateways: number[] }> {
   const { config, state } = run;
   const n = b.count;
   const structure = checkBatchStructure(b.records, n, config.chainId);
@@ -209,7 +229,9 @@ async function checkRecords(run: Run, height: number, b: StoredBlock): Promise<{
   const sigOk = await run.verifier.verifyRecords(b.records, n, keys);
   for (let i = 0; i < n; i++) {
     if (vouched[i] === 0 && sigOk[i] !== 1) {
-      throw new Bad(height, b.records[i * RECORD_BYTES + OFF_KIND] === KIND_VOUCH ? `record ${i}: bad vouch signature` : `record ${i}: bad signature`);
+      throw new Bad(height, b.records[i * RECORD_BYTES + OFF_KIND] === KIND_VOUCH
+        ? `record ${i}: bad vouch signature`
+        : `record ${i}: bad signature`);
     }
   }
   return { hashes, laterGateways };
@@ -222,7 +244,9 @@ async function verifyTip(run: Run, report: VerifyReport, checkpoint: number): Pr
   if (report.blocks > 0) {
     if (!tipRaw) throw new Bad(-1, 'tip record missing');
     const tip = decodeTip(tipRaw);
-    if (tip.height !== report.height || !equalBytes(tip.hash, run.prevHash)) throw new Bad(tip.height, 'tip does not match the last block');
+    if (tip.height !== report.height || !equalBytes(tip.hash, run.prevHash)) {
+      throw new Bad(tip.height, 'tip does not match the last block');
+    }
   }
   for (const [ledger, s] of ledgerSums(run.state)) {
     if (s.dp !== s.cp || s.dpo !== s.cpo) throw new Bad(-1, `ledger ${ledger}: Σ debits ≠ Σ credits`);
@@ -233,11 +257,18 @@ async function verifyTip(run: Run, report: VerifyReport, checkpoint: number): Pr
 async function compareStored(db: RocksDb, state: LedgerState): Promise<void> {
   // Accounts as a start loads them (restore.ts: the image and the log, or one key each in a format 1 store).
   let accounts: { count: number; bytes: Uint8Array };
-  try { accounts = await readStoredAccounts(db); } catch (e) { throw new Bad(-1, `stored account entries: ${(e as Error).message}`); }
-  if (accounts.count !== state.accounts.count) throw new Bad(-1, `store holds ${accounts.count} accounts, the records create ${state.accounts.count}`);
+  try {
+    accounts = await readStoredAccounts(db);
+  } catch (e) {
+    throw new Bad(-1, `stored account entries: ${(e as Error).message}`);
+  }
+  if (accounts.count !== state.accounts.count) {
+    throw new Bad(-1, `store holds ${accounts.count} accounts, the records create ${state.accounts.count}`);
+  }
   for (let idx = 0; idx < accounts.count; idx++) {
     const at = idx * ENTRY_BYTES;
-    if (!equalBytes(accounts.bytes.subarray(at, at + ENTRY_BYTES), state.accounts.bytes.subarray(at, at + ENTRY_BYTES))) {
+    const replayed = state.accounts.bytes.subarray(at, at + ENTRY_BYTES);
+    if (!equalBytes(accounts.bytes.subarray(at, at + ENTRY_BYTES), replayed)) {
       throw new Bad(-1, `stored account entry ${idx} differs from the balances recomputed from the records`);
     }
   }
@@ -251,15 +282,19 @@ async function compareStored(db: RocksDb, state: LedgerState): Promise<void> {
     stored.set(v, t * ENTRY_BYTES);
     t += v.length / ENTRY_BYTES;
   }
-  if (t !== state.transfers.count) throw new Bad(-1, `store holds ${t} transfers, the records create ${state.transfers.count}`);
+  if (t !== state.transfers.count) {
+    throw new Bad(-1, `store holds ${t} transfers, the records create ${state.transfers.count}`);
+  }
   await compareStoredRegistry(db, state);
-  for await (const [k, v] of db.range({ gte: new Uint8Array([P_TRANSFER_UPDATE]), lt: new Uint8Array([P_TRANSFER_UPDATE + 1]) })) {
+  const updates = { gte: new Uint8Array([P_TRANSFER_UPDATE]), lt: new Uint8Array([P_TRANSFER_UPDATE + 1]) };
+  for await (const [k, v] of db.range(updates)) {
     const idx = readBe32(k, 1);
     if (idx >= t || v.length !== ENTRY_BYTES) throw new Bad(-1, `stored transfer update ${idx} is unexpected`);
     stored.set(v, idx * ENTRY_BYTES);
   }
   for (let x = 0; x < t; x++) {
-    if (!equalBytes(stored.subarray(x * ENTRY_BYTES, (x + 1) * ENTRY_BYTES), state.transfers.bytes.subarray(x * ENTRY_BYTES, (x + 1) * ENTRY_BYTES))) {
+    const at = x * ENTRY_BYTES;
+    if (!equalBytes(stored.subarray(at, at + ENTRY_BYTES), state.transfers.bytes.subarray(at, at + ENTRY_BYTES))) {
       throw new Bad(-1, `stored transfer entry ${x} differs from the one recomputed from the records`);
     }
   }
@@ -275,21 +310,28 @@ async function compareStoredRegistry(db: RocksDb, state: LedgerState): Promise<v
   for await (const [k, v] of db.range({ gte: new Uint8Array([P_KEY]), lt: new Uint8Array([P_KEY + 1]) })) {
     const idx = readBe32(k, 1);
     if (idx !== i || idx >= state.keys.length) throw new Bad(-1, `stored key entry ${idx} is unexpected`);
-    if (!equalBytes(v, encodeKey(state.keys[idx]))) throw new Bad(-1, `stored key entry ${idx} differs from the one the records register`);
+    if (!equalBytes(v, encodeKey(state.keys[idx]))) {
+      throw new Bad(-1, `stored key entry ${idx} differs from the one the records register`);
+    }
     i++;
   }
   if (i !== state.keys.length) throw new Bad(-1, `store holds ${i} keys, the records register ${state.keys.length}`);
   let ops = 0;
   for await (const [k, v] of db.range({ gte: new Uint8Array([P_OP]), lt: new Uint8Array([P_OP + 1]) })) {
     const op = state.ops.get(String.fromCharCode(...k.subarray(1, 17)));
-    if (op === undefined || !equalBytes(v, encodeOp(op))) throw new Bad(-1, `stored request ${toHex(k.subarray(1, 17))} differs from the records`);
+    if (op === undefined || !equalBytes(v, encodeOp(op))) {
+      throw new Bad(-1, `stored request ${toHex(k.subarray(1, 17))} differs from the records`);
+    }
     ops++;
   }
   if (ops !== state.ops.size) throw new Bad(-1, `store holds ${ops} requests, the records make ${state.ops.size}`);
   const halts = new Set<number>();
-  for await (const [k] of db.range({ gte: new Uint8Array([P_HALT]), lt: new Uint8Array([P_HALT + 1]) })) halts.add(readBe32(k, 1));
+  for await (const [k] of db.range({ gte: new Uint8Array([P_HALT]), lt: new Uint8Array([P_HALT + 1]) })) {
+    halts.add(readBe32(k, 1));
+  }
   if (halts.size !== state.halted.size || [...halts].some((l) => !state.halted.has(l))) {
-    throw new Bad(-1, `stored halted ledgers [${[...halts].join(', ')}] differ from the records' [${[...state.halted].join(', ')}]`);
+    throw new Bad(-1,
+      `stored halted ledgers [${[...halts].join(', ')}] differ from the records' [${[...state.halted].join(', ')}]`);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   Frame, HEADER_BYTES, KEY_ID_BYTES, RECORD_BYTES, SUBMIT_TRUSTED, authMessage, errorName, makeFrame, parseError,
   readBlockEvent, readRecordEvents, readResults, type WireBlockEvent, type WireRecordEvent,
 } from '../protocol/wire.js';
+import type { HashAlgorithm } from '../crypto/hash.js';
 import { resultName } from '../codec/results.js';
 import { FLAG_LINKED, OFF_FLAGS, checkRecordArray, describeValue } from '../codec/record.js';
 
@@ -209,7 +210,7 @@ export class Client {
   async submitTrusted(
     records: Uint8Array[] | Uint8Array,
     gateway: { keyId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array },
-    options: { alg?: 'sm3' | 'sha256' } = {},
+    options: { alg?: HashAlgorithm } = {},
   ): Promise<Result[]> {
     const batch = recordsArg(records);
     checkGateway(gateway);

@@ -62,7 +62,9 @@ export function encodeHeader(h: Omit<BlockHeader, 'version'>): Uint8Array {
 }
 
 export function decodeHeader(b: Uint8Array): BlockHeader {
-  if (!(b instanceof Uint8Array) || b.length < HEADER_BYTES) throw new RangeError(`header must be ${HEADER_BYTES} bytes`);
+  if (!(b instanceof Uint8Array) || b.length < HEADER_BYTES) {
+    throw new RangeError(`header must be ${HEADER_BYTES} bytes`);
+  }
   return {
     version: b[H_VERSION],
     alg: b[H_ALG] === 1 ? 'sha256' : 'sm3',
@@ -98,7 +100,10 @@ export function signatureEntries(signatures: Uint8Array): { keyId: Uint8Array; s
   }
   const out: { keyId: Uint8Array; signature: Uint8Array }[] = [];
   for (let o = 0; o < signatures.length; o += SIGNATURE_ENTRY_BYTES) {
-    out.push({ keyId: signatures.subarray(o, o + KEY_ID_BYTES), signature: signatures.subarray(o + KEY_ID_BYTES, o + SIGNATURE_ENTRY_BYTES) });
+    out.push({
+      keyId: signatures.subarray(o, o + KEY_ID_BYTES),
+      signature: signatures.subarray(o + KEY_ID_BYTES, o + SIGNATURE_ENTRY_BYTES),
+    });
   }
   return out;
 }
@@ -126,12 +131,12 @@ export function recordViews(records: Uint8Array, count: number): Uint8Array[] {
 }
 
 /** Transaction hashes H(256-byte record), end to end (count × 32 bytes): one WASM call, one copy each way. */
-export function txHashesPacked(records: Uint8Array, count: number, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
+export function txHashesPacked(records: Uint8Array, count: number, alg: HashAlgorithm = 'sm3'): Uint8Array {
   return hashPacked(records.subarray(0, count * RECORD_BYTES), count, RECORD_BYTES, alg);
 }
 
 /** Transaction hashes, a view each (of one buffer). */
-export function txHashes(records: Uint8Array, count: number, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array[] {
+export function txHashes(records: Uint8Array, count: number, alg: HashAlgorithm = 'sm3'): Uint8Array[] {
   return count === 0 ? [] : digestViews(txHashesPacked(records, count, alg));
 }
 
@@ -148,13 +153,15 @@ export function packDigests(hashes: Uint8Array[] | Uint8Array): Uint8Array {
  * order. (Leaves are the 32-byte hashes, not the 256-byte records, so each record is hashed
  * once per block rather than twice.)
  */
-export function txRoot(hashes: Uint8Array[] | Uint8Array, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
+export function txRoot(hashes: Uint8Array[] | Uint8Array, alg: HashAlgorithm = 'sm3'): Uint8Array {
   const packed = packDigests(hashes);
   return merkleRootPacked(packed, packed.length / DIGEST_BYTES, DIGEST_BYTES, alg);
 }
 
 /** Result root: RFC 6962 root over the result leaves, `hashes` (a list, or packed) with `codes`. */
-export function resultRoot(hashes: Uint8Array[] | Uint8Array, codes: Uint16Array, alg: 'sm3' | 'sha256' = 'sm3'): Uint8Array {
+export function resultRoot(
+  hashes: Uint8Array[] | Uint8Array, codes: Uint16Array, alg: HashAlgorithm = 'sm3',
+): Uint8Array {
   const packed = packDigests(hashes);
   const n = packed.length / DIGEST_BYTES;
   // All leaves end to end in one buffer: no allocation or copy per record.
@@ -226,10 +233,14 @@ export interface StoredBlock {
   count: number;
 }
 
-export function encodeBlock(header: Uint8Array, signatures: Uint8Array, records: Uint8Array, codes: Uint16Array): Uint8Array {
+export function encodeBlock(
+  header: Uint8Array, signatures: Uint8Array, records: Uint8Array, codes: Uint16Array,
+): Uint8Array {
   const count = codes.length;
   const n = signatures.length / SIGNATURE_ENTRY_BYTES;
-  if (!Number.isInteger(n) || n > BLOCK_SIGNATURES_MAX) throw new RangeError(`a block carries 0..${BLOCK_SIGNATURES_MAX} signatures`);
+  if (!Number.isInteger(n) || n > BLOCK_SIGNATURES_MAX) {
+    throw new RangeError(`a block carries 0..${BLOCK_SIGNATURES_MAX} signatures`);
+  }
   const at = HEADER_BYTES + 4 + signatures.length;
   const v = new Uint8Array(at + count * RECORD_BYTES + count * 2);
   v.set(header.subarray(0, HEADER_BYTES), 0);
@@ -245,7 +256,9 @@ export function encodeBlock(header: Uint8Array, signatures: Uint8Array, records:
 export function decodeBlock(v: Uint8Array): StoredBlock {
   if (v.length < HEADER_BYTES + 4) throw new Error('block value shorter than a header');
   if (v[H_VERSION] !== HEADER_VERSION) {
-    throw new Error(`block format ${v[H_VERSION]}: this gmledger reads format ${HEADER_VERSION} (a chain made by an older version)`);
+    throw new Error(
+      `block format ${v[H_VERSION]}: this gmledger reads format ${HEADER_VERSION} (a chain made by an older version)`,
+    );
   }
   const header = v.subarray(0, HEADER_BYTES);
   const count = u32(header, H_COUNT);

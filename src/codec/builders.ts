@@ -58,9 +58,12 @@ export const records = {
     build('create_account', 'records.createAccount', f, s),
   transfer: (f: Without<RecordFields>, s: Signer) => build('transfer', 'records.transfer', f, s),
   anchor: (f: Without<RecordFields> & { digest: Uint8Array }, s: Signer) => build('anchor', 'records.anchor', f, s),
-  freezeAccount: (f: Without<RecordFields> & { accountId: bigint }, s: Signer) => build('freeze_account', 'records.freezeAccount', f, s),
+  freezeAccount: (f: Without<RecordFields> & { accountId: bigint }, s: Signer) =>
+    build('freeze_account', 'records.freezeAccount', f, s),
   unfreezeAccount: (f: Without<RecordFields> & { accountId: bigint }, s: Signer) =>
     build('unfreeze_account', 'records.unfreezeAccount', f, s),
-  haltLedger: (f: Without<RecordFields> & { ledger: number }, s: Signer) => build('halt_ledger', 'records.haltLedger', f, s),
-  resumeLedger: (f: Without<RecordFields> & { ledger: number }, s: Signer) => build('resume_ledger', 'records.resumeLedger', f, s),
+  haltLedger: (f: Without<RecordFields> & { ledger: number }, s: Signer) =>
+    build('halt_ledger', 'records.haltLedger', f, s),
+  resumeLedger: (f: Without<RecordFields> & { ledger: number }, s: Signer) =>
+    build('resume_ledger', 'records.resumeLedger', f, s),
 };

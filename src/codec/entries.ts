@@ -77,7 +77,8 @@ export function wordsU64(w: Uint32Array, at: number): number {
 /** An account entry's fields; `controllerIndex` is the controller key's registry index. */
 export interface AccountFields {
   id: bigint; debitsPending: bigint; debitsPosted: bigint; creditsPending: bigint; creditsPosted: bigint;
-  userData: bigint; ledger: number; code: number; flags: number; controllerIndex: number; timestampMs: number; height: number;
+  userData: bigint; ledger: number; code: number; flags: number; controllerIndex: number; timestampMs: number;
+  height: number;
 }
 
 /** Reads account entry `i` of a slab's words. */
@@ -104,9 +105,9 @@ export function readTransfer(w: Uint32Array, t: number): TransferFields {
   const b = t * ENTRY_WORDS;
   return {
     id: wordsU128(w, b + T_ID), debitAccountId: wordsU128(w, b + T_DEBIT), creditAccountId: wordsU128(w, b + T_CREDIT),
-    amount: wordsU128(w, b + T_AMOUNT), pendingId: wordsU128(w, b + T_PENDING_ID), userData: wordsU128(w, b + T_USER_DATA),
-    ledger: w[b + T_LEDGER], code: w[b + T_CODE_FLAGS] & 0xffff, flags: w[b + T_CODE_FLAGS] >>> 16,
-    timeout: w[b + T_TIMEOUT], status: STATUS_NAMES[w[b + T_STATUS]] ?? 'unknown',
+    amount: wordsU128(w, b + T_AMOUNT), pendingId: wordsU128(w, b + T_PENDING_ID),
+    userData: wordsU128(w, b + T_USER_DATA), ledger: w[b + T_LEDGER], code: w[b + T_CODE_FLAGS] & 0xffff,
+    flags: w[b + T_CODE_FLAGS] >>> 16, timeout: w[b + T_TIMEOUT], status: STATUS_NAMES[w[b + T_STATUS]] ?? 'unknown',
     timestampMs: wordsU64(w, b + T_TIMESTAMP), height: w[b + T_HEIGHT], index: w[b + T_INDEX],
   };
 }

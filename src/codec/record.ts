@@ -191,7 +191,9 @@ export const STRUCT_BAD_SIGNATURE_ENCODING = 6;
  */
 export function checkStructure(batch: Uint8Array, off: number, chainId: number): number {
   if (!(batch instanceof Uint8Array)) throw new TypeError(`batch must be a Uint8Array, got ${describeValue(batch)}`);
-  if (typeof off !== 'number' || !Number.isInteger(off)) throw new TypeError(`offset must be an integer, got ${describeValue(off)}`);
+  if (typeof off !== 'number' || !Number.isInteger(off)) {
+    throw new TypeError(`offset must be an integer, got ${describeValue(off)}`);
+  }
   if (off < 0 || off + RECORD_BYTES > batch.length) {
     throw new RangeError(`offset ${off}: a record at it does not fit in the batch's ${batch.length} bytes`);
   }
@@ -242,9 +244,10 @@ export interface AnchorBody { digest: Uint8Array; metadata?: Uint8Array }
 export interface AccountRefBody { accountId: bigint }
 export interface LedgerRefBody { ledger: number }
 
-export type RecordFields = RecordHeader & Partial<RegisterKeyBody & CreateAccountBody & TransferBody & AnchorBody & AccountRefBody> & {
-  ledger?: number;
-};
+export type RecordFields = RecordHeader &
+  Partial<RegisterKeyBody & CreateAccountBody & TransferBody & AnchorBody & AccountRefBody> & {
+    ledger?: number;
+  };
 
 /** Header fields every kind takes (`flags` and `timestamp` optional). */
 export const HEADER_FIELDS: readonly string[] = ['kind', 'flags', 'chainId', 'timestamp', 'id', 'signer'];
@@ -289,7 +292,8 @@ function bigintError(v: unknown, name: string, bits: number): Error {
   const msg = `${name} must be a bigint in [0, 2^${bits}-1], got ${describeValue(v)}`;
   if (typeof v === 'bigint') return new RangeError(msg);
   if (v === undefined) return new TypeError(`${name} is required: a bigint in [0, 2^${bits}-1]`);
-  return new TypeError(typeof v === 'number' ? `${msg} (a bigint, not a number: write ${Number.isInteger(v) ? `${v}n` : 'BigInt(…)'})` : msg);
+  if (typeof v !== 'number') return new TypeError(msg);
+  return new TypeError(`${msg} (a bigint, not a number: write ${Number.isInteger(v) ? `${v}n` : 'BigInt(…)'})`);
 }
 /** Checks a u64/u128 field: a bigint in [0, max] (a number is a TypeError, never converted). */
 function bigField(v: unknown, max: bigint, bits: number, name: string): bigint {
@@ -300,14 +304,17 @@ function bigField(v: unknown, max: bigint, bits: number, name: string): bigint {
 function bytesField(v: unknown, len: number, name: string): Uint8Array {
   if (v instanceof Uint8Array && v.length === len) return v;
   const msg = `${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`;
-  throw v instanceof Uint8Array ? new RangeError(msg) : new TypeError(v === undefined ? `${name} is required: a Uint8Array of ${len} bytes` : msg);
+  if (v instanceof Uint8Array) throw new RangeError(msg);
+  throw new TypeError(v === undefined ? `${name} is required: a Uint8Array of ${len} bytes` : msg);
 }
 /** Checks a bit-set field: an integer in [0, 2^16) whose bits all lie in `mask`. */
 function bitsField(v: unknown, mask: number, width: number, name: string, what: string): number {
   const x = uintField(v, width, name);
   if ((x & ~mask) !== 0) {
-    throw new RangeError(`${name} must only set ${what} (mask 0x${mask.toString(16)}), got ${x} (0x${x.toString(16)}: ` +
-      `bits 0x${(x & ~mask).toString(16)} are reserved)`);
+    throw new RangeError(
+      `${name} must only set ${what} (mask 0x${mask.toString(16)}), got ${x} (0x${x.toString(16)}: ` +
+      `bits 0x${(x & ~mask).toString(16)} are reserved)`,
+    );
   }
   return x;
 }
@@ -321,26 +328,42 @@ function bitsField(v: unknown, mask: number, width: number, name: string, what: 
  * rules (ids not 0, ledger/code not 0, …) are the ledger's, reported as result codes.
  */
 export function encode(f: RecordFields): Uint8Array {
-  if (typeof f !== 'object' || f === null) throw new TypeError(`record fields must be an object, got ${describeValue(f)}`);
+  if (typeof f !== 'object' || f === null) {
+    throw new TypeError(`record fields must be an object, got ${describeValue(f)}`);
+  }
   const name = f.kind;
   if (typeof name !== 'string' || !Object.hasOwn(Kind, name)) {
-    throw new TypeError(`kind must be one of ${Object.keys(Kind).join(', ')}; got ${name === undefined ? 'none' : describeValue(name)}`);
+    throw new TypeError(
+      `kind must be one of ${Object.keys(Kind).join(', ')}; got ${name === undefined ? 'none' : describeValue(name)}`,
+    );
   }
   const kind = Kind[name];
   const allowed = ALLOWED_FIELDS[kind];
   for (const k in f) {
     if (allowed[k] !== true && (f as unknown as Record<string, unknown>)[k] !== undefined) {
-      throw new TypeError(`unknown field ${JSON.stringify(k)} for kind ${name} (its fields: ${[...HEADER_FIELDS, ...BODY_FIELDS[name]].join(', ')})`);
+      throw new TypeError(
+        `unknown field ${JSON.stringify(k)} for kind ${name} ` +
+        `(its fields: ${[...HEADER_FIELDS, ...BODY_FIELDS[name]].join(', ')})`,
+      );
     }
   }
   const b = new Uint8Array(RECORD_BYTES);
   b[OFF_VERSION] = RECORD_VERSION;
   b[OFF_KIND] = kind;
-  if (f.flags !== undefined) setU16(b, OFF_FLAGS, bitsField(f.flags, ALLOWED_FLAGS[kind], 0xffff, 'flags', `the flag bits ${name} defines`));
+  if (f.flags !== undefined) {
+    setU16(b, OFF_FLAGS, bitsField(f.flags, ALLOWED_FLAGS[kind], 0xffff, 'flags', `the flag bits ${name} defines`));
+  }
   setU32(b, OFF_CHAIN_ID, uintField(f.chainId, 0xffffffff, 'chainId'));
-  setU64(b, OFF_TIMESTAMP, f.timestamp === undefined ? BigInt(Date.now()) : bigField(f.timestamp, U64_MAX, 64, 'timestamp'));
+  const timestamp = f.timestamp === undefined ? BigInt(Date.now()) : bigField(f.timestamp, U64_MAX, 64, 'timestamp');
+  setU64(b, OFF_TIMESTAMP, timestamp);
   putU128(b, OFF_ID, bigField(f.id, U128_MAX, 128, 'id'));
   b.set(bytesField(f.signer, KEY_ID_BYTES, 'signer'), OFF_SIGNER);
+  encodeBody(b, kind, f);
+  return b;
+}
+
+/** encode's body fields of `kind`, checked and written into `b` (the header is already in). */
+function encodeBody(b: Uint8Array, kind: number, f: RecordFields): void {
   switch (kind) {
     case Kind.register_key:
       b.set(bytesField(f.publicKey, PUBLIC_KEY_BYTES, 'publicKey'), RK_PUBLIC_KEY);
@@ -354,8 +377,12 @@ export function encode(f: RecordFields): Uint8Array {
       b.set(bytesField(f.controller, KEY_ID_BYTES, 'controller'), CA_CONTROLLER);
       break;
     case Kind.transfer:
-      if (f.debitAccountId !== undefined) putU128(b, TR_DEBIT, bigField(f.debitAccountId, U128_MAX, 128, 'debitAccountId'));
-      if (f.creditAccountId !== undefined) putU128(b, TR_CREDIT, bigField(f.creditAccountId, U128_MAX, 128, 'creditAccountId'));
+      if (f.debitAccountId !== undefined) {
+        putU128(b, TR_DEBIT, bigField(f.debitAccountId, U128_MAX, 128, 'debitAccountId'));
+      }
+      if (f.creditAccountId !== undefined) {
+        putU128(b, TR_CREDIT, bigField(f.creditAccountId, U128_MAX, 128, 'creditAccountId'));
+      }
       if (f.amount !== undefined) putU128(b, TR_AMOUNT, bigField(f.amount, U128_MAX, 128, 'amount'));
       if (f.pendingId !== undefined) putU128(b, TR_PENDING_ID, bigField(f.pendingId, U128_MAX, 128, 'pendingId'));
       if (f.userData !== undefined) putU128(b, TR_USER_DATA, bigField(f.userData, U128_MAX, 128, 'userData'));
@@ -376,7 +403,6 @@ export function encode(f: RecordFields): Uint8Array {
       setU32(b, HL_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
       break;
   }
-  return b;
 }
 
 export interface DecodedRecord {
@@ -395,7 +421,9 @@ export interface DecodedRecord {
 /** Decodes one record into an object (for display, queries and tests). */
 export function decode(rec: Uint8Array, off = 0): DecodedRecord {
   if (!(rec instanceof Uint8Array)) throw new TypeError(`record must be a Uint8Array, got ${describeValue(rec)}`);
-  if (typeof off !== 'number' || !Number.isInteger(off)) throw new TypeError(`offset must be an integer, got ${describeValue(off)}`);
+  if (typeof off !== 'number' || !Number.isInteger(off)) {
+    throw new TypeError(`offset must be an integer, got ${describeValue(off)}`);
+  }
   if (off < 0 || off + RECORD_BYTES > rec.length) {
     throw new RangeError(`record must be ${RECORD_BYTES} bytes (offset ${off} in ${rec.length} bytes)`);
   }
@@ -404,7 +432,8 @@ export function decode(rec: Uint8Array, off = 0): DecodedRecord {
   const body: Record<string, unknown> = {};
   switch (kind) {
     case Kind.register_key:
-      body.publicKey = b.slice(RK_PUBLIC_KEY, RK_PUBLIC_KEY + 65); body.roles = b[RK_ROLES]; body.ledger = u32(b, RK_LEDGER);
+      body.publicKey = b.slice(RK_PUBLIC_KEY, RK_PUBLIC_KEY + 65);
+      body.roles = b[RK_ROLES]; body.ledger = u32(b, RK_LEDGER);
       break;
     case Kind.create_account:
       body.ledger = u32(b, CA_LEDGER); body.code = u16(b, CA_CODE); body.userData = u128(b, CA_USER_DATA);
@@ -439,10 +468,16 @@ export function decode(rec: Uint8Array, off = 0): DecodedRecord {
 
 /** Checks `records` is an Array of 256-byte Uint8Arrays (TypeError / RangeError naming `name[i]`). */
 export function checkRecordArray(records: unknown, name = 'records'): asserts records is Uint8Array[] {
-  if (!Array.isArray(records)) throw new TypeError(`${name} must be an Array of ${RECORD_BYTES}-byte Uint8Arrays, got ${describeValue(records)}`);
+  if (!Array.isArray(records)) {
+    throw new TypeError(`${name} must be an Array of ${RECORD_BYTES}-byte Uint8Arrays, got ${describeValue(records)}`);
+  }
   for (let i = 0; i < records.length; i++) {
     const r: unknown = records[i];
-    if (!(r instanceof Uint8Array)) throw new TypeError(`${name}[${i}] must be a Uint8Array (one ${RECORD_BYTES}-byte record), got ${describeValue(r)}`);
+    if (!(r instanceof Uint8Array)) {
+      throw new TypeError(
+        `${name}[${i}] must be a Uint8Array (one ${RECORD_BYTES}-byte record), got ${describeValue(r)}`,
+      );
+    }
     if (r.length !== RECORD_BYTES) throw new RangeError(`${name}[${i}] must be ${RECORD_BYTES} bytes, got ${r.length}`);
   }
 }

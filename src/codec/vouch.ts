@@ -11,9 +11,9 @@
 
 import {
   FLAG_LINKED, HINT_VOUCHED, KIND_VOUCH, MESSAGE_BYTES, OFF_CHAIN_ID, OFF_FLAGS, OFF_HINT, OFF_KIND, OFF_SIGNATURE,
-  OFF_SIGNER, OFF_VERSION, RECORD_BYTES, RECORD_VERSION, ROLE_OPERATOR, SIGNATURE_BYTES, STRUCT_BAD_CHAIN, STRUCT_BAD_SIGNATURE_ENCODING,
-  STRUCT_BAD_VERSION, STRUCT_OK, STRUCT_RESERVED_FIELD, STRUCT_RESERVED_FLAG, VO_COUNT, VO_DIGEST, VO_RESERVED,
-  isZero, setU32, setU64, setU128, signatureEncodingOk, u16, u32,
+  OFF_SIGNER, OFF_VERSION, RECORD_BYTES, RECORD_VERSION, ROLE_OPERATOR, SIGNATURE_BYTES, STRUCT_BAD_CHAIN,
+  STRUCT_BAD_SIGNATURE_ENCODING, STRUCT_BAD_VERSION, STRUCT_OK, STRUCT_RESERVED_FIELD, STRUCT_RESERVED_FLAG, VO_COUNT,
+  VO_DIGEST, VO_RESERVED, isZero, setU32, setU64, setU128, signatureEncodingOk, u16, u32,
 } from './record.js';
 import { DIGEST_BYTES, hash, hashBatch, type HashAlgorithm } from '../crypto/hash.js';
 import { ResultCode } from './results.js';
@@ -51,7 +51,9 @@ function vouchStructure(b: Uint8Array, o: number, chainId: number): number {
  * signature bytes are fixed (zero, hint 0xFE), so this binds exactly their signed bytes.
  * `hashes[first + k]` is the tx hash of covered record k.
  */
-export function vouchDigest(hashes: Uint8Array[], first: number, count: number, chainId: number, alg: HashAlgorithm): Uint8Array {
+export function vouchDigest(
+  hashes: Uint8Array[], first: number, count: number, chainId: number, alg: HashAlgorithm,
+): Uint8Array {
   const buf = new Uint8Array(VOUCH_DOMAIN.length + 8 + count * DIGEST_BYTES);
   buf.set(VOUCH_DOMAIN, 0);
   setU32(buf, VOUCH_DOMAIN.length, chainId);
@@ -123,7 +125,8 @@ export interface VouchGroup {
 }
 
 /** The gateway key of a vouch, as the caller resolves it (registered keys only). */
-export type GatewayLookup = (batch: Uint8Array, signerOffset: number) => { publicKey: Uint8Array; roles: number } | undefined;
+export type GatewayLookup =
+  (batch: Uint8Array, signerOffset: number) => { publicKey: Uint8Array; roles: number } | undefined;
 
 /**
  * Scans `batch` for vouch groups and checks everything about each group except the vouch's
@@ -141,7 +144,9 @@ export function scanVouchGroups(
   batch: Uint8Array, n: number, chainId: number, alg: HashAlgorithm, structure: Uint8Array,
   gatewayKey: GatewayLookup, codes: Uint16Array, plainAllowed: boolean, txHashes?: Uint8Array[],
 ): VouchGroup[] {
-  if (txHashes !== undefined && txHashes.length !== n) throw new RangeError(`${txHashes.length} tx hashes for ${n} records`);
+  if (txHashes !== undefined && txHashes.length !== n) {
+    throw new RangeError(`${txHashes.length} tx hashes for ${n} records`);
+  }
   const groups: VouchGroup[] = [];
   let i = 0;
   while (i < n) {

@@ -19,7 +19,9 @@ const PRIVATE_KEY_BYTES = 32;
 
 /** Throws unless `v` is a Uint8Array of `len` bytes (TypeError / RangeError naming `name`). */
 export function bytesArg(v: unknown, len: number, name: string): void {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`);
+  if (!(v instanceof Uint8Array)) {
+    throw new TypeError(`${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`);
+  }
   if (v.length !== len) throw new RangeError(`${name} must be ${len} bytes, got ${v.length}`);
 }
 
@@ -39,7 +41,9 @@ export function checkSigner(s: unknown, name = 'signer'): asserts s is Signer {
 }
 
 export function keyIdOf(publicKey: Uint8Array): Uint8Array {
-  if (!(publicKey instanceof Uint8Array)) throw new TypeError(`publicKey must be a Uint8Array of 65 bytes, got ${describeValue(publicKey)}`);
+  if (!(publicKey instanceof Uint8Array)) {
+    throw new TypeError(`publicKey must be a Uint8Array of 65 bytes, got ${describeValue(publicKey)}`);
+  }
   if (publicKey.length !== 65 || publicKey[0] !== 4) {
     throw new RangeError('publicKey must be 65 bytes, 0x04 ‖ x ‖ y');
   }
@@ -47,7 +51,9 @@ export function keyIdOf(publicKey: Uint8Array): Uint8Array {
 }
 
 export function signerFromKeyPair(kp: KeyPair): Signer {
-  if (typeof kp !== 'object' || kp === null) throw new TypeError(`key pair must be { privateKey, publicKey }, got ${describeValue(kp)}`);
+  if (typeof kp !== 'object' || kp === null) {
+    throw new TypeError(`key pair must be { privateKey, publicKey }, got ${describeValue(kp)}`);
+  }
   bytesArg(kp.privateKey, PRIVATE_KEY_BYTES, 'privateKey');
   return { privateKey: kp.privateKey, publicKey: kp.publicKey, keyId: keyIdOf(kp.publicKey) };
 }

@@ -4,11 +4,9 @@
 // 50 signatures a second with another library would be a surprise, not a feature.
 
 import * as sm2 from './sm2.js';
+import type { KeyPair } from './sm2.js';
 
-export interface KeyPair {
-  privateKey: Uint8Array;
-  publicKey: Uint8Array;
-}
+export type { KeyPair };
 
 export interface VerifyItem {
   msg: Uint8Array;

@@ -28,8 +28,8 @@ import type { RecordVerifier } from './verify.js';
 /** The public key registered on the chain under the 32-byte key id at `ids[off..]`. */
 export type RegisteredKey = (ids: Uint8Array, off: number) => Uint8Array | undefined;
 
-const STRUCT_TO_RESULT = [0, ResultCode.bad_version, ResultCode.bad_kind, ResultCode.wrong_chain, ResultCode.reserved_flag,
-  ResultCode.reserved_field, ResultCode.bad_signature_encoding];
+const STRUCT_TO_RESULT = [0, ResultCode.bad_version, ResultCode.bad_kind, ResultCode.wrong_chain,
+  ResultCode.reserved_flag, ResultCode.reserved_field, ResultCode.bad_signature_encoding];
 
 /** Admission code of a record whose structure check gave `s` (not STRUCT_OK). */
 export function structureResult(batch: Uint8Array, o: number, s: number): number {
@@ -118,7 +118,8 @@ export function settleAdmission(batch: Uint8Array, scan: AdmissionScan, sigOk: U
     if (codes[i] === 0) {
       // Pass 2's keys are a subset of pass 1's: a key found now was a candidate then, and
       // a key id names one public key, so the signature flag is for this very key.
-      const known = registered(batch, o + OFF_SIGNER) !== undefined || (visible.size > 0 && visible.has(signerHex(batch, o)));
+      const known = registered(batch, o + OFF_SIGNER) !== undefined ||
+        (visible.size > 0 && visible.has(signerHex(batch, o)));
       if (!known) codes[i] = ResultCode.signer_key_not_found;
       else if (sigOk[i] !== 1) codes[i] = ResultCode.bad_signature;
     }

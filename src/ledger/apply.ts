@@ -31,9 +31,12 @@ export interface AppliedBlock {
  */
 export function applyBlock(state: LedgerState, entry: LogEntry): AppliedBlock {
   const { height, timeMs, records, count } = entry;
-  assert(Number.isSafeInteger(height) && height === state.height + 1, `block ${height} applied after block ${state.height}`);
-  assert(Number.isSafeInteger(timeMs) && timeMs >= state.timeMs, `block ${height}: time ${timeMs} before ${state.timeMs}`);
-  assert(count >= 1 && records.length >= count * RECORD_BYTES, `block ${height}: ${count} records in ${records.length} bytes`);
+  assert(Number.isSafeInteger(height) && height === state.height + 1,
+    `block ${height} applied after block ${state.height}`);
+  assert(Number.isSafeInteger(timeMs) && timeMs >= state.timeMs,
+    `block ${height}: time ${timeMs} before ${state.timeMs}`);
+  assert(count >= 1 && records.length >= count * RECORD_BYTES,
+    `block ${height}: ${count} records in ${records.length} bytes`);
   assert((u16(records, (count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) === 0,
     `block ${height} ends inside a linked chain`);
   state.beginBlock(height, timeMs);

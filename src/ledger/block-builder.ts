@@ -93,7 +93,9 @@ export class BlockBuilder implements BlockSink {
     // written once per checkpoint, however many blocks touch it.
     checkpoints.note(changes);
     if (checkpoints.due(entry.height)) checkpoints.writeInto(wb, entry.height);
-    const seal = this.#o.seal.seal({ alg: this.#o.alg, chunks: sealChunks(entry, chunks), codes, wantHashes: this.#o.txHashIndex, tree });
+    const seal = this.#o.seal.seal({
+      alg: this.#o.alg, chunks: sealChunks(entry, chunks), codes, wantHashes: this.#o.txHashIndex, tree,
+    });
     const sealed = Promise.all([this.#sealed, seal]).then(([prev, r]) => {
       const header = encodeHeader({
         alg: this.#o.alg, chainId: this.#o.chainId, height: entry.height, prevHash: prev.hash, txRoot: r.txRoot,
@@ -117,7 +119,9 @@ export class BlockBuilder implements BlockSink {
     });
     const durable = write.then((s) => {
       this.#durableHeight = entry.height;
-      this.#o.onDurable({ ...s, height: entry.height, count: entry.count, timeMs: entry.timeMs, records: entry.records, codes });
+      this.#o.onDurable({
+        ...s, height: entry.height, count: entry.count, timeMs: entry.timeMs, records: entry.records, codes,
+      });
       return codes;
     }, (err: Error) => {
       // Once a block has failed to write, no later block may be written or acknowledged:
@@ -143,10 +147,13 @@ export class BlockBuilder implements BlockSink {
     // a small index keeps them findable by id. Applied transfers are never indexed here.
     for (let i = 0; i < codes.length; i++) {
       if (codes[i] < RESULT_APPLY_MIN || records[i * RECORD_BYTES + OFF_KIND] !== Kind.transfer) continue;
-      putLocation(wb, idKey(P_REFUSED, records.subarray(i * RECORD_BYTES + OFF_ID, i * RECORD_BYTES + OFF_ID + 16)), height, i);
+      const id = records.subarray(i * RECORD_BYTES + OFF_ID, i * RECORD_BYTES + OFF_ID + 16);
+      putLocation(wb, idKey(P_REFUSED, id), height, i);
     }
     if (!this.#o.txHashIndex) return;
-    if (hashes === undefined || hashes.length !== codes.length * DIGEST_BYTES) throw new Error(`block ${height}: tx hashes missing`);
+    if (hashes === undefined || hashes.length !== codes.length * DIGEST_BYTES) {
+      throw new Error(`block ${height}: tx hashes missing`);
+    }
     // Keys built in the batch's scratch chunks: no allocation per record.
     for (let i = 0; i < codes.length; i++) {
       const k = wb.alloc(1 + DIGEST_BYTES);

@@ -10,7 +10,8 @@ import { ENTRY_BYTES } from '../codec/entries.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import {
-  META_TIP, P_HALT, P_KEY, P_OP, P_TRANSFER_UPDATE, type RocksDb, blockKey, decodeTip, encodeKey, encodeOp, idKey, indexKey,
+  META_TIP, P_HALT, P_KEY, P_OP, P_TRANSFER_UPDATE, type RocksDb, blockKey, decodeTip, encodeKey, encodeOp, idKey,
+  indexKey,
 } from '../store/store.js';
 import { applyBlockNow } from './apply.js';
 import { checkpointAccountsInto, checkpointTransfersInto, restoreState } from './restore.js';
@@ -20,9 +21,13 @@ import { type BlockChanges, type LedgerState, opIdOf } from './state.js';
 export const CHECKPOINT_BLOCKS_DEFAULT = 32;
 export const CHECKPOINT_BLOCKS_MAX = 1024;
 
-interface Dirty { accounts: Set<number>; transfers: Set<number>; keys: Set<number>; ops: Set<string>; halts: Set<number> }
+interface Dirty {
+  accounts: Set<number>; transfers: Set<number>; keys: Set<number>; ops: Set<string>; halts: Set<number>;
+}
 
-const noneDirty = (): Dirty => ({ accounts: new Set(), transfers: new Set(), keys: new Set(), ops: new Set(), halts: new Set() });
+const noneDirty = (): Dirty => ({
+  accounts: new Set(), transfers: new Set(), keys: new Set(), ops: new Set(), halts: new Set(),
+});
 
 /** What changed since the last checkpoint, and writing it out with the next one. */
 export class Checkpoints {
@@ -34,7 +39,9 @@ export class Checkpoints {
 
   constructor(state: LedgerState, everyBlocks: number = CHECKPOINT_BLOCKS_DEFAULT) {
     if (!Number.isSafeInteger(everyBlocks) || everyBlocks < 1 || everyBlocks > CHECKPOINT_BLOCKS_MAX) {
-      throw new RangeError(`checkpointBlocks must be an integer in [1, ${CHECKPOINT_BLOCKS_MAX}], got ${String(everyBlocks)}`);
+      throw new RangeError(
+        `checkpointBlocks must be an integer in [1, ${CHECKPOINT_BLOCKS_MAX}], got ${String(everyBlocks)}`,
+      );
     }
     this.#state = state;
     this.#every = everyBlocks;
@@ -127,9 +134,13 @@ export async function recover(db: RocksDb, state: LedgerState, alg: HashAlgorith
     const b = decodeBlock(v);
     const h = decodeHeader(b.header);
     if (!equalBytes(h.prevHash, last.hash)) throw new Error(`block ${height} does not link to block ${height - 1}`);
-    const { codes, changes, stateRoot } = applyBlockNow(state, { height, timeMs: h.timeMs, records: b.records, count: b.count });
+    const { codes, changes, stateRoot } = applyBlockNow(
+      state, { height, timeMs: h.timeMs, records: b.records, count: b.count },
+    );
     for (let i = 0; i < b.count; i++) {
-      if (codes[i] !== b.codes[i]) throw new Error(`replay of block ${height} gives a different result for record ${i}`);
+      if (codes[i] !== b.codes[i]) {
+        throw new Error(`replay of block ${height} gives a different result for record ${i}`);
+      }
     }
     if (!equalBytes(stateRoot, h.stateRoot)) throw new Error(`replay of block ${height} gives a different state root`);
     checkpoints.note(changes);

@@ -21,9 +21,10 @@ export async function readChainConfig(db: RocksDb, dir: string): Promise<ChainCo
   try {
     config = JSON.parse(Buffer.from(raw).toString('utf8')) as ChainConfig;
   } catch (err) {
-    throw new Error(`${dir}: the chain config is not valid JSON (${(err as Error).message})`);
+    throw new Error(`${dir}: the chain config is not valid JSON (${(err as Error).message})`, { cause: err });
   }
-  if (config.version !== 1 || !Number.isSafeInteger(config.chainId) || (config.alg !== 'sm3' && config.alg !== 'sha256')) {
+  if (config.version !== 1 || !Number.isSafeInteger(config.chainId) ||
+      (config.alg !== 'sm3' && config.alg !== 'sha256')) {
     throw new Error(`${dir}: the chain config is not one this gmledger reads`);
   }
   return config;

@@ -4,7 +4,7 @@
 
 import { KEY_ID_BYTES, Kind, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY } from '../codec/record.js';
 import { toHex } from '../crypto/bytes.js';
-import { hashBatch } from '../crypto/hash.js';
+import { type HashAlgorithm, hashBatch } from '../crypto/hash.js';
 import type { LedgerState } from './state.js';
 
 /**
@@ -19,7 +19,7 @@ export class InBatchKeys {
   readonly #visible = new Map<string, Uint8Array>();
   #next = 0;
 
-  constructor(batch: Uint8Array, count: number, alg: 'sm3' | 'sha256') {
+  constructor(batch: Uint8Array, count: number, alg: HashAlgorithm) {
     for (let i = 0; i < count; i++) {
       if (batch[i * RECORD_BYTES + OFF_KIND] !== Kind.register_key) continue;
       this.#regs.push(i);
@@ -48,6 +48,8 @@ export class InBatchKeys {
  * The public key that signed the record at `o`: registered in `state`, else visible in
  * `inBatch` (call inBatch.advanceTo(record index) first).
  */
-export function signerKey(state: LedgerState, inBatch: InBatchKeys, batch: Uint8Array, o: number): Uint8Array | undefined {
+export function signerKey(
+  state: LedgerState, inBatch: InBatchKeys, batch: Uint8Array, o: number,
+): Uint8Array | undefined {
   return state.keyById(batch, o + OFF_SIGNER)?.publicKey ?? inBatch.get(batch, o + OFF_SIGNER);
 }

@@ -91,7 +91,10 @@ export class Ledger extends EventEmitter {
   #closed = false;
   // Durable reads in progress: appends arriving meanwhile wait here, in arrival order.
   #holders = 0;
-  #deferred: { batch: Uint8Array; count: number; hashes?: Uint8Array[]; resolve: (v: AppendResult) => void; reject: (e: Error) => void }[] = [];
+  #deferred: {
+    batch: Uint8Array; count: number; hashes?: Uint8Array[];
+    resolve: (v: AppendResult) => void; reject: (e: Error) => void;
+  }[] = [];
 
   private constructor(dir: string, config: ChainConfig, node: Signer, parts: Parts, options: LedgerOptions) {
     super();
@@ -102,7 +105,9 @@ export class Ledger extends EventEmitter {
     this.reader = parts.reader;
     this.#sync = options.sync ?? true;
     this.#inFlightMax = options.inFlightMaxRecords ?? IN_FLIGHT_RECORDS_DEFAULT;
-    if (!Number.isSafeInteger(this.#inFlightMax) || this.#inFlightMax < 1) throw new RangeError('inFlightMaxRecords must be a positive integer');
+    if (!Number.isSafeInteger(this.#inFlightMax) || this.#inFlightMax < 1) {
+      throw new RangeError('inFlightMaxRecords must be a positive integer');
+    }
   }
 
   /** Opens the chain in `dir` (created by `gmledger init`) and resumes from its last durable block. */
@@ -122,7 +127,9 @@ export class Ledger extends EventEmitter {
       started.catch(() => undefined);
       const checkpoints = new Checkpoints(state, options.checkpointBlocks);
       const tip = await recover(db, state, config.alg, checkpoints, options.sync ?? true);
-      if (!tip && options.genesis !== true) throw new Error(`${dir} has no genesis block (an interrupted gmledger init?): recreate it`);
+      if (!tip && options.genesis !== true) {
+        throw new Error(`${dir} has no genesis block (an interrupted gmledger init?): recreate it`);
+      }
       if (tip && options.genesis === true) throw new Error(`${dir} already has a genesis block`);
       await started;
       return Ledger.#assemble(dir, config, node, options, { db, state, seal, checkpoints }, tip);
@@ -137,10 +144,11 @@ export class Ledger extends EventEmitter {
     p: Pick<Parts, 'db' | 'state' | 'seal' | 'checkpoints'>, tip: Awaited<ReturnType<typeof recover>>): Ledger {
     const start = tip ?? { height: -1, timeMs: 0, hash: new Uint8Array(DIGEST_BYTES) };
     const txHashIndex = options.txHashIndex ?? false;
-    let ledger: Ledger | undefined;
+    // The builder's and the reader's callbacks reach `ledger`, made last: they only run once it exists.
     const builder = new BlockBuilder({
-      state: p.state, db: p.db, chainId: config.chainId, alg: config.alg, node, seal: p.seal, checkpoints: p.checkpoints,
-      tip: start, sync: options.sync ?? true, txHashIndex, onDurable: (e) => ledger!.#publish(e),
+      state: p.state, db: p.db, chainId: config.chainId, alg: config.alg, node, seal: p.seal,
+      checkpoints: p.checkpoints, tip: start, sync: options.sync ?? true, txHashIndex,
+      onDurable: (e) => ledger.#publish(e),
     });
     const sequencer = new LocalSequencer({
       height: start.height, timeMs: start.timeMs, sink: builder,
@@ -152,9 +160,9 @@ export class Ledger extends EventEmitter {
     const reader = new LedgerReader({
       state: p.state, db: p.db, alg: config.alg, txHashIndex, history,
       durableHeight: () => builder.durableHeight, settled: () => builder.flush(),
-      durableRead: (read) => ledger!.durableRead(read), lastHeader: () => builder.lastHeader,
+      durableRead: (read) => ledger.durableRead(read), lastHeader: () => builder.lastHeader,
     });
-    ledger = new Ledger(dir, config, node, { ...p, admission, builder, sequencer, reader }, options);
+    const ledger: Ledger = new Ledger(dir, config, node, { ...p, admission, builder, sequencer, reader }, options);
     return ledger;
   }
 
@@ -194,7 +202,9 @@ export class Ledger extends EventEmitter {
     return this.#p.state;
   }
 
-  info(): { chainId: number; height: number; accounts: number; transfers: number; keys: number; verifier: string; sm2: string } {
+  info(): {
+    chainId: number; height: number; accounts: number; transfers: number; keys: number; verifier: string; sm2: string;
+  } {
     const s = this.#p.state;
     return {
       chainId: this.config.chainId, height: this.height, accounts: s.accounts.count, transfers: s.transfers.count,
@@ -242,7 +252,9 @@ export class Ledger extends EventEmitter {
    * chain). `trusted`: the batch is one or more vouch groups (docs/protocol.md §8) — one
    * gateway signature per group instead of one per record.
    */
-  async submitBatch(batch: Uint8Array, options?: { trusted?: boolean }): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
+  async submitBatch(
+    batch: Uint8Array, options?: { trusted?: boolean },
+  ): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw new Error('ledger is closed');
     if (!(batch instanceof Uint8Array) || batch.length % RECORD_BYTES !== 0) {
@@ -350,7 +362,9 @@ export class Ledger extends EventEmitter {
       }
     } finally {
       if (--this.#holders === 0) {
-        for (const d of this.#deferred.splice(0)) this.#p.sequencer.append(d.batch, d.count, d.hashes).then(d.resolve, d.reject);
+        for (const d of this.#deferred.splice(0)) {
+          this.#p.sequencer.append(d.batch, d.count, d.hashes).then(d.resolve, d.reject);
+        }
       }
     }
   }
@@ -379,8 +393,12 @@ export class Ledger extends EventEmitter {
   getTransfer(id: bigint) { return this.reader.getTransfer(id); }
   getBlock(height: number) { return this.reader.getBlock(height); }
   getTransaction(key: Uint8Array | bigint) { return this.reader.getTransaction(key); }
-  accountTransfers(id: bigint, options?: Parameters<LedgerReader['accountTransfers']>[1]) { return this.reader.accountTransfers(id, options); }
-  proveTransaction(where: Parameters<LedgerReader['proveTransaction']>[0]) { return this.reader.proveTransaction(where); }
+  accountTransfers(id: bigint, options?: Parameters<LedgerReader['accountTransfers']>[1]) {
+    return this.reader.accountTransfers(id, options);
+  }
+  proveTransaction(where: Parameters<LedgerReader['proveTransaction']>[0]) {
+    return this.reader.proveTransaction(where);
+  }
   anchorReceipt(anchorId: bigint) { return this.reader.anchorReceipt(anchorId); }
   proveAccount(id: bigint) { return this.reader.proveAccount(id); }
   pendingTransfers() { return this.reader.pendingTransfers(); }

@@ -2,8 +2,12 @@
 // applications and embedders. Nothing here changes the ledger; what is "durable" (synced,
 // acknowledged) and what is only applied is said per method.
 
-import { type InclusionProof, type AccountProof, type BlockHeader, decodeBlock, decodeHeader, recordViews, txHashes } from '../codec/block.js';
-import { ENTRY_WORDS, T_HEIGHT, T_INDEX, T_TIMESTAMP, STATUS_PENDING, T_STATUS, readAccount, readTransfer, wordsU64 } from '../codec/entries.js';
+import {
+  type InclusionProof, type AccountProof, type BlockHeader, decodeBlock, decodeHeader, recordViews, txHashes,
+} from '../codec/block.js';
+import {
+  ENTRY_WORDS, T_HEIGHT, T_INDEX, T_TIMESTAMP, STATUS_PENDING, T_STATUS, readAccount, readTransfer, wordsU64,
+} from '../codec/entries.js';
 import type { TransferFields } from '../codec/entries.js';
 import { Kind, RECORD_BYTES, type DecodedRecord, decode, setU128 } from '../codec/record.js';
 import { resultName } from '../codec/results.js';
@@ -18,18 +22,27 @@ export const ACCOUNT_PAGE_MAX = 1000;
 
 export interface AccountView {
   id: bigint; debitsPending: bigint; debitsPosted: bigint; creditsPending: bigint; creditsPosted: bigint;
-  userData: bigint; ledger: number; code: number; flags: number; controller: Uint8Array; timestampMs: number; index: number;
+  userData: bigint; ledger: number; code: number; flags: number; controller: Uint8Array; timestampMs: number;
+  index: number;
 }
 
 export type TransferView = TransferFields;
 
-export interface AccountTransfer { height: number; index: number; timeMs: number; record: Uint8Array; decoded: DecodedRecord }
+export interface AccountTransfer {
+  height: number; index: number; timeMs: number; record: Uint8Array; decoded: DecodedRecord;
+}
 
-export interface TransactionView { record: Uint8Array; height: number; index: number; code: number; name: string; decoded: DecodedRecord }
+export interface TransactionView {
+  record: Uint8Array; height: number; index: number; code: number; name: string; decoded: DecodedRecord;
+}
 
-export interface BlockView { header: BlockHeader; headerBytes: Uint8Array; signatures: Uint8Array; records: Uint8Array[]; codes: number[] }
+export interface BlockView {
+  header: BlockHeader; headerBytes: Uint8Array; signatures: Uint8Array; records: Uint8Array[]; codes: number[];
+}
 
-export interface AccountTransfersOptions { limit?: number; fromMs?: number; toMs?: number; reverse?: boolean; after?: Uint8Array }
+export interface AccountTransfersOptions {
+  limit?: number; fromMs?: number; toMs?: number; reverse?: boolean; after?: Uint8Array;
+}
 
 /** What the reader needs of the ledger it reads. */
 export interface ReaderSource {
@@ -102,7 +115,10 @@ export class LedgerReader {
     const b = at && await this.#readBlock(at.height);
     if (!at || !b || at.index >= b.count) return undefined;
     const record = recordAt(b.records, at.index);
-    return { record, height: at.height, index: at.index, code: b.codes[at.index], name: resultName(b.codes[at.index]), decoded: decode(record) };
+    return {
+      record, height: at.height, index: at.index, code: b.codes[at.index], name: resultName(b.codes[at.index]),
+      decoded: decode(record),
+    };
   }
 
   /** Where a transaction is: a transfer by id (durable blocks only), or a record by tx hash. */
@@ -117,7 +133,9 @@ export class LedgerReader {
       return loc && readLocation(loc);
     }
     if (!(key instanceof Uint8Array) || key.length !== DIGEST_BYTES) {
-      throw new TypeError(`a transaction is looked up by transfer id (bigint) or tx hash (${DIGEST_BYTES}-byte Uint8Array)`);
+      throw new TypeError(
+        `a transaction is looked up by transfer id (bigint) or tx hash (${DIGEST_BYTES}-byte Uint8Array)`,
+      );
     }
     if (!this.#s.txHashIndex) throw new Error('lookup by tx hash needs the tx hash index (LedgerOptions.txHashIndex)');
     const loc = await this.#s.db.get(idKey(P_TX, key));
@@ -125,7 +143,9 @@ export class LedgerReader {
   }
 
   async #readBlock(height: number): Promise<ReturnType<typeof decodeBlock> | undefined> {
-    if (!Number.isSafeInteger(height) || height < 0) throw new RangeError(`height must be a non-negative integer, got ${String(height)}`);
+    if (!Number.isSafeInteger(height) || height < 0) {
+      throw new RangeError(`height must be a non-negative integer, got ${String(height)}`);
+    }
     const v = await this.#s.db.get(blockKey(height));
     return v && decodeBlock(v);
   }
@@ -136,7 +156,9 @@ export class LedgerReader {
    * following page (`next` is set whenever the page is full; the page after it may be
    * empty). A cursor is the id (16 bytes, LE u128) of the page's last transfer.
    */
-  async accountTransfers(accountId: bigint, options: AccountTransfersOptions = {}): Promise<{ transfers: AccountTransfer[]; next?: Uint8Array }> {
+  async accountTransfers(
+    accountId: bigint, options: AccountTransfersOptions = {},
+  ): Promise<{ transfers: AccountTransfer[]; next?: Uint8Array }> {
     const page = this.#historyPage(accountId, options);
     const blocks = new Map<number, ReturnType<typeof decodeBlock>>();
     for (const x of page.transfers) {
@@ -153,7 +175,9 @@ export class LedgerReader {
   }
 
   /** The page's locations, walked synchronously: the slab and the lists stay as they are. */
-  #historyPage(accountId: bigint, options: AccountTransfersOptions): { transfers: AccountTransfer[]; next?: Uint8Array } {
+  #historyPage(
+    accountId: bigint, options: AccountTransfersOptions,
+  ): { transfers: AccountTransfer[]; next?: Uint8Array } {
     const limit = Math.max(1, Math.min(options.limit ?? 100, ACCOUNT_PAGE_MAX));
     const fromMs = options.fromMs ?? 0;
     const toMs = options.toMs ?? Number.POSITIVE_INFINITY;
@@ -191,7 +215,9 @@ export class LedgerReader {
   }
 
   /** Inclusion proof of the transaction at (height, index), or by tx hash / transfer id. */
-  async proveTransaction(where: { height: number; index: number } | Uint8Array | bigint): Promise<InclusionProof | undefined> {
+  async proveTransaction(
+    where: { height: number; index: number } | Uint8Array | bigint,
+  ): Promise<InclusionProof | undefined> {
     const at = typeof where === 'object' && !(where instanceof Uint8Array) ? where : await this.#locate(where);
     if (!at) return undefined;
     const b = await this.#readBlock(at.height);
@@ -204,7 +230,9 @@ export class LedgerReader {
   }
 
   /** Anchor receipt: where the anchor is, when it was committed, and its inclusion proof. */
-  async anchorReceipt(anchorId: bigint): Promise<{ height: number; index: number; commitTimeMs: number; proof: InclusionProof } | undefined> {
+  async anchorReceipt(
+    anchorId: bigint,
+  ): Promise<{ height: number; index: number; commitTimeMs: number; proof: InclusionProof } | undefined> {
     const op = this.#s.state.ops.get(opKeyOf(idBytes(anchorId, 'anchorId')));
     if (!op || op.kind !== Kind.anchor) return undefined;
     await this.#s.settled();

@@ -12,7 +12,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { RECORD_BYTES } from '../codec/record.js';
-import { DIGEST_BYTES } from '../crypto/hash.js';
+import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
 import { resultRoot, txHashesPacked, txRoot } from '../codec/block.js';
 import type { StateTree, StateTreeRefs } from './statetree.js';
 import type { StateTreeUpdate } from './state.js';
@@ -25,7 +25,7 @@ export const SEAL_WORKER_MIN_RECORDS = 256;
 export type SealChunk = { records: Uint8Array } | { hashes: Uint8Array };
 
 export interface SealJob {
-  alg: 'sm3' | 'sha256';
+  alg: HashAlgorithm;
   chunks: SealChunk[];
   codes: Uint16Array;
   /** Return the tx hashes (n × 32 bytes). */
@@ -83,7 +83,9 @@ interface Pending { resolve: (s: Seal) => void; reject: (e: Error) => void }
 export const READY_ID = -1;
 
 /** Messages to the worker: a job, with the tree handed over on the first one. */
-export interface SealRequest { id: number; job: SealJob; init?: { alg: 'sm3' | 'sha256'; leafBytes: number; refs: StateTreeRefs } }
+export interface SealRequest {
+  id: number; job: SealJob; init?: { alg: HashAlgorithm; leafBytes: number; refs: StateTreeRefs };
+}
 export interface SealResponse { id: number; seal?: Seal; refs?: StateTreeRefs; error?: string }
 
 export class SealWorker {
@@ -122,7 +124,10 @@ export class SealWorker {
         reject(err as Error);
         return;
       }
-      const fail = (err: Error): void => { worker.off('message', onReady); reject(new Error(`seal worker could not start: ${err.message}`)); };
+      const fail = (err: Error): void => {
+        worker.off('message', onReady);
+        reject(new Error(`seal worker could not start: ${err.message}`));
+      };
       const onExit = (code: number): void => fail(new Error(`exited with code ${code}`));
       const onReady = (m: SealResponse): void => {
         if (m.id !== READY_ID) return;

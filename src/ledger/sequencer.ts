@@ -6,15 +6,29 @@
 // timestamp in `prepare`; every replica commits with the logged one).
 
 import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES, u16 } from '../codec/record.js';
+import { CHECK_BATCH_MAX } from '../codec/validate.js';
+import { SM2_BATCH_MAX } from '../crypto/sm2.js';
 import type { LogEntry } from './apply.js';
 
-/** Most records one append takes; a batch always lands in a single block. */
+/**
+ * Most records one submit or append takes; a batch always lands in a single block. Not the
+ * network's frame limit (LIMITS.BATCH_RECORDS_MAX, 1,024 records per WebSocket frame): the
+ * node's batcher merges frames from many connections into batches of up to this size.
+ * 8,190 records are just under 2 MiB, structure-checked in one WASM call.
+ */
 export const BATCH_RECORDS_MAX = 8190;
 /** A block closes at this many records (default) or this long after opening. */
 export const BLOCK_RECORDS_DEFAULT = 8190;
 export const BLOCK_RECORDS_MAX = 1 << 16;
 export const BLOCK_MS_DEFAULT = 20;
 export const BLOCK_MS_MAX = 60_000;
+
+// Limits that must agree, checked at load: a batch is checked in one structure call and
+// verified in one SM2 batch, and fits in a block.
+if (BATCH_RECORDS_MAX > CHECK_BATCH_MAX || BATCH_RECORDS_MAX > SM2_BATCH_MAX || BATCH_RECORDS_MAX > BLOCK_RECORDS_MAX) {
+  throw new Error('BATCH_RECORDS_MAX exceeds CHECK_BATCH_MAX, SM2_BATCH_MAX or BLOCK_RECORDS_MAX');
+}
+if (BLOCK_RECORDS_DEFAULT > BLOCK_RECORDS_MAX) throw new Error('BLOCK_RECORDS_DEFAULT exceeds BLOCK_RECORDS_MAX');
 
 /** Where one append landed: its block, its first index there, and its records' result codes. */
 export interface AppendResult { codes: Uint16Array; height: number; first: number }
@@ -113,7 +127,9 @@ export class LocalSequencer implements Sequencer {
     block.batches.push(batch.subarray(0, count * RECORD_BYTES));
     block.chunks.push({ count, hashes });
     block.count += count;
-    const result = new Promise<AppendResult>((resolve, reject) => block.waiters.push({ resolve, reject, first, count }));
+    const result = new Promise<AppendResult>(
+      (resolve, reject) => block.waiters.push({ resolve, reject, first, count }),
+    );
     if (block.count >= this.#blockMaxRecords) this.cut();
     return result;
   }
@@ -138,7 +154,9 @@ export class LocalSequencer implements Sequencer {
     const records = block.batches.length === 1 ? block.batches[0] : concat(block.batches, block.count);
     let committed: Promise<Uint16Array>;
     try {
-      committed = this.#sink.commit({ height: block.height, timeMs: block.timeMs, records, count: block.count }, block.chunks);
+      committed = this.#sink.commit(
+        { height: block.height, timeMs: block.timeMs, records, count: block.count }, block.chunks,
+      );
     } catch (err) {
       // A broken invariant inside apply: nothing more is ordered (see assert.ts).
       this.#failed = err as Error;
@@ -146,7 +164,9 @@ export class LocalSequencer implements Sequencer {
       return;
     }
     committed.then((codes) => {
-      for (const w of block.waiters) w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
+      for (const w of block.waiters) {
+        w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
+      }
     }, (err: Error) => {
       for (const w of block.waiters) w.reject(err);
     });
@@ -169,13 +189,17 @@ export class LocalSequencer implements Sequencer {
 }
 
 /** Why an append is refused before anything happens (bad arguments), or undefined. */
-function checkAppend(batch: Uint8Array, count: number, hashes: Uint8Array[] | undefined, blockMax: number): Error | undefined {
+function checkAppend(
+  batch: Uint8Array, count: number, hashes: Uint8Array[] | undefined, blockMax: number,
+): Error | undefined {
   if (!(batch instanceof Uint8Array)) return new TypeError('append: batch must be a Uint8Array');
   const max = Math.min(BATCH_RECORDS_MAX, blockMax);
   if (!Number.isSafeInteger(count) || count < 1 || count > max || batch.length < count * RECORD_BYTES) {
     return new RangeError(`append: count must be an integer in [1, ${max}] and the batch must hold that many records`);
   }
-  if (hashes !== undefined && hashes.length !== count) return new RangeError(`append: ${hashes.length} hashes for ${count} records`);
+  if (hashes !== undefined && hashes.length !== count) {
+    return new RangeError(`append: ${hashes.length} hashes for ${count} records`);
+  }
   // Linked chains close inside one append: applyBlock ends a chain at its first unlinked
   // record, so a chain left open here would run on into the next append's records.
   if ((u16(batch, (count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) {

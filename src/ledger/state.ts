@@ -17,7 +17,7 @@ import {
   TRANSFER_PENDING, TRANSFER_POST_PENDING, TRANSFER_VOID_PENDING, TR_AMOUNT, TR_CODE, TR_CREDIT, TR_DEBIT,
   TR_LEDGER, TR_PENDING_ID, TR_TIMEOUT, TR_USER_DATA, isZero, u16, u32,
 } from '../codec/record.js';
-import { sm3 } from '../crypto/hash.js';
+import { type HashAlgorithm, sm3 } from '../crypto/hash.js';
 import { ResultCode as R } from '../codec/results.js';
 import {
   A_ID, A_DEBITS_PENDING, A_DEBITS_POSTED, A_CREDITS_PENDING, A_CREDITS_POSTED, A_USER_DATA, A_LEDGER, A_CODE_FLAGS,
@@ -39,7 +39,7 @@ export {
 export type { KeyEntry, OpEntry } from '../codec/entries.js';
 
 export interface StateOptions {
-  alg?: 'sm3' | 'sha256';
+  alg?: HashAlgorithm;
   /** Optional full public-key check (on-curve); the structural 0x04 check always runs. */
   validatePublicKey?: (publicKey: Uint8Array) => boolean;
 }
@@ -219,7 +219,9 @@ export class LedgerState {
     const sorted = dirty.subarray(0, n).sort();
     const leaves = new Uint32Array(n * ENTRY_WORDS);
     const w = this.accounts.words;
-    for (let k = 0; k < n; k++) leaves.set(w.subarray(sorted[k] * ENTRY_WORDS, (sorted[k] + 1) * ENTRY_WORDS), k * ENTRY_WORDS);
+    for (let k = 0; k < n; k++) {
+      leaves.set(w.subarray(sorted[k] * ENTRY_WORDS, (sorted[k] + 1) * ENTRY_WORDS), k * ENTRY_WORDS);
+    }
     this.#treeSize = this.accounts.count;
     const changes: BlockChanges = {
       accounts: Array.from(sorted),
@@ -242,7 +244,9 @@ export class LedgerState {
    * range: Ledger.append refuses a batch that ends inside one, and verify a block that
    * does; here it is an invariant, checked before anything is mutated.
    */
-  applyBatch(batch: Uint8Array, start: number, count: number, results: Uint16Array, first: number, indexBase: number): void {
+  applyBatch(
+    batch: Uint8Array, start: number, count: number, results: Uint16Array, first: number, indexBase: number,
+  ): void {
     if (count > 0 && (u16(batch, (start + count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) {
       throw new Error('applyBatch: the range ends inside a linked chain');
     }
@@ -338,7 +342,8 @@ export class LedgerState {
   #registerKey(b: Uint8Array, o: number, index: number): number {
     const signer = this.#signer(b, o);
     // Bootstrap: the very first key may register itself, and only as an admin (genesis).
-    const bootstrap = this.keys.length === 0 && equalRange(b, o + OFF_SIGNER, sm3(b.subarray(o + RK_PUBLIC_KEY, o + RK_PUBLIC_KEY + 65)), 0, 32) &&
+    const bootstrap = this.keys.length === 0 &&
+      equalRange(b, o + OFF_SIGNER, sm3(b.subarray(o + RK_PUBLIC_KEY, o + RK_PUBLIC_KEY + 65)), 0, 32) &&
       (b[o + RK_ROLES] & ROLE_ADMIN) !== 0;
     if (!bootstrap && (signer === undefined || (signer.roles & ROLE_ADMIN) === 0)) return R.signer_not_authorized;
     const code = this.#checkRequest(b, o);
@@ -350,10 +355,14 @@ export class LedgerState {
     if ((roles & ROLE_OPERATOR) !== 0 && ledger === 0) return R.operator_requires_ledger;
     if ((roles & ROLE_OPERATOR) === 0 && ledger !== 0) return R.ledger_requires_operator;
     const pk = b.subarray(o + RK_PUBLIC_KEY, o + RK_PUBLIC_KEY + 65);
-    if (pk[0] !== 0x04 || (this.#validatePublicKey !== undefined && !this.#validatePublicKey(pk))) return R.invalid_public_key;
+    if (pk[0] !== 0x04 || (this.#validatePublicKey !== undefined && !this.#validatePublicKey(pk))) {
+      return R.invalid_public_key;
+    }
     const keyId = sm3(pk);
     if (this.keyById(keyId) !== undefined) return R.key_exists;
-    const entry: KeyEntry = { index: this.keys.length, keyId, publicKey: pk.slice(), roles, ledger, height: this.height };
+    const entry: KeyEntry = {
+      index: this.keys.length, keyId, publicKey: pk.slice(), roles, ledger, height: this.height,
+    };
     this.keys.push(entry);
     this.#indexKey(entry);
     this.#changed.keys.add(entry.index);
@@ -364,7 +373,8 @@ export class LedgerState {
 
   #createAccount(b: Uint8Array, o: number): number {
     const flags = u16(b, o + OFF_FLAGS) & ~FLAG_LINKED;
-    if ((flags & ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS) !== 0 && (flags & ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS) !== 0) {
+    if ((flags & ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS) !== 0 &&
+        (flags & ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS) !== 0) {
       return R.flags_are_mutually_exclusive;
     }
     const code = this.#checkId(b, o);
@@ -455,25 +465,8 @@ export class LedgerState {
     // Overflow checks (amount read once into limbs).
     const amt = this.#t0;
     for (let k = 0; k < 4; k++) amt[k] = u32(b, o + TR_AMOUNT + 4 * k);
-    const s = this.#t1;
-    if (pending) {
-      if (addOverflows(aw, d + A_DEBITS_PENDING, amt)) return R.overflows_debits_pending;
-      if (addOverflows(aw, c + A_CREDITS_PENDING, amt)) return R.overflows_credits_pending;
-    } else {
-      if (addOverflows(aw, d + A_DEBITS_POSTED, amt)) return R.overflows_debits_posted;
-      if (addOverflows(aw, c + A_CREDITS_POSTED, amt)) return R.overflows_credits_posted;
-    }
-    // Σ pending + posted + amount must fit too (it is what the limit checks compare).
-    if (sum3(s, aw, d + A_DEBITS_PENDING, d + A_DEBITS_POSTED, amt) !== 0) return R.overflows_debits;
-    const dFlags = aw[d + A_CODE_FLAGS] >>> 16;
-    if ((dFlags & ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS) !== 0 && cmp128(s, 0, aw, d + A_CREDITS_POSTED) > 0) {
-      return R.exceeds_credits;
-    }
-    if (sum3(s, aw, c + A_CREDITS_PENDING, c + A_CREDITS_POSTED, amt) !== 0) return R.overflows_credits;
-    const cFlags = aw[c + A_CODE_FLAGS] >>> 16;
-    if ((cFlags & ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS) !== 0 && cmp128(s, 0, aw, c + A_DEBITS_POSTED) > 0) {
-      return R.exceeds_debits;
-    }
+    const amountCode = this.#checkAmount(aw, d, c, amt, pending);
+    if (amountCode !== R.ok) return amountCode;
     if (pending && this.timeMs + timeout * 1000 > Number.MAX_SAFE_INTEGER) return R.overflows_timeout;
 
     // Apply.
@@ -488,6 +481,33 @@ export class LedgerState {
     }
     const t = this.#newTransfer(b, o, index, pending ? STATUS_PENDING : STATUS_POSTED);
     if (pending && timeout !== 0) this.#heapPush(this.#expiresAt(t), t);
+    return R.ok;
+  }
+
+  /**
+   * The amount against the debit (words at `d`) and credit (`c`) accounts: the balances it
+   * lands in must not overflow, and neither must Σ pending + posted + amount, since that is
+   * what the balance-limit flags compare.
+   */
+  #checkAmount(aw: Uint32Array, d: number, c: number, amt: Uint32Array, pending: boolean): number {
+    const s = this.#t1;
+    if (pending) {
+      if (addOverflows(aw, d + A_DEBITS_PENDING, amt)) return R.overflows_debits_pending;
+      if (addOverflows(aw, c + A_CREDITS_PENDING, amt)) return R.overflows_credits_pending;
+    } else {
+      if (addOverflows(aw, d + A_DEBITS_POSTED, amt)) return R.overflows_debits_posted;
+      if (addOverflows(aw, c + A_CREDITS_POSTED, amt)) return R.overflows_credits_posted;
+    }
+    if (sum3(s, aw, d + A_DEBITS_PENDING, d + A_DEBITS_POSTED, amt) !== 0) return R.overflows_debits;
+    const dFlags = aw[d + A_CODE_FLAGS] >>> 16;
+    if ((dFlags & ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS) !== 0 && cmp128(s, 0, aw, d + A_CREDITS_POSTED) > 0) {
+      return R.exceeds_credits;
+    }
+    if (sum3(s, aw, c + A_CREDITS_PENDING, c + A_CREDITS_POSTED, amt) !== 0) return R.overflows_credits;
+    const cFlags = aw[c + A_CODE_FLAGS] >>> 16;
+    if ((cFlags & ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS) !== 0 && cmp128(s, 0, aw, c + A_DEBITS_POSTED) > 0) {
+      return R.exceeds_debits;
+    }
     return R.ok;
   }
 
@@ -744,7 +764,9 @@ export class LedgerState {
    */
   finishRestore(height: number, timeMs: number, treeBuilt = false): void {
     if (!treeBuilt) this.tree.rebuild(this.accounts.count, this.accounts.words);
-    else if (this.tree.size !== this.accounts.count) throw new Error('the state tree was built over a different account count');
+    else if (this.tree.size !== this.accounts.count) {
+      throw new Error('the state tree was built over a different account count');
+    }
     this.#treeSize = this.accounts.count;
     this.height = height;
     this.timeMs = timeMs;
@@ -813,7 +835,8 @@ function equalRange(a: Uint8Array, ao: number, b: Uint8Array, bo: number, len: n
 }
 
 function equalWords(w: Uint32Array, at: number, b: Uint8Array, o: number): boolean {
-  return w[at] === u32(b, o) && w[at + 1] === u32(b, o + 4) && w[at + 2] === u32(b, o + 8) && w[at + 3] === u32(b, o + 12);
+  return w[at] === u32(b, o) && w[at + 1] === u32(b, o + 4) &&
+    w[at + 2] === u32(b, o + 8) && w[at + 3] === u32(b, o + 12);
 }
 
 /** True if w[at..at+4] + a overflows u128. */

@@ -17,7 +17,9 @@ export interface RecordVerifier {
 }
 
 /** Items for an SM2 batch call: M = record bytes before the signature, sig r‖s(‖hint). */
-function verifyItems(batch: Uint8Array, count: number, publicKeys: (Uint8Array | null)[]): { items: VerifyItem[]; at: number[] } {
+function verifyItems(
+  batch: Uint8Array, count: number, publicKeys: (Uint8Array | null)[],
+): { items: VerifyItem[]; at: number[] } {
   const items: VerifyItem[] = [];
   const at: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -39,7 +41,9 @@ function verifyItems(batch: Uint8Array, count: number, publicKeys: (Uint8Array |
  * A RecordVerifier over any batch SM2 call: items built once, one call, flags scattered
  * back to record positions (unknown keys stay 0).
  */
-function batchRecordVerifier(name: string, verifyBatch: (items: VerifyItem[]) => boolean[] | Promise<boolean[]>): RecordVerifier {
+function batchRecordVerifier(
+  name: string, verifyBatch: (items: VerifyItem[]) => boolean[] | Promise<boolean[]>,
+): RecordVerifier {
   return {
     name,
     async verifyRecords(batch, count, publicKeys) {

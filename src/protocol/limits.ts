@@ -8,7 +8,11 @@ const BATCH_RECORDS_MAX = 1024;
 const FRAME_BYTES_MAX = HEADER_BYTES + BATCH_RECORDS_MAX * RECORD_BYTES;
 
 export const LIMITS = {
-  /** Records per SUBMIT frame. A frame is the unit of correlation; bigger batches amortise the header. */
+  /**
+   * Records per SUBMIT frame. A frame is the unit of correlation; bigger batches amortise the
+   * header. Not the ledger's batch limit (8,190, src/ledger/sequencer.ts): the node merges
+   * frames into ledger batches, and refuses to start if a frame could not fit in one.
+   */
   BATCH_RECORDS_MAX,
   /** Largest frame the protocol accepts (a full batch). */
   FRAME_BYTES_MAX,

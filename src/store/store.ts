@@ -9,14 +9,18 @@ import type { KeyEntry, OpEntry } from '../codec/entries.js';
 export const P_META = 0x4d;       // 'M'
 export const P_BLOCK = 0x42;      // 'B' + height u64 BE
 export const P_ACCOUNT = 0x41;    // 'A' + entry index u32 BE: format 1 only (one key per account); see P_ACCOUNT_IMAGE
-export const P_ACCOUNT_IMAGE = 0x49; // 'I' + first entry index u32 BE: account entries end to end, CHUNK_ENTRIES a value
-export const P_ACCOUNT_LOG = 0x44;   // 'D' + checkpoint height u64 BE + part u32 BE: account entries a checkpoint wrote after the image
-export const P_TRANSFER = 0x50;   // 'P' + first entry index u32 BE: transfer entries end to end (CHUNK_ENTRIES a value; older stores: a checkpoint's all in one)
+export const P_ACCOUNT_IMAGE = 0x49; // 'I' + first entry index u32 BE: account entries end to end,
+                                     // CHUNK_ENTRIES a value
+export const P_ACCOUNT_LOG = 0x44;   // 'D' + checkpoint height u64 BE + part u32 BE: account entries a
+                                     // checkpoint wrote after the image
+export const P_TRANSFER = 0x50;   // 'P' + first entry index u32 BE: transfer entries end to end
+                                  // (CHUNK_ENTRIES a value; older stores: a checkpoint's all in one)
 export const P_TRANSFER_UPDATE = 0x51; // 'Q' + entry index u32 BE: latest bytes of an older entry a block changed
 export const P_KEY = 0x4b;        // 'K' + key index u32 BE
 export const P_OP = 0x4f;         // 'O' + id u128 (16 raw bytes)
 export const P_HALT = 0x48;       // 'H' + ledger u32 BE
-export const P_REFUSED = 0x52;    // 'R' + transfer id (16 raw bytes): where the latest transfer with this id refused by the state machine is
+export const P_REFUSED = 0x52;    // 'R' + transfer id (16 raw bytes): where the latest transfer with this id
+                                  // refused by the state machine is
 export const P_TX = 0x58;         // 'X' + tx hash (32): only with LedgerOptions.txHashIndex
 
 export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)
@@ -61,9 +65,16 @@ export function encodeCheckpoint(height: number, counts?: Omit<Checkpoint, 'heig
 }
 export function decodeCheckpoint(v: Uint8Array): Checkpoint {
   const height = Number(u64(v, 0));
-  if (v.length === 8) return { height, format: 1, accounts: -1, transfers: -1, keys: -1, imageAccounts: -1, logEntries: -1 };
-  if (v.length !== CHECKPOINT_BYTES || u32(v, 8) !== 2) throw new Error(`checkpoint marker of an unknown format (${v.length} bytes)`);
-  return { height, format: 2, accounts: u32(v, 12), transfers: u32(v, 16), keys: u32(v, 20), imageAccounts: u32(v, 24), logEntries: u32(v, 28) };
+  if (v.length === 8) {
+    return { height, format: 1, accounts: -1, transfers: -1, keys: -1, imageAccounts: -1, logEntries: -1 };
+  }
+  if (v.length !== CHECKPOINT_BYTES || u32(v, 8) !== 2) {
+    throw new Error(`checkpoint marker of an unknown format (${v.length} bytes)`);
+  }
+  return {
+    height, format: 2, accounts: u32(v, 12), transfers: u32(v, 16), keys: u32(v, 20), imageAccounts: u32(v, 24),
+    logEntries: u32(v, 28),
+  };
 }
 
 export const LOCATION_BYTES = 12;  // height u64 BE ‖ index u32 BE
@@ -124,7 +135,9 @@ export function encodeOp(op: OpEntry): Uint8Array {
   return v;
 }
 export function decodeOp(v: Uint8Array): OpEntry {
-  return { kind: v[0], flags: v[1] | (v[2] << 8), body: v.slice(3, 130), height: Number(u64(v, 130)), index: u32(v, 138) };
+  return {
+    kind: v[0], flags: v[1] | (v[2] << 8), body: v.slice(3, 130), height: Number(u64(v, 130)), index: u32(v, 138),
+  };
 }
 
 export { RocksDb, WriteBatch };
