@@ -115,6 +115,7 @@ export class Ledger extends EventEmitter {
     const dir = options.dir;
     const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false });
     let seal: SealWorker | undefined;
+    let started: Promise<void> | undefined;
     try {
       const config = await readChainConfig(db, dir);
       const priv = options.nodePrivateKey ?? fromHex((await readFile(join(dir, 'keys', 'node.key'), 'utf8')).trim());
@@ -123,7 +124,7 @@ export class Ledger extends EventEmitter {
       const state = new LedgerState({ alg: config.alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
       seal = new SealWorker(state.tree, ENTRY_BYTES);
       // The seal worker loads while the state is restored (restore and replay seal nothing).
-      const started = seal.start();
+      started = seal.start();
       started.catch(() => undefined);
       const checkpoints = new Checkpoints(state, options.checkpointBlocks);
       const tip = await recover(db, state, config.alg, checkpoints, options.sync ?? true);
@@ -134,6 +135,8 @@ export class Ledger extends EventEmitter {
       await started;
       return Ledger.#assemble(dir, config, node, options, { db, state, seal, checkpoints }, tip);
     } catch (err) {
+      // A worker still loading is waited for, so that close() stops it for good.
+      await started?.catch(() => undefined);
       await seal?.close();
       await db.close();
       throw err;
