@@ -170,11 +170,10 @@ describe('ledger on disk', () => {
     const { ledger } = fx;
     const t = (id: bigint, amount: bigint) => rec({ kind: 'transfer', id, debitAccountId: 100n, creditAccountId: 101n, amount, ledger: 1, code: 1 }, fx.alice);
     const before = ledger.getAccount(101n)!.creditsPosted;
-    // A sits in the open block (ordered, not yet applied: a block applies when it is cut)
-    // when the durable read starts; B and C arrive after it.
+    // A sits in the open block (applied, not durable) when the durable read starts; B and C arrive after it.
     const a = ledger.submit([t(9001n, 7n)]);
     await new Promise((r) => setImmediate(r));
-    expect(ledger.getAccount(101n)!.creditsPosted).toBe(before);
+    expect(ledger.getAccount(101n)!.creditsPosted).toBe(before + 7n); // current state: A applied, not yet durable
     const read = ledger.getAccountDurable(101n);
     const b = ledger.submit([t(9002n, 100n)]);
     const c = ledger.submit([t(9003n, 1000n)]);

@@ -1,7 +1,7 @@
 // The one apply path. A block — height, time, records — is applied to the state machine
-// here and nowhere else: by the live ledger when its sequencer cuts a block, by a restart
-// replaying the blocks after the last checkpoint, by `gmledger verify` replaying a whole
-// chain, and by any follower of a replicated log. So they cannot disagree.
+// here and nowhere else: by the live ledger as its sequencer orders each batch, by a
+// restart replaying the blocks after the last checkpoint, by `gmledger verify` replaying a
+// whole chain, and by any follower of a replicated log. So they cannot disagree.
 
 import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES, u16 } from '../codec/record.js';
 import { assert } from './assert.js';
@@ -26,24 +26,70 @@ export interface AppliedBlock {
 }
 
 /**
+ * One block being applied, part by part: a block is the concatenation of its parts, and
+ * applying the parts in order is applying the block, because every part closes its linked
+ * chains (asserted). The live ledger applies each admitted batch as it is ordered (so the
+ * state, and the admission of the next batch, see it at once); replay and verify apply a
+ * stored block as one part (applyBlock). Either way it is this code.
+ */
+export class BlockApply {
+  readonly height: number;
+  readonly #state: LedgerState;
+  #codes = new Uint16Array(64);
+  #count = 0;
+  #ended = false;
+
+  /** Begins block `height` at `timeMs` on `state`, the state after block height − 1 at a time ≤ timeMs. */
+  constructor(state: LedgerState, height: number, timeMs: number) {
+    assert(Number.isSafeInteger(height) && height === state.height + 1,
+      `block ${height} applied after block ${state.height}`);
+    assert(Number.isSafeInteger(timeMs) && timeMs >= state.timeMs,
+      `block ${height}: time ${timeMs} before ${state.timeMs}`);
+    this.height = height;
+    this.#state = state;
+    state.beginBlock(height, timeMs);
+  }
+
+  /** Records applied so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Applies the next `count` records (one part); returns their result codes (a view, valid until the block ends). */
+  apply(records: Uint8Array, count: number): Uint16Array {
+    assert(!this.#ended, `block ${this.height}: a part applied after the block ended`);
+    assert(count >= 1 && records.length >= count * RECORD_BYTES,
+      `block ${this.height}: ${count} records in ${records.length} bytes`);
+    assert((u16(records, (count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) === 0,
+      `block ${this.height}: a part ends inside a linked chain`);
+    const first = this.#count;
+    if (this.#codes.length < first + count) {
+      const grown = new Uint16Array(Math.max(first + count, this.#codes.length * 2));
+      grown.set(this.#codes.subarray(0, first));
+      this.#codes = grown;
+    }
+    this.#state.applyBatch(records, 0, count, this.#codes, first, first);
+    this.#count += count;
+    return this.#codes.subarray(first, first + count);
+  }
+
+  /** Ends the block: every record's code, what changed, and the state-tree update. */
+  end(): AppliedBlock {
+    assert(!this.#ended && this.#count >= 1, `block ${this.height}: ended twice, or empty`);
+    this.#ended = true;
+    const { changes, tree } = this.#state.endBlockDeferred();
+    return { codes: this.#codes.slice(0, this.#count), changes, tree };
+  }
+}
+
+/**
  * Applies `entry` to `state`, which must be the state after block `entry.height − 1` at a
  * time ≤ `entry.timeMs`. Deterministic: it depends only on the state and the entry.
  */
 export function applyBlock(state: LedgerState, entry: LogEntry): AppliedBlock {
-  const { height, timeMs, records, count } = entry;
-  assert(Number.isSafeInteger(height) && height === state.height + 1,
-    `block ${height} applied after block ${state.height}`);
-  assert(Number.isSafeInteger(timeMs) && timeMs >= state.timeMs,
-    `block ${height}: time ${timeMs} before ${state.timeMs}`);
-  assert(count >= 1 && records.length >= count * RECORD_BYTES,
-    `block ${height}: ${count} records in ${records.length} bytes`);
-  assert((u16(records, (count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) === 0,
-    `block ${height} ends inside a linked chain`);
-  state.beginBlock(height, timeMs);
-  const codes = new Uint16Array(count);
-  state.applyBatch(records, 0, count, codes, 0, 0);
-  const { changes, tree } = state.endBlockDeferred();
-  return { codes, changes, tree };
+  const block = new BlockApply(state, entry.height, entry.timeMs);
+  block.apply(entry.records, entry.count);
+  return block.end();
 }
 
 /** applyBlock, then the tree update here and now: for replay, where no seal worker owns the tree. */

@@ -14,7 +14,8 @@ import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
 import {
   LOCATION_BYTES, META_TIP, P_REFUSED, P_TX, type RocksDb, blockKey, encodeTip, idKey, writeLocation,
 } from '../store/store.js';
-import { applyBlock, type LogEntry } from './apply.js';
+import { BlockApply, type LogEntry } from './apply.js';
+import { assert } from './assert.js';
 import type { Checkpoints } from './checkpoint.js';
 import type { SealChunk, SealWorker } from './seal.js';
 import type { BlockSink, EntryChunk } from './sequencer.js';
@@ -59,6 +60,7 @@ export class BlockBuilder implements BlockSink {
   #lastHeader: Uint8Array | undefined;
   #lastSignatures: Uint8Array | undefined;
   #failed: Error | undefined;
+  #open: BlockApply | undefined;
 
   constructor(o: BlockBuilderOptions) {
     this.#o = o;
@@ -83,10 +85,24 @@ export class BlockBuilder implements BlockSink {
     return this.#failed;
   }
 
-  commit(entry: LogEntry, chunks: EntryChunk[]): Promise<Uint16Array> {
+  begin(height: number, timeMs: number): void {
+    assert(this.#open === undefined, `block ${height} begun while block ${this.#open?.height} is open`);
+    this.#open = new BlockApply(this.#o.state, height, timeMs);
+  }
+
+  apply(records: Uint8Array, count: number): Uint16Array {
+    assert(this.#open !== undefined, 'a part applied with no block open');
+    return this.#open.apply(records, count);
+  }
+
+  commit(entry: LogEntry, chunks: EntryChunk[]): Promise<void> {
+    const block = this.#open;
+    this.#open = undefined;
+    assert(block !== undefined && block.height === entry.height && block.count === entry.count,
+      `block ${entry.height} committed as it was not applied`);
     if (this.#failed) return Promise.reject(this.#failed);
     const { state, checkpoints } = this.#o;
-    const { codes, changes, tree } = applyBlock(state, entry);
+    const { codes, changes, tree } = block.end();
     const accounts = state.accounts.count;
     const wb = new WriteBatch();
     // State entries go out with checkpoints, not with every block: a hot account is
@@ -122,7 +138,6 @@ export class BlockBuilder implements BlockSink {
       this.#o.onDurable({
         ...s, height: entry.height, count: entry.count, timeMs: entry.timeMs, records: entry.records, codes,
       });
-      return codes;
     }, (err: Error) => {
       // Once a block has failed to write, no later block may be written or acknowledged:
       // the chain on disk would have a hole at the failed height.

@@ -1,6 +1,7 @@
 // Ordering. A sequencer takes admitted batches, gives them a total order and cuts that order
-// into blocks: log entries of (height, time, records). Every entry goes to one BlockSink,
-// which applies it (apply.ts), seals it and makes it durable. The local sequencer here cuts
+// into blocks: log entries of (height, time, records). Every block goes to one BlockSink,
+// which applies it part by part as it is ordered (apply.ts), then seals it and makes it
+// durable when it is cut. The local sequencer here cuts
 // on size and time with the local clock; a replicated one takes the same decisions from a
 // replicated log, so every replica cuts the same blocks (TigerBeetle's primary assigns the
 // timestamp in `prepare`; every replica commits with the logged one).
@@ -37,12 +38,17 @@ export interface AppendResult { codes: Uint16Array; height: number; first: numbe
 export interface EntryChunk { count: number; hashes?: Uint8Array[] }
 
 /**
- * Where cut blocks go, in height order. `commit` applies the entry before it returns (so
- * the state includes the block at once) and resolves with the block's result codes once
- * the block is durable; it throws (synchronously) only on a broken invariant.
+ * Where ordered blocks go, in height order: each block is begun, its parts applied as they
+ * are ordered (so the state — and the admission of the next batch — sees them at once),
+ * then committed when the block is cut. `begin` and `apply` throw only on a broken
+ * invariant; `commit` resolves once the block is durable.
  */
 export interface BlockSink {
-  commit(entry: LogEntry, chunks: EntryChunk[]): Promise<Uint16Array>;
+  begin(height: number, timeMs: number): void;
+  /** Applies the next part of the open block; returns its result codes (a view: copy it). */
+  apply(records: Uint8Array, count: number): Uint16Array;
+  /** The open block is complete: `entry` is all of it, its parts end to end. */
+  commit(entry: LogEntry, chunks: EntryChunk[]): Promise<void>;
 }
 
 /** The ordering seam: admitted batches in, a total order of blocks out. */
@@ -70,7 +76,9 @@ export interface LocalSequencerOptions {
   clock?: () => number;
 }
 
-interface Waiter { resolve: (r: AppendResult) => void; reject: (err: Error) => void; first: number; count: number }
+interface Waiter {
+  resolve: (r: AppendResult) => void; reject: (err: Error) => void; first: number; count: number; codes: Uint16Array;
+}
 
 interface OpenBlock {
   height: number;
@@ -122,13 +130,20 @@ export class LocalSequencer implements Sequencer {
     if (refused) return Promise.reject(refused);
     if (this.#failed) return Promise.reject(this.#failed);
     if (this.#open && this.#open.count + count > this.#blockMaxRecords) this.cut();
-    const block = this.#open ?? this.#openBlock();
+    let block: OpenBlock;
+    let codes: Uint16Array;
+    try {
+      block = this.#open ?? this.#openBlock();
+      codes = this.#sink.apply(batch, count).slice();
+    } catch (err) {
+      return Promise.reject(this.#stop(err as Error));
+    }
     const first = block.count;
     block.batches.push(batch.subarray(0, count * RECORD_BYTES));
     block.chunks.push({ count, hashes });
     block.count += count;
     const result = new Promise<AppendResult>(
-      (resolve, reject) => block.waiters.push({ resolve, reject, first, count }),
+      (resolve, reject) => block.waiters.push({ resolve, reject, first, count, codes }),
     );
     if (block.count >= this.#blockMaxRecords) this.cut();
     return result;
@@ -139,9 +154,25 @@ export class LocalSequencer implements Sequencer {
       height: this.#height + 1, timeMs: Math.max(this.#clock(), this.#timeMs),
       batches: [], chunks: [], count: 0, waiters: [], timer: undefined,
     };
+    this.#sink.begin(block.height, block.timeMs);
     block.timer = setTimeout(() => { if (this.#open === block) this.cut(); }, this.#blockMaxMs);
     this.#open = block;
     return block;
+  }
+
+  /**
+   * A broken invariant inside apply: the state can no longer be trusted to match the
+   * chain, so nothing more is ordered and the open block is never committed (see assert.ts).
+   */
+  #stop(err: Error): Error {
+    this.#failed ??= err;
+    const block = this.#open;
+    this.#open = undefined;
+    if (block) {
+      clearTimeout(block.timer);
+      for (const w of block.waiters) w.reject(this.#failed);
+    }
+    return this.#failed;
   }
 
   cut(): void {
@@ -152,21 +183,18 @@ export class LocalSequencer implements Sequencer {
     this.#height = block.height;
     this.#timeMs = block.timeMs;
     const records = block.batches.length === 1 ? block.batches[0] : concat(block.batches, block.count);
-    let committed: Promise<Uint16Array>;
+    let committed: Promise<void>;
     try {
       committed = this.#sink.commit(
         { height: block.height, timeMs: block.timeMs, records, count: block.count }, block.chunks,
       );
     } catch (err) {
-      // A broken invariant inside apply: nothing more is ordered (see assert.ts).
-      this.#failed = err as Error;
+      this.#failed ??= err as Error;
       for (const w of block.waiters) w.reject(this.#failed);
       return;
     }
-    committed.then((codes) => {
-      for (const w of block.waiters) {
-        w.resolve({ codes: codes.subarray(w.first, w.first + w.count), height: block.height, first: w.first });
-      }
+    committed.then(() => {
+      for (const w of block.waiters) w.resolve({ codes: w.codes, height: block.height, first: w.first });
     }, (err: Error) => {
       for (const w of block.waiters) w.reject(err);
     });
