@@ -182,6 +182,22 @@ describe('the sequencer seam and block listeners', () => {
     expect(errors.length).toBeGreaterThanOrEqual(3);
     expect(errors[0].message).toBe('listener bug');
     expect(seen.length).toBeGreaterThanOrEqual(3); // the listener after the thrower still runs
+    // An 'error' listener that throws as well: a process warning, and the ledger goes on.
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => { warnings.push(w.message); };
+    process.on('warning', onWarning);
+    ledger.on('block', thrower);
+    ledger.on('error', () => { throw new Error('error listener bug'); });
+    try {
+      const x = keyAndUse();
+      expect((await ledger.submit([x.reg, x.use()])).map((y) => y.name)).toEqual(['ok', 'ok']);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      ledger.off('block', thrower);
+      ledger.removeAllListeners('error');
+      process.off('warning', onWarning);
+    }
+    expect(warnings.some((m) => m.includes('error listener bug'))).toBe(true);
     await expectVerifies();
   });
 });

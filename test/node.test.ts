@@ -99,7 +99,7 @@ describe('node over the real ledger', () => {
     expect(tx.json).toMatchObject({ height: rs[0].height, index: rs[0].index, code: 0 });
     const proof = await get(`/proofs/${rs[0].height}/${rs[0].index}`);
     expect(proof.json).toMatchObject({ index: rs[0].index, record: toHex(t1) });
-    expect((await get(`/blocks/${rs[0].height}`)).json).toMatchObject({ header: { height: rs[0].height } });
+    expect((await get(`/blocks/${rs[0].height}`)).json).toMatchObject({ header: { height: rs[0].height }, signatures: expect.stringMatching(/^[0-9a-f]{192}$/) });
     // Anchor receipt.
     const digest = new Uint8Array(32).fill(9);
     const [an] = await pc.submitBatch([records.anchor({ chainId, id: 7777n, digest }, p)]);

@@ -46,7 +46,7 @@ export interface VerifyReport {
 
 export interface VerifyOptions {
   verifier?: RecordVerifier;
-  /** Called every `progressEvery` blocks. */
+  /** Called after each verified block, with its height. */
   onProgress?: (height: number) => void;
 }
 
@@ -192,7 +192,7 @@ async function checkRecords(
   const structure = checkBatchStructure(b.records, n, config.chainId);
   // A vouch's signer is its gateway; records in vouched form have no signature of their own.
   const keys: (Uint8Array | null)[] = new Array(n).fill(null);
-  const inBlock = new InBatchKeys(b.records, n, config.alg);
+  const inBlock = new InBatchKeys(b.records, n);
   for (let i = 0; i < n; i++) {
     const o = i * RECORD_BYTES;
     inBlock.advanceTo(i);

@@ -1,5 +1,5 @@
 // The client SDK: connect, authenticate, submit, subscribe. It speaks the binary protocol
-// (src/server/protocol.ts; docs/protocol.md §9) and keeps within the server's limits
+// (src/protocol/wire.ts; docs/protocol.md §9) and keeps within the server's limits
 // on its own — batches are split at BATCH_RECORDS_MAX and at most `maxInFlight` batches are
 // outstanding, further submits wait — so a well-behaved client never sees
 // too_many_in_flight or batch_too_large. Works with any WebSocket constructor that has the

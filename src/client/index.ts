@@ -5,7 +5,7 @@
 //   const [r] = await client.submitBatch([records.transfer({ chainId: client.chainId, id, ... }, mySigner)]);
 //
 // Runs in Node 20 and in browsers: the connection, protocol and submit/subscribe logic
-// (client.ts, ../server/protocol.ts) has no Node dependencies, NodeWebSocket is imported
+// (client.ts, ../protocol/wire.ts) has no Node dependencies, NodeWebSocket is imported
 // only where there is no globalThis.WebSocket, and record signing and authSigner use the
 // project's WASM SM2, which loads build/gmledger.wasm with fetch outside Node
 // (docs/protocol.md, SDK; test/browser.test.ts runs it in Chromium).

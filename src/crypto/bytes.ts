@@ -30,15 +30,25 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+// Node's Buffer where there is one (fast, native); a plain loop in browsers.
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]];
+  return s;
 }
 
 export function fromHex(hex: string): Uint8Array {
   if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
     throw new TypeError('expected an even-length hex string');
   }
-  return new Uint8Array(Buffer.from(hex, 'hex'));
+  if (NodeBuffer) return new Uint8Array(NodeBuffer.from(hex, 'hex'));
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
 }
 
 function describe(value: unknown): string {

@@ -40,7 +40,7 @@ export function structureResult(batch: Uint8Array, o: number, s: number): number
 }
 
 /** Key ids (hex) of the structurally sound register_key records, by record index. */
-function registeredIds(batch: Uint8Array, n: number, structure: Uint8Array, alg: HashAlgorithm): Map<number, string> {
+function registeredIds(batch: Uint8Array, n: number, structure: Uint8Array): Map<number, string> {
   const at: number[] = [];
   const pks: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
@@ -51,7 +51,8 @@ function registeredIds(batch: Uint8Array, n: number, structure: Uint8Array, alg:
   }
   const out = new Map<number, string>();
   if (pks.length === 0) return out;
-  const ids = hashBatch(pks, alg);
+  // A key id is SM3(public key) whatever the chain's hash algorithm (protocol.md §1).
+  const ids = hashBatch(pks, 'sm3');
   for (let k = 0; k < at.length; k++) out.set(at[k], toHex(ids[k]));
   return out;
 }
@@ -75,9 +76,9 @@ export interface AdmissionScan {
  * signer key: registered on the chain, else registered by a sound register_key at or
  * before it in the batch.
  */
-export function scanCandidates(batch: Uint8Array, n: number, structure: Uint8Array, alg: HashAlgorithm,
+export function scanCandidates(batch: Uint8Array, n: number, structure: Uint8Array,
   registered: RegisteredKey, codes: Uint16Array): AdmissionScan {
-  const regs = registeredIds(batch, n, structure, alg);
+  const regs = registeredIds(batch, n, structure);
   const visible = new Map<string, Uint8Array>();
   const keys: (Uint8Array | null)[] = new Array(n).fill(null);
   for (let i = 0; i < n; i++) {
@@ -157,7 +158,7 @@ export class Admission {
   async admit(batch: Uint8Array, n: number, codes: Uint16Array): Promise<number[]> {
     const structure = checkBatchStructure(batch, n, this.chainId);
     const registered: RegisteredKey = (b, o) => this.keys(b, o)?.publicKey;
-    const scan = scanCandidates(batch, n, structure, this.alg, registered, codes);
+    const scan = scanCandidates(batch, n, structure, registered, codes);
     const ok = await this.verifier.verifyRecords(batch, n, scan.keys);
     return settleAdmission(batch, scan, ok, registered, codes);
   }

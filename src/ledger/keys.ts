@@ -4,7 +4,7 @@
 
 import { KEY_ID_BYTES, Kind, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_PUBLIC_KEY } from '../codec/record.js';
 import { toHex } from '../crypto/bytes.js';
-import { type HashAlgorithm, hashBatch } from '../crypto/hash.js';
+import { hashBatch } from '../crypto/hash.js';
 import type { LedgerState } from './state.js';
 
 /**
@@ -19,13 +19,14 @@ export class InBatchKeys {
   readonly #visible = new Map<string, Uint8Array>();
   #next = 0;
 
-  constructor(batch: Uint8Array, count: number, alg: HashAlgorithm) {
+  constructor(batch: Uint8Array, count: number) {
     for (let i = 0; i < count; i++) {
       if (batch[i * RECORD_BYTES + OFF_KIND] !== Kind.register_key) continue;
       this.#regs.push(i);
       this.#pks.push(batch.subarray(i * RECORD_BYTES + RK_PUBLIC_KEY, i * RECORD_BYTES + RK_PUBLIC_KEY + 65));
     }
-    if (this.#pks.length > 0) this.#ids = hashBatch(this.#pks, alg).map(toHex);
+    // A key id is SM3(public key) whatever the chain's hash algorithm (protocol.md §1).
+    if (this.#pks.length > 0) this.#ids = hashBatch(this.#pks, 'sm3').map(toHex);
   }
 
   /** Makes the keys registered by records [0, i] visible. Call with increasing i. */

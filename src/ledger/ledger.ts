@@ -181,10 +181,22 @@ export class Ledger extends EventEmitter {
         (listener as (e: BlockEvent) => void).call(this, event);
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
-        if (this.listenerCount('error') > 0) this.emit('error', e);
-        else process.emitWarning(`a 'block' listener threw: ${e.stack ?? e.message}`, 'GmledgerListenerWarning');
+        this.#reportListenerError(e);
       }
     }
+  }
+
+  /** To the 'error' listeners, or a process warning; never back into the write path. */
+  #reportListenerError(e: Error): void {
+    try {
+      if (this.listenerCount('error') > 0) {
+        this.emit('error', e);
+        return;
+      }
+    } catch (err) {
+      e = err instanceof Error ? err : new Error(String(err)); // an 'error' listener threw too
+    }
+    process.emitWarning(`a 'block' listener threw: ${e.stack ?? e.message}`, 'GmledgerListenerWarning');
   }
 
   get #failed(): Error | undefined {

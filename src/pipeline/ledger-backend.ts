@@ -119,7 +119,9 @@ export class LedgerBackend implements NodeBackend {
     const b = await this.ledger.getBlock(height);
     if (b === undefined) return undefined;
     // Records are not inlined (a block holds up to thousands); fetch them by transaction.
-    return toJson({ header: b.header, headerBytes: b.headerBytes, count: b.records.length, codes: b.codes });
+    return toJson({
+      header: b.header, headerBytes: b.headerBytes, signatures: b.signatures, count: b.records.length, codes: b.codes,
+    });
   }
 
   async proof(height: number, index: number): Promise<Json | undefined> {

@@ -41,7 +41,7 @@ export const START_USAGE = `usage: gmledger start [options]
   --block-ms <n>        close a block at most this many ms after it opens (ledger default 20)
   --block-records <n>   close a block at this many records (default ${BLOCK_RECORDS_DEFAULT}); smaller
                         blocks bound the main-thread work of closing one
-  --limit NAME=<n>      override a limit from src/server/limits.ts, e.g. --limit QUEUE_RECORDS_MAX=65536
+  --limit NAME=<n>      override a limit from src/protocol/limits.ts, e.g. --limit QUEUE_RECORDS_MAX=65536
   --verify-threads <n>  verify SM2 signatures on n worker threads (default: one per core when there
                         are 2 or more; 0 = on the main thread)
   --backend memory      MEASUREMENT ONLY: serve the network layer over an in-memory stand-in
