@@ -119,11 +119,15 @@ export class RocksDb {
     this.#db = db;
   }
 
-  static async open(location: string, options: { createIfMissing?: boolean; readOnly?: boolean } = {}): Promise<RocksDb> {
+  static async open(
+    location: string, options: { createIfMissing?: boolean; readOnly?: boolean } = {},
+  ): Promise<RocksDb> {
     const db = rocksdb(location);
     await new Promise<void>((resolve, reject) =>
-      db.open({ createIfMissing: options.createIfMissing ?? true, readOnly: options.readOnly ?? false, infoLogLevel: 'error', writeBufferSize: WRITE_BUFFER_BYTES },
-        (err) => (err ? reject(err) : resolve())));
+      db.open({
+        createIfMissing: options.createIfMissing ?? true, readOnly: options.readOnly ?? false,
+        infoLogLevel: 'error', writeBufferSize: WRITE_BUFFER_BYTES,
+      }, (err) => (err ? reject(err) : resolve())));
     const out = new RocksDb(db);
     out.#open = true;
     return out;
@@ -154,7 +158,8 @@ export class RocksDb {
   getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     if (!this.#open) return Promise.reject(closedError());
     return new Promise((resolve, reject) =>
-      this.#db.getMany(keys.map(buf), { asBuffer: true }, (err, values) => (err ? reject(err) : resolve(values ?? []))));
+      this.#db.getMany(keys.map(buf), { asBuffer: true },
+        (err, values) => (err ? reject(err) : resolve(values ?? []))));
   }
 
   /** Applies `batch` atomically; with `sync` it is on disk (fsync'd WAL) when this resolves. */
@@ -188,7 +193,8 @@ export class RocksDb {
     const it = this.#db.iterator(raw);
     this.#reads++;
     const read = (): Promise<{ entries: Buffer[]; finished: boolean }> => new Promise((resolve, reject) =>
-      binding.iterator_next(it.context, (err, entries, finished) => (err ? reject(err) : resolve({ entries, finished }))));
+      binding.iterator_next(it.context,
+        (err, entries, finished) => (err ? reject(err) : resolve({ entries, finished }))));
     let next: Promise<{ entries: Buffer[]; finished: boolean }> | undefined = read();
     try {
       while (next) {

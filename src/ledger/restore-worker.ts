@@ -13,7 +13,12 @@ import { hashLeafRange, hashNodeRange } from './statetree.js';
  * chunks, in order; then the levels above its leaves.
  */
 export type TreeHelperRequest =
-  | { begin: { alg: HashAlgorithm; leafBytes: number; levels: SharedArrayBuffer[]; counts: number[]; control: SharedArrayBuffer } }
+  | {
+      begin: {
+        alg: HashAlgorithm; leafBytes: number; levels: SharedArrayBuffer[]; counts: number[];
+        control: SharedArrayBuffer;
+      };
+    }
   | { leaves: ArrayBuffer; at: number }
   | { levels: { split: number; upTo: number } };
 /** Control words: leaves hashed so far (the end of the last chunk done), levels done (1), failed (1). */
@@ -21,14 +26,19 @@ export const CTL_HASHED = 0;
 export const CTL_LEVELS = 1;
 export const CTL_FAILED = 2;
 
-let job: { alg: HashAlgorithm; leafBytes: number; levels: Uint8Array[]; counts: number[]; control: Int32Array } | undefined;
+let job:
+  | { alg: HashAlgorithm; leafBytes: number; levels: Uint8Array[]; counts: number[]; control: Int32Array }
+  | undefined;
 
 function report(word: number, value: number): void {
   Atomics.store(job!.control, word, value);
   Atomics.notify(job!.control, word);
 }
 
-/** Set in the helper's workerData: this module runs the helper only in such a thread (restore.ts imports its constants). */
+/**
+ * Set in the helper's workerData: this module runs the helper only in such a thread
+ * (restore.ts imports its constants).
+ */
 export const TREE_HELPER_FLAG = 'gmledgerTreeHelper';
 
 if (parentPort && (workerData as Record<string, unknown> | null)?.[TREE_HELPER_FLAG] === true) {
@@ -36,7 +46,9 @@ if (parentPort && (workerData as Record<string, unknown> | null)?.[TREE_HELPER_F
   port.on('message', (m: TreeHelperRequest) => {
     try {
       if ('begin' in m) {
-        job = { ...m.begin, levels: m.begin.levels.map((b) => new Uint8Array(b)), control: new Int32Array(m.begin.control) };
+        job = {
+          ...m.begin, levels: m.begin.levels.map((b) => new Uint8Array(b)), control: new Int32Array(m.begin.control),
+        };
         return;
       }
       if (!job) throw new Error('no tree handed over');

@@ -28,8 +28,8 @@ import { DIGEST_BYTES, type HashAlgorithm, hashBatch } from '../crypto/hash.js';
 import { decodeBlock, decodeHeader, headerHash } from '../codec/block.js';
 import {
   CHUNK_ENTRIES, type Checkpoint, META_CHECKPOINT, P_ACCOUNT, P_ACCOUNT_IMAGE, P_ACCOUNT_LOG, P_HALT, P_KEY, P_OP,
-  P_TRANSFER, P_TRANSFER_UPDATE, type RocksDb, WriteBatch, blockKey, decodeCheckpoint, decodeKey, decodeOp, encodeCheckpoint,
-  heightKey, readBe32, readBe64,
+  P_TRANSFER, P_TRANSFER_UPDATE, type RocksDb, WriteBatch, blockKey, decodeCheckpoint, decodeKey, decodeOp,
+  encodeCheckpoint, heightKey, readBe32, readBe64,
 } from '../store/store.js';
 import { type LedgerState, opKeyOf } from './state.js';
 import { ENTRY_BYTES, ENTRY_WORDS, Slab } from './tables.js';
@@ -92,7 +92,10 @@ export interface Restored {
 class AccountLog {
   /** Accounts [0, imageAccounts) are under 'I'. */
   imageAccounts = 0;
-  /** The 'D' keys since the image, oldest first, the checkpoints they are from, and the entries in them. */
+  /**
+   * The 'D' keys since the image, oldest first, the checkpoints they are from, and the
+   * entries in them.
+   */
   keys: Uint8Array[] = [];
   values = 0;
   entries = 0;
@@ -168,7 +171,9 @@ function logOf(state: LedgerState): AccountLog {
  * since is among them). The state must be exactly the state after block `height`.
  * Everything is copied into `wb` (it is written later, while the state moves on).
  */
-export function checkpointAccountsInto(wb: WriteBatch, state: LedgerState, dirty: Iterable<number>, height: number): void {
+export function checkpointAccountsInto(
+  wb: WriteBatch, state: LedgerState, dirty: Iterable<number>, height: number,
+): void {
   const log = logOf(state);
   const n = state.accounts.count;
   const bytes = state.accounts.bytes;
@@ -176,7 +181,9 @@ export function checkpointAccountsInto(wb: WriteBatch, state: LedgerState, dirty
   const changed: number[] = [];
   for (const a of dirty) if (a < n) changed.push(a);
   const sorted = Int32Array.from(changed).sort();
-  for (let k = 0; k < sorted.length; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) { sorted[d++] = sorted[k]; log.mark(sorted[k]); }
+  for (let k = 0; k < sorted.length; k++) {
+    if (k === 0 || sorted[k] !== sorted[k - 1]) { sorted[d++] = sorted[k]; log.mark(sorted[k]); }
+  }
   const list = sorted.subarray(0, d);
   if (log.wholeImage || 2 * log.distinct > n) {
     // The image: the chunks holding any account changed since the last one (all after a
@@ -219,7 +226,8 @@ export function checkpointAccountsInto(wb: WriteBatch, state: LedgerState, dirty
     log.entries += entries.length;
   }
   wb.put(META_CHECKPOINT, encodeCheckpoint(height, {
-    accounts: n, transfers: state.transfers.count, keys: state.keys.length, imageAccounts: log.imageAccounts, logEntries: log.entries,
+    accounts: n, transfers: state.transfers.count, keys: state.keys.length, imageAccounts: log.imageAccounts,
+    logEntries: log.entries,
   }));
 }
 
@@ -244,16 +252,28 @@ export function checkpointTransfersInto(wb: WriteBatch, slab: Slab, first: numbe
 
 /** Trees of at least this many accounts are built with a helper thread. */
 export const PARALLEL_TREE_MIN = 1 << 16;
-/** The helper's leaves are a multiple of 2^SPLIT_LEVELS: it builds that many levels above them alone. */
+/**
+ * The helper's leaves are a multiple of 2^SPLIT_LEVELS: it builds that many levels above
+ * them alone.
+ */
 const SPLIT_LEVELS = 10;
-/** The helper's share of the leaves (this thread also copies its chunks and builds the id indexes; measured at 10,000,000 accounts: half is even). */
+/**
+ * The helper's share of the leaves (this thread also copies its chunks and builds the id
+ * indexes; measured at 10,000,000 accounts: half is even).
+ */
 const HELPER_SHARE = 0.5;
-/** Leaves per chunk handed to the helper (copied: the slab is not shared), and chunks in flight at most. */
+/**
+ * Leaves per chunk handed to the helper (copied: the slab is not shared), and chunks in
+ * flight at most.
+ */
 const HELPER_CHUNK = 16384;
 const HELPER_WINDOW = 4;
 /** Leaves the main thread hashes between looks at the helper's progress. */
 const OWN_STEP = 8192;
-/** No progress from the helper for this long: it is given up on, and the tree built on one thread. */
+/**
+ * No progress from the helper for this long: it is given up on, and the tree built on one
+ * thread.
+ */
 const HELPER_STALL_MS = 10_000;
 
 /** Atomics.waitAsync (Node ≥ 16; not in TypeScript's ES2022 lib). */
@@ -272,7 +292,9 @@ class TreeHelper {
   #failed = false;
 
   constructor() {
-    this.#worker = new Worker(new URL('./restore-worker.js', import.meta.url), { execArgv: workerExecArgv(), workerData: { [TREE_HELPER_FLAG]: true } });
+    this.#worker = new Worker(new URL('./restore-worker.js', import.meta.url), {
+      execArgv: workerExecArgv(), workerData: { [TREE_HELPER_FLAG]: true },
+    });
     // Referenced (not unref'd) for its short life: a wait on its progress (Atomics.waitAsync)
     // does not keep the event loop alive by itself. close() ends it.
     this.ready = new Promise<boolean>((resolve) => {
@@ -288,11 +310,16 @@ class TreeHelper {
     this.#worker.postMessage(m, transfer);
   }
 
-  /** Waits until control word `word` is no longer `value` (or the helper failed or stalled); false if it failed. */
+  /**
+   * Waits until control word `word` is no longer `value` (or the helper failed or stalled);
+   * false if it failed.
+   */
   async until(control: Int32Array, word: number, value: number): Promise<boolean> {
     const started = performance.now();
     while (Atomics.load(control, word) === value) {
-      if (this.#failed || Atomics.load(control, CTL_FAILED) !== 0 || performance.now() - started > HELPER_STALL_MS) return false;
+      if (this.#failed || Atomics.load(control, CTL_FAILED) !== 0 || performance.now() - started > HELPER_STALL_MS) {
+        return false;
+      }
       const w = waitAsync(control, word, value, 100);
       if (w.async) await w.value;
     }
@@ -312,9 +339,15 @@ class TreeHelper {
  * 1..SPLIT_LEVELS above them; this thread hashes [split, size) and its levels meanwhile,
  * then the levels above. Returns true if the helper did its part.
  */
-async function buildTree(tree: StateTree, alg: HashAlgorithm, size: number, words: Uint32Array, helper: TreeHelper | undefined,
-  meanwhile: (tick?: () => void) => void, stats: RestoreStats): Promise<boolean> {
-  if (!helper || size < PARALLEL_TREE_MIN || !(await helper.ready)) { meanwhile(); tree.rebuild(size, words); return false; }
+async function buildTree(
+  tree: StateTree, alg: HashAlgorithm, size: number, words: Uint32Array, helper: TreeHelper | undefined,
+  meanwhile: (tick?: () => void) => void, stats: RestoreStats,
+): Promise<boolean> {
+  if (!helper || size < PARALLEL_TREE_MIN || !(await helper.ready)) {
+    meanwhile();
+    tree.rebuild(size, words);
+    return false;
+  }
   const unit = 1 << SPLIT_LEVELS;
   const split = Math.floor(size * HELPER_SHARE / unit) * unit;
   const refs = tree.resetLevels(size);
@@ -322,7 +355,9 @@ async function buildTree(tree: StateTree, alg: HashAlgorithm, size: number, word
   const counts = refs.counts;
   const bytes = new Uint8Array(words.buffer, words.byteOffset, size * ENTRY_BYTES);
   const control = new Int32Array(new SharedArrayBuffer(16));
-  helper.post({ begin: { alg, leafBytes: ENTRY_BYTES, levels: refs.levels, counts, control: control.buffer as SharedArrayBuffer } });
+  helper.post({
+    begin: { alg, leafBytes: ENTRY_BYTES, levels: refs.levels, counts, control: control.buffer as SharedArrayBuffer },
+  });
   let sent = 0;
   const feed = (): void => {
     while (sent < split && sent - Atomics.load(control, CTL_HASHED) < HELPER_CHUNK * HELPER_WINDOW) {
@@ -335,7 +370,8 @@ async function buildTree(tree: StateTree, alg: HashAlgorithm, size: number, word
   let ok = true;
   for (let own = split; own < size; own += OWN_STEP) {
     feed();
-    hashLeafRange(alg, ENTRY_BYTES, bytes.subarray(own * ENTRY_BYTES, Math.min(size, own + OWN_STEP) * ENTRY_BYTES), levels[0], own);
+    const leaves = bytes.subarray(own * ENTRY_BYTES, Math.min(size, own + OWN_STEP) * ENTRY_BYTES);
+    hashLeafRange(alg, ENTRY_BYTES, leaves, levels[0], own);
   }
   meanwhile(feed);
   let waited = performance.now();
@@ -348,20 +384,26 @@ async function buildTree(tree: StateTree, alg: HashAlgorithm, size: number, word
   stats.treeWaitMs = performance.now() - waited;
   if (ok) {
     helper.post({ levels: { split, upTo: SPLIT_LEVELS } });
-    for (let k = 0; k < SPLIT_LEVELS && counts[k] > 1; k++) hashNodeRange(alg, levels[k], counts[k], levels[k + 1], split >> (k + 1), counts[k + 1]);
+    for (let k = 0; k < SPLIT_LEVELS && counts[k] > 1; k++) {
+      hashNodeRange(alg, levels[k], counts[k], levels[k + 1], split >> (k + 1), counts[k + 1]);
+    }
     waited = performance.now();
     ok = await helper.until(control, CTL_LEVELS, 0);
     stats.treeWaitMs += performance.now() - waited;
   }
   if (!ok) { tree.rebuild(size, words); return false; }
-  for (let k = SPLIT_LEVELS; counts[k] > 1; k++) hashNodeRange(alg, levels[k], counts[k], levels[k + 1], 0, counts[k + 1]);
+  for (let k = SPLIT_LEVELS; counts[k] > 1; k++) {
+    hashNodeRange(alg, levels[k], counts[k], levels[k + 1], 0, counts[k + 1]);
+  }
   return true;
 }
 
 // -----------------------------------------------------------------------------------------
 // Restore.
 
-const range = (prefix: number): { gte: Uint8Array; lt: Uint8Array } => ({ gte: new Uint8Array([prefix]), lt: new Uint8Array([prefix + 1]) });
+const range = (prefix: number): { gte: Uint8Array; lt: Uint8Array } => ({
+  gte: new Uint8Array([prefix]), lt: new Uint8Array([prefix + 1]),
+});
 const bulk = (prefix: number) => ({ ...range(prefix), batchBytes: BULK_READ_BYTES, fillCache: false });
 
 async function isEmpty(db: RocksDb, prefix: number): Promise<boolean> {
@@ -373,24 +415,48 @@ async function isEmpty(db: RocksDb, prefix: number): Promise<boolean> {
  * Reads the stored accounts into `slab` (empty) and `log`: the image and the log (format
  * 2, `ck`), or one key per account (format 1 or no marker). Checks that they are complete.
  */
-async function readAccounts(db: RocksDb, slab: Slab, log: AccountLog, ck: Checkpoint | undefined, stats: RestoreStats): Promise<void> {
+async function readAccounts(
+  db: RocksDb, slab: Slab, log: AccountLog, ck: Checkpoint | undefined, stats: RestoreStats,
+): Promise<void> {
   if (!ck || ck.format === 1) {
-    // Format 1: 'A' ‖ index → one entry.
-    for await (const b of db.rangeBatches(bulk(P_ACCOUNT))) {
-      for (let i = 0; i < b.keys.length; i++) {
-        const idx = readBe32(b.keys[i], 1);
-        if (idx !== slab.count || b.values[i].length !== ENTRY_BYTES) throw new Error(`account entry ${idx} is out of place`);
-        if (slab.count === slab.capacity) slab.reserve(Math.max(1024, Math.ceil(slab.capacity * 1.5)));
-        slab.bytes.set(b.values[i], slab.count * ENTRY_BYTES);
-        slab.setCount(slab.count + 1);
-      }
-    }
-    if (!ck && !(await isEmpty(db, P_ACCOUNT_IMAGE) && await isEmpty(db, P_ACCOUNT_LOG))) throw new Error('account entries without a checkpoint');
-    log.wholeImage = ck !== undefined;
+    await readAccountKeys(db, slab, log, ck);
     return;
   }
   const n = ck.accounts;
   slab.reserve(n);
+  const image = await readAccountImage(db, slab, ck, stats);
+  log.imageAccounts = image;
+  await readAccountLog(db, slab, log, ck, stats);
+  stats.logEntries = log.entries;
+  if (log.entries !== ck.logEntries) {
+    throw new Error(`the account log holds ${log.entries} entries, the checkpoint says ${ck.logEntries}`);
+  }
+  for (let i = image; i < n; i++) if (!log.has(i)) throw new Error(`account ${i} is in neither the image nor the log`);
+  slab.setCount(n);
+}
+
+/** Format 1 (or no marker): 'A' ‖ index → one entry. */
+async function readAccountKeys(db: RocksDb, slab: Slab, log: AccountLog, ck: Checkpoint | undefined): Promise<void> {
+  for await (const b of db.rangeBatches(bulk(P_ACCOUNT))) {
+    for (let i = 0; i < b.keys.length; i++) {
+      const idx = readBe32(b.keys[i], 1);
+      if (idx !== slab.count || b.values[i].length !== ENTRY_BYTES) {
+        throw new Error(`account entry ${idx} is out of place`);
+      }
+      if (slab.count === slab.capacity) slab.reserve(Math.max(1024, Math.ceil(slab.capacity * 1.5)));
+      slab.bytes.set(b.values[i], slab.count * ENTRY_BYTES);
+      slab.setCount(slab.count + 1);
+    }
+  }
+  if (!ck && !(await isEmpty(db, P_ACCOUNT_IMAGE) && await isEmpty(db, P_ACCOUNT_LOG))) {
+    throw new Error('account entries without a checkpoint');
+  }
+  log.wholeImage = ck !== undefined;
+}
+
+/** The 'I' chunks into `slab` (reserved): the accounts in the image, which must be ck.imageAccounts. */
+async function readAccountImage(db: RocksDb, slab: Slab, ck: Checkpoint, stats: RestoreStats): Promise<number> {
+  const n = ck.accounts;
   let image = 0;
   for await (const b of db.rangeBatches(bulk(P_ACCOUNT_IMAGE))) {
     for (let i = 0; i < b.keys.length; i++) {
@@ -404,17 +470,30 @@ async function readAccounts(db: RocksDb, slab: Slab, log: AccountLog, ck: Checkp
       stats.imageValues++;
     }
   }
-  if (image !== ck.imageAccounts || image > n) throw new Error(`the account image holds ${image} accounts, the checkpoint says ${ck.imageAccounts}`);
-  log.imageAccounts = image;
+  if (image !== ck.imageAccounts || image > n) {
+    throw new Error(`the account image holds ${image} accounts, the checkpoint says ${ck.imageAccounts}`);
+  }
+  return image;
+}
+
+/** The 'D' values over the image in `slab`, marking their accounts in `log`. */
+async function readAccountLog(
+  db: RocksDb, slab: Slab, log: AccountLog, ck: Checkpoint, stats: RestoreStats,
+): Promise<void> {
+  const n = ck.accounts;
   for await (const b of db.rangeBatches(bulk(P_ACCOUNT_LOG))) {
     for (let i = 0; i < b.keys.length; i++) {
       const k = b.keys[i], v = b.values[i];
       const m = v.length / LOG_ENTRY_BYTES;
-      if (k.length !== 13 || readBe64(k, 1) > ck.height || !Number.isInteger(m) || m === 0) throw new Error('account log value out of place');
+      if (k.length !== 13 || readBe64(k, 1) > ck.height || !Number.isInteger(m) || m === 0) {
+        throw new Error('account log value out of place');
+      }
       if (readBe32(k, 9) === 0) log.values++;
       // Word by word: no view per entry. (The addon's values are their own allocations, so
       // aligned; a copy otherwise.)
-      const vw = (v.byteOffset & 3) === 0 ? new Uint32Array(v.buffer, v.byteOffset, v.length >> 2) : new Uint32Array(v.slice().buffer);
+      const vw = (v.byteOffset & 3) === 0
+        ? new Uint32Array(v.buffer, v.byteOffset, v.length >> 2)
+        : new Uint32Array(v.slice().buffer);
       const sw = slab.words;
       for (let j = 0, from = m; j < m; j++, from += ENTRY_WORDS) {
         const idx = vw[j];
@@ -428,14 +507,12 @@ async function readAccounts(db: RocksDb, slab: Slab, log: AccountLog, ck: Checkp
       stats.logValues++;
     }
   }
-  stats.logEntries = log.entries;
-  if (log.entries !== ck.logEntries) throw new Error(`the account log holds ${log.entries} entries, the checkpoint says ${ck.logEntries}`);
-  for (let i = image; i < n; i++) if (!log.has(i)) throw new Error(`account ${i} is in neither the image nor the log`);
-  slab.setCount(n);
 }
 
 /** Reads the 'P' chunks and the 'Q' updates into `slab` (empty). */
-async function readTransfers(db: RocksDb, slab: Slab, ck: Checkpoint | undefined, stats: RestoreStats): Promise<void> {
+async function readTransfers(
+  db: RocksDb, slab: Slab, ck: Checkpoint | undefined, stats: RestoreStats,
+): Promise<void> {
   const expect = ck?.format === 2 ? ck.transfers : -1;
   if (expect >= 0) slab.reserve(expect);
   let count = 0;
@@ -451,7 +528,9 @@ async function readTransfers(db: RocksDb, slab: Slab, ck: Checkpoint | undefined
       count += m;
     }
   }
-  if (expect >= 0 && count !== expect) throw new Error(`the store holds ${count} transfers, the checkpoint says ${expect}`);
+  if (expect >= 0 && count !== expect) {
+    throw new Error(`the store holds ${count} transfers, the checkpoint says ${expect}`);
+  }
   slab.setCount(count);
   for await (const b of db.rangeBatches({ ...bulk(P_TRANSFER_UPDATE), batchBytes: 1 << 20 })) {
     for (let i = 0; i < b.keys.length; i++) {
@@ -470,11 +549,13 @@ async function readTransfers(db: RocksDb, slab: Slab, ck: Checkpoint | undefined
  * format 2 (the account image, one synced batch) before this returns. `tipHeight`: the
  * store's tip (the checkpoint may not be past it).
  */
-export async function restoreState(db: RocksDb, state: LedgerState, alg: HashAlgorithm, tipHeight: number): Promise<Restored> {
+export async function restoreState(
+  db: RocksDb, state: LedgerState, alg: HashAlgorithm, tipHeight: number,
+): Promise<Restored> {
   const t0 = performance.now();
   const stats: RestoreStats = {
-    accounts: 0, transfers: 0, format: 0, metaMs: 0, accountsMs: 0, imageValues: 0, logValues: 0, logEntries: 0, transfersMs: 0,
-    transferUpdates: 0, indexMs: 0, treeMs: 0, treeThreads: 0, treeWaitMs: 0, migrateMs: 0, totalMs: 0,
+    accounts: 0, transfers: 0, format: 0, metaMs: 0, accountsMs: 0, imageValues: 0, logValues: 0, logEntries: 0,
+    transfersMs: 0, transferUpdates: 0, indexMs: 0, treeMs: 0, treeThreads: 0, treeWaitMs: 0, migrateMs: 0, totalMs: 0,
   };
   lastRestoreStats = undefined;
   const ckRaw = await db.get(META_CHECKPOINT);
@@ -495,16 +576,30 @@ export async function restoreState(db: RocksDb, state: LedgerState, alg: HashAlg
   }
 }
 
-async function restoreWith(db: RocksDb, state: LedgerState, alg: HashAlgorithm, ck: Checkpoint | undefined, stats: RestoreStats,
-  t0: number, helper: TreeHelper | undefined): Promise<Restored> {
-  // Keys, ops and halts: few, one key each.
+/** Keys, ops and halts: few, one key each. */
+async function readMeta(
+  db: RocksDb, state: LedgerState, alg: HashAlgorithm, ck: Checkpoint | undefined,
+): Promise<void> {
   const keyRows: [number, Uint8Array][] = [];
-  for await (const b of db.rangeBatches(range(P_KEY))) for (let i = 0; i < b.keys.length; i++) keyRows.push([readBe32(b.keys[i], 1), b.values[i]]);
+  for await (const b of db.rangeBatches(range(P_KEY))) {
+    for (let i = 0; i < b.keys.length; i++) keyRows.push([readBe32(b.keys[i], 1), b.values[i]]);
+  }
   const keyIds = hashBatch(keyRows.map(([, v]) => v.subarray(0, 65)), alg);
   for (let i = 0; i < keyRows.length; i++) state.restoreKey(decodeKey(keyRows[i][0], keyRows[i][1], keyIds[i]));
-  if (ck?.format === 2 && state.keys.length !== ck.keys) throw new Error(`the store holds ${state.keys.length} keys, the checkpoint says ${ck.keys}`);
-  for await (const b of db.rangeBatches(range(P_OP))) for (let i = 0; i < b.keys.length; i++) state.ops.set(opKeyOf(b.keys[i], 1), decodeOp(b.values[i]));
+  if (ck?.format === 2 && state.keys.length !== ck.keys) {
+    throw new Error(`the store holds ${state.keys.length} keys, the checkpoint says ${ck.keys}`);
+  }
+  for await (const b of db.rangeBatches(range(P_OP))) {
+    for (let i = 0; i < b.keys.length; i++) state.ops.set(opKeyOf(b.keys[i], 1), decodeOp(b.values[i]));
+  }
   for await (const b of db.rangeBatches(range(P_HALT))) for (const k of b.keys) state.halted.add(readBe32(k, 1));
+}
+
+async function restoreWith(
+  db: RocksDb, state: LedgerState, alg: HashAlgorithm, ck: Checkpoint | undefined, stats: RestoreStats,
+  t0: number, helper: TreeHelper | undefined,
+): Promise<Restored> {
+  await readMeta(db, state, alg, ck);
   const t1 = performance.now();
   stats.metaMs = t1 - t0;
   // Accounts and transfers, the two large tables, read side by side: while this thread
@@ -529,35 +624,56 @@ async function restoreWith(db: RocksDb, state: LedgerState, alg: HashAlgorithm, 
   };
   if (!ck) index();
   if (ck) {
-    const v = await db.get(blockKey(ck.height));
-    if (!v) throw new Error(`checkpoint block ${ck.height} is missing`);
-    const { header, signatures } = decodeBlock(v);
-    const h = decodeHeader(header);
-    stats.treeThreads = (await buildTree(state.tree, alg, state.accounts.count, state.accounts.words, helper, index, stats)) ? 2 : 1;
-    state.finishRestore(ck.height, h.timeMs, true);
-    if (!equalBytes(h.stateRoot, state.tree.root())) throw new Error(`state loaded from the store does not match block ${ck.height}'s state root`);
-    stats.treeMs = performance.now() - t2 - stats.indexMs;
-    Object.assign(out, {
-      height: ck.height, prevHash: headerHash(header), prevTime: h.timeMs, lastHeader: header.slice(), lastSignatures: signatures.slice(),
-    });
-    if (ck.format === 1) {
-      // Format 1 → 2: the account image and a format 2 marker, at the same height, in one
-      // synced batch; then the old account keys go (a format 2 start clears any left).
-      const t5 = performance.now();
-      const wb = new WriteBatch();
-      checkpointAccountsInto(wb, state, [], ck.height);
-      await db.write(wb, true);
-      await db.clear(range(P_ACCOUNT));
-      stats.migrateMs = performance.now() - t5;
-    } else if (!(await isEmpty(db, P_ACCOUNT))) {
-      await db.clear(range(P_ACCOUNT));
-    }
+    Object.assign(out, await restoreTree(db, state, alg, ck, helper, index, stats, t2));
+    await clearAccountKeys(db, state, ck, stats);
   } else if (state.accounts.count + state.transfers.count + state.keys.length > 0) {
     throw new Error('state entries without a checkpoint');
   }
   stats.totalMs = performance.now() - t0;
   lastRestoreStats = stats;
   return out;
+}
+
+/**
+ * Builds the state tree (running `index` meanwhile) and checks its root against the
+ * checkpoint block's header; returns what the ledger goes on from.
+ */
+async function restoreTree(
+  db: RocksDb, state: LedgerState, alg: HashAlgorithm, ck: Checkpoint, helper: TreeHelper | undefined,
+  index: (tick?: () => void) => void, stats: RestoreStats, t2: number,
+): Promise<Restored> {
+  const v = await db.get(blockKey(ck.height));
+  if (!v) throw new Error(`checkpoint block ${ck.height} is missing`);
+  const { header, signatures } = decodeBlock(v);
+  const h = decodeHeader(header);
+  const accounts = state.accounts;
+  const parallel = await buildTree(state.tree, alg, accounts.count, accounts.words, helper, index, stats);
+  stats.treeThreads = parallel ? 2 : 1;
+  state.finishRestore(ck.height, h.timeMs, true);
+  if (!equalBytes(h.stateRoot, state.tree.root())) {
+    throw new Error(`state loaded from the store does not match block ${ck.height}'s state root`);
+  }
+  stats.treeMs = performance.now() - t2 - stats.indexMs;
+  return {
+    height: ck.height, prevHash: headerHash(header), prevTime: h.timeMs, lastHeader: header.slice(),
+    lastSignatures: signatures.slice(),
+  };
+}
+
+/** Drops the format 1 account keys, first writing the image a format 1 store lacks. */
+async function clearAccountKeys(db: RocksDb, state: LedgerState, ck: Checkpoint, stats: RestoreStats): Promise<void> {
+  if (ck.format === 1) {
+    // Format 1 → 2: the account image and a format 2 marker, at the same height, in one
+    // synced batch; then the old account keys go (a format 2 start clears any left).
+    const t5 = performance.now();
+    const wb = new WriteBatch();
+    checkpointAccountsInto(wb, state, [], ck.height);
+    await db.write(wb, true);
+    await db.clear(range(P_ACCOUNT));
+    stats.migrateMs = performance.now() - t5;
+  } else if (!(await isEmpty(db, P_ACCOUNT))) {
+    await db.clear(range(P_ACCOUNT));
+  }
 }
 
 /**

@@ -86,8 +86,12 @@ export class StateTree {
    * [k·W, (k+1)·W). `dirty` must be strictly increasing.
    */
   updatePacked(size: number, dirty: Int32Array, leaves: Uint32Array): void {
-    for (let k = 1; k < dirty.length; k++) if (dirty[k] <= dirty[k - 1]) throw new RangeError('dirty leaves must be strictly increasing');
-    if (leaves.length !== dirty.length * (this.#leafBytes >> 2)) throw new RangeError(`${leaves.length} leaf words for ${dirty.length} leaves`);
+    for (let k = 1; k < dirty.length; k++) {
+      if (dirty[k] <= dirty[k - 1]) throw new RangeError('dirty leaves must be strictly increasing');
+    }
+    if (leaves.length !== dirty.length * (this.#leafBytes >> 2)) {
+      throw new RangeError(`${leaves.length} leaf words for ${dirty.length} leaves`);
+    }
     this.#update(size, dirty, leaves, true);
   }
 
@@ -104,7 +108,9 @@ export class StateTree {
     if (source.length < size * (L >> 2)) throw new RangeError('source holds fewer leaves than size');
     const { counts } = this.resetLevels(size);
     hashLeafRange(this.#algName, L, new Uint8Array(source.buffer, source.byteOffset, size * L), this.#levels[0], 0);
-    for (let k = 0; counts[k] > 1; k++) hashNodeRange(this.#algName, this.#levels[k], counts[k], this.#levels[k + 1], 0, counts[k + 1]);
+    for (let k = 0; counts[k] > 1; k++) {
+      hashNodeRange(this.#algName, this.#levels[k], counts[k], this.#levels[k + 1], 0, counts[k + 1]);
+    }
   }
 
   /**
@@ -135,7 +141,9 @@ export class StateTree {
 
   /** Takes over the levels and counts another thread's tree handed out with refs(). */
   adopt(refs: StateTreeRefs): void {
-    if (refs.levels.length !== LEVELS_MAX || refs.counts.length !== LEVELS_MAX) throw new RangeError('not a state tree');
+    if (refs.levels.length !== LEVELS_MAX || refs.counts.length !== LEVELS_MAX) {
+      throw new RangeError('not a state tree');
+    }
     for (let k = 0; k < LEVELS_MAX; k++) {
       if (refs.levels[k].byteLength < refs.counts[k] * DIGEST_BYTES) throw new RangeError(`level ${k} is short`);
       this.#levels[k] = new Uint8Array(refs.levels[k]);
@@ -145,14 +153,22 @@ export class StateTree {
   }
 
   #update(size: number, sorted: Int32Array, source: Uint32Array, packed: boolean): void {
-    if (size < this.#counts[0]) throw new Error('state tree cannot shrink');
-    if (sorted.length === 0 && size === this.#counts[0]) return;
-    if (sorted.length > 0 && (sorted[0] < 0 || sorted[sorted.length - 1] >= size)) throw new RangeError('dirty leaf out of range');
-    if (this.#counts[0] < size && (sorted.length < size - this.#counts[0] || sorted[sorted.length - size + this.#counts[0]] !== this.#counts[0])) {
+    const old = this.#counts[0];
+    if (size < old) throw new Error('state tree cannot shrink');
+    if (sorted.length === 0 && size === old) return;
+    if (sorted.length > 0 && (sorted[0] < 0 || sorted[sorted.length - 1] >= size)) {
+      throw new RangeError('dirty leaf out of range');
+    }
+    if (old < size && (sorted.length < size - old || sorted[sorted.length - size + old] !== old)) {
       throw new RangeError('every new leaf must be dirty');
     }
-    let indexes: ArrayLike<number> = sorted;
-    // Size levels.
+    this.#sizeLevels(size);
+    this.#hashLeaves(sorted, source, packed);
+    this.#hashPaths(sorted);
+  }
+
+  /** Sets every level's count for `size` leaves, growing buffers as needed. */
+  #sizeLevels(size: number): void {
     let c = size;
     for (let k = 0; k < LEVELS_MAX; k++) {
       this.#ensure(k, c);
@@ -160,8 +176,11 @@ export class StateTree {
       if (c <= 1) { for (let j = k + 1; j < LEVELS_MAX; j++) this.#counts[j] = 0; break; }
       c = (c + 1) >> 1;
     }
+  }
+
+  /** Leaf hashes of the leaves at `indexes` (from `source`, packed or in place) into level 0. */
+  #hashLeaves(indexes: Int32Array, source: Uint32Array, packed: boolean): void {
     const D = DIGEST_BYTES >> 2; // words per digest
-    // Leaves.
     const L = this.#leafBytes;
     const W = L >> 2;
     for (let from = 0; from < indexes.length; from += BATCH_NODES_MAX) {
@@ -183,7 +202,12 @@ export class StateTree {
         for (let w = 0; w < D; w++) level[dst + w] = m32[o32 + i * D + w];
       }
     }
-    // Paths.
+  }
+
+  /** Rehashes the paths above the leaves at `sorted`, level by level up to the root. */
+  #hashPaths(sorted: Int32Array): void {
+    const D = DIGEST_BYTES >> 2; // words per digest
+    let indexes: ArrayLike<number> = sorted;
     for (let k = 0; this.#counts[k] > 1; k++) {
       const below = this.#words[k];
       const countBelow = this.#counts[k];
@@ -233,7 +257,9 @@ export class StateTree {
     let i = index;
     for (let k = 0; this.#counts[k] > 1; k++) {
       const sibling = i ^ 1;
-      if (sibling < this.#counts[k]) out.push(this.#levels[k].slice(sibling * DIGEST_BYTES, (sibling + 1) * DIGEST_BYTES));
+      if (sibling < this.#counts[k]) {
+        out.push(this.#levels[k].slice(sibling * DIGEST_BYTES, (sibling + 1) * DIGEST_BYTES));
+      }
       i >>= 1;
     }
     return out;
@@ -263,10 +289,14 @@ const REBUILD_BATCH = 8192;
  * Leaf hashes of `leaves` (whole leaves of `leafBytes` end to end) into `level0`, the
  * first at node `at`: a batch of leaves per WASM call, one copy in and one out. Any thread.
  */
-export function hashLeafRange(alg: HashAlgorithm, leafBytes: number, leaves: Uint8Array, level0: Uint8Array, at: number): void {
+export function hashLeafRange(
+  alg: HashAlgorithm, leafBytes: number, leaves: Uint8Array, level0: Uint8Array, at: number,
+): void {
   const id = algorithmId(alg);
   const count = leaves.length / leafBytes;
-  if (!Number.isInteger(count) || (at + count) * DIGEST_BYTES > level0.length) throw new RangeError('leaves do not fit the level');
+  if (!Number.isInteger(count) || (at + count) * DIGEST_BYTES > level0.length) {
+    throw new RangeError('leaves do not fit the level');
+  }
   for (let from = 0; from < count; from += REBUILD_BATCH) {
     const n = Math.min(REBUILD_BATCH, count - from);
     const data = reserve(n * leafBytes + n * DIGEST_BYTES);
@@ -282,7 +312,9 @@ export function hashLeafRange(alg: HashAlgorithm, leafBytes: number, leaves: Uin
  * H(0x01 ‖ below[2j] ‖ below[2j+1]), or a copy of below[2j] when that is the lone last
  * node. The children of a run of nodes are contiguous: one copy in, one out. Any thread.
  */
-export function hashNodeRange(alg: HashAlgorithm, below: Uint8Array, countBelow: number, above: Uint8Array, from: number, to: number): void {
+export function hashNodeRange(
+  alg: HashAlgorithm, below: Uint8Array, countBelow: number, above: Uint8Array, from: number, to: number,
+): void {
   const id = algorithmId(alg);
   const pairs = Math.min(to, countBelow >> 1);
   for (let j = from; j < pairs; j += REBUILD_BATCH) {

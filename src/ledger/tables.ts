@@ -61,7 +61,9 @@ export class Slab {
    * (entries never written since reserve() are zero).
    */
   setCount(count: number): void {
-    if (!Number.isInteger(count) || count < 0 || count > this.capacity) throw new RangeError(`count ${count} outside the slab`);
+    if (!Number.isInteger(count) || count < 0 || count > this.capacity) {
+      throw new RangeError(`count ${count} outside the slab`);
+    }
     this.count = count;
   }
 
