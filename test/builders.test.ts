@@ -460,3 +460,22 @@ describe('Client SDK: argument checks', () => {
     await c.close();
   });
 });
+
+describe('vouch helpers and authSigner check their arguments', () => {
+  it('refuse out-of-range and mistyped arguments by name, before building anything', async () => {
+    const { vouchBatch, markVouched, vouchDigest } = await import('../dist/src/codec/vouch.js');
+    const { authSigner } = await import('../dist/src/client/index.js');
+    const gw = generateSigner();
+    const recs = new Uint8Array(2 * 256);
+    expect(() => vouchBatch(recs, 2, gw, { chainId: 2 ** 32, id: 1n })).toThrow(/chainId must be an integer in \[0, 4294967295\]/);
+    expect(() => vouchBatch(recs, 2, gw, { chainId: 7, id: 1n, timestamp: 2n ** 64n })).toThrow(RangeError);
+    expect(() => vouchBatch(recs, 2, gw, { chainId: 7, id: 1 as never })).toThrow(/id must be a bigint/);
+    expect(() => vouchBatch([] as never, 2, gw, { chainId: 7, id: 1n })).toThrow(TypeError);
+    expect(() => vouchBatch(recs, 2, { keyId: new Uint8Array(3) } as never, { chainId: 7, id: 1n })).toThrow(/gateway\.keyId/);
+    expect(() => markVouched(recs, 2, new Uint8Array(31))).toThrow(/gatewayKeyId must be a Uint8Array of 32 bytes/);
+    expect(() => markVouched(recs, 3, new Uint8Array(32))).toThrow(/count must be an integer in \[0, 2\]/);
+    expect(() => vouchDigest([new Uint8Array(32)], 0, 2, 7, 'sm3')).toThrow(/hashes holds 1/);
+    expect(() => authSigner({ keyId: new Uint8Array(32) } as never)).toThrow(/signer\.privateKey/);
+    expect(vouchBatch(recs, 2, gw, { chainId: 7, id: 1n, timestamp: 5n }).length).toBe(3 * 256);
+  });
+});

@@ -11,6 +11,7 @@
 // (docs/protocol.md, SDK; test/browser.test.ts runs it in Chromium).
 
 import type { AuthSigner } from './client.js';
+import { bytesField } from '../codec/record.js';
 
 export { Client, ClientError } from './client.js';
 export type {
@@ -28,6 +29,9 @@ export { vouchBatch, markVouched, vouchDigest, VOUCH_DOMAIN } from '../codec/vou
 
 /** An AuthSigner for a key pair held in this process (SM2 through the ledger's backend). */
 export function authSigner(signer: { keyId: Uint8Array; privateKey: Uint8Array }): AuthSigner {
+  if (typeof signer !== 'object' || signer === null) throw new TypeError('signer must be { keyId, privateKey }');
+  bytesField(signer.keyId, 32, 'signer.keyId');
+  bytesField(signer.privateKey, 32, 'signer.privateKey');
   return {
     keyId: signer.keyId,
     async sign(message) {

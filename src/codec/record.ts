@@ -296,12 +296,12 @@ function bigintError(v: unknown, name: string, bits: number): Error {
   return new TypeError(`${msg} (a bigint, not a number: write ${Number.isInteger(v) ? `${v}n` : 'BigInt(…)'})`);
 }
 /** Checks a u64/u128 field: a bigint in [0, max] (a number is a TypeError, never converted). */
-function bigField(v: unknown, max: bigint, bits: number, name: string): bigint {
+export function bigField(v: unknown, max: bigint, bits: number, name: string): bigint {
   if (typeof v === 'bigint' && v >= 0n && v <= max) return v;
   throw bigintError(v, name, bits);
 }
 /** Checks a byte field: a Uint8Array of exactly `len` bytes. */
-function bytesField(v: unknown, len: number, name: string): Uint8Array {
+export function bytesField(v: unknown, len: number, name: string): Uint8Array {
   if (v instanceof Uint8Array && v.length === len) return v;
   const msg = `${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`;
   if (v instanceof Uint8Array) throw new RangeError(msg);

@@ -13,11 +13,12 @@ import {
   FLAG_LINKED, HINT_VOUCHED, KIND_VOUCH, MESSAGE_BYTES, OFF_CHAIN_ID, OFF_FLAGS, OFF_HINT, OFF_KIND, OFF_SIGNATURE,
   OFF_SIGNER, OFF_VERSION, RECORD_BYTES, RECORD_VERSION, ROLE_OPERATOR, SIGNATURE_BYTES, STRUCT_BAD_CHAIN,
   STRUCT_BAD_SIGNATURE_ENCODING, STRUCT_BAD_VERSION, STRUCT_OK, STRUCT_RESERVED_FIELD, STRUCT_RESERVED_FLAG, VO_COUNT,
-  VO_DIGEST, VO_RESERVED, isZero, setU32, setU64, setU128, signatureEncodingOk, u16, u32,
+  VO_DIGEST, VO_RESERVED, bigField, bytesField, describeValue, isZero, setU32, setU64, setU128, signatureEncodingOk,
+  u16, u32, uintField,
 } from './record.js';
 import { DIGEST_BYTES, hash, hashBatch, type HashAlgorithm } from '../crypto/hash.js';
 import { ResultCode } from './results.js';
-import { type Signer, signRecord } from './builders.js';
+import { type Signer, checkSigner, signRecord } from './builders.js';
 
 /** Domain tag of the vouch digest: 16 ASCII bytes (like the auth message's "gmledger-auth-v1"). */
 export const VOUCH_DOMAIN = new TextEncoder().encode('gmledger-vouch-1');
@@ -54,6 +55,15 @@ function vouchStructure(b: Uint8Array, o: number, chainId: number): number {
 export function vouchDigest(
   hashes: Uint8Array[], first: number, count: number, chainId: number, alg: HashAlgorithm,
 ): Uint8Array {
+  if (!Array.isArray(hashes)) {
+    throw new TypeError(`hashes must be an Array of 32-byte tx hashes, got ${describeValue(hashes)}`);
+  }
+  uintField(first, 0xffffffff, 'first');
+  uintField(count, 0xffffffff, 'count');
+  if (first + count > hashes.length) {
+    throw new RangeError(`hashes holds ${hashes.length}, not first + count = ${first + count}`);
+  }
+  uintField(chainId, 0xffffffff, 'chainId');
   const buf = new Uint8Array(VOUCH_DOMAIN.length + 8 + count * DIGEST_BYTES);
   buf.set(VOUCH_DOMAIN, 0);
   setU32(buf, VOUCH_DOMAIN.length, chainId);
@@ -76,6 +86,9 @@ function recordHashes(batch: Uint8Array, count: number, alg: HashAlgorithm): Uin
 
 /** Marks records (in place) as vouched by `gatewayKeyId`: signer field, r‖s zero, hint 0xFE. */
 export function markVouched(batch: Uint8Array, count: number, gatewayKeyId: Uint8Array): Uint8Array {
+  if (!(batch instanceof Uint8Array)) throw new TypeError(`batch must be a Uint8Array, got ${describeValue(batch)}`);
+  uintField(count, Math.floor(batch.length / RECORD_BYTES), 'count');
+  bytesField(gatewayKeyId, 32, 'gatewayKeyId');
   for (let i = 0; i < count; i++) {
     const o = i * RECORD_BYTES;
     batch.set(gatewayKeyId, o + OFF_SIGNER);
@@ -98,6 +111,17 @@ export interface VouchOptions {
  * (count × 256 bytes) marked vouched. The input is not modified. Returns (count + 1) × 256 bytes.
  */
 export function vouchBatch(records: Uint8Array, count: number, gateway: Signer, o: VouchOptions): Uint8Array {
+  if (!(records instanceof Uint8Array)) {
+    throw new TypeError(`records must be a Uint8Array, got ${describeValue(records)}`);
+  }
+  checkSigner(gateway, 'gateway');
+  if (typeof o !== 'object' || o === null) throw new TypeError(`options must be { chainId, id, timestamp?, alg? }`);
+  uintField(o.chainId, 0xffffffff, 'chainId');
+  bigField(o.id, (1n << 128n) - 1n, 128, 'id');
+  if (o.timestamp !== undefined) bigField(o.timestamp, (1n << 64n) - 1n, 64, 'timestamp');
+  if (o.alg !== undefined && o.alg !== 'sm3' && o.alg !== 'sha256') {
+    throw new TypeError(`alg must be 'sm3' or 'sha256'`);
+  }
   if (!Number.isInteger(count) || count < VOUCH_RECORDS_MIN || records.length < count * RECORD_BYTES) {
     throw new RangeError(`a vouch covers at least ${VOUCH_RECORDS_MIN} whole record(s)`);
   }

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RECORD_BYTES, concatRecords } from '../codec/record.js';
+import { RECORD_BYTES, bytesField, concatRecords } from '../codec/record.js';
 import { ResultCode, resultName } from '../codec/results.js';
 import { txHashes } from '../codec/block.js';
 import { ENTRY_BYTES, type KeyEntry } from '../codec/entries.js';
@@ -229,6 +229,7 @@ export class Ledger extends EventEmitter {
 
   /** A registered key by its 32-byte id (as applied), or undefined. */
   key(keyId: Uint8Array): KeyEntry | undefined {
+    bytesField(keyId, 32, 'keyId');
     return this.#p.state.keyById(keyId, 0);
   }
 
@@ -272,9 +273,9 @@ export class Ledger extends EventEmitter {
   ): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw new Error('ledger is closed');
-    if (!(batch instanceof Uint8Array) || batch.length % RECORD_BYTES !== 0) {
-      throw new RangeError(`a batch is a Uint8Array of whole ${RECORD_BYTES}-byte records`);
-    }
+    const whole = `a batch is a Uint8Array of whole ${RECORD_BYTES}-byte records`;
+    if (!(batch instanceof Uint8Array)) throw new TypeError(whole);
+    if (batch.length % RECORD_BYTES !== 0) throw new RangeError(whole);
     const n = batch.length / RECORD_BYTES;
     const codes = new Uint16Array(n);
     const index = new Int32Array(n).fill(-1);
