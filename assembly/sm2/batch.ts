@@ -36,6 +36,16 @@ import { findSlot, parsePublicKey, validRaw, lastPoint, verifyRawKey, loadScalar
 
 export const ITEM_BYTES: usize = 192;
 export const SM2_ITEM_BYTES: usize = ITEM_BYTES;
+// The packed item's fields (layout above), named once; the host reads them from the module.
+export const SM2_ITEM_FLAGS: usize = 65;
+export const SM2_ITEM_HINT: usize = 66;
+export const SM2_ITEM_ID_OFF: usize = 68;
+export const SM2_ITEM_ID_LEN: usize = 72;
+export const SM2_ITEM_MSG_OFF: usize = 76;
+export const SM2_ITEM_MSG_LEN: usize = 80;
+export const SM2_ITEM_E: usize = 96;
+export const SM2_ITEM_R: usize = 128;
+export const SM2_ITEM_S: usize = 160;
 /** Items per multi-scalar multiplication: bounds scratch and the cost of a failed chunk. */
 export const CHUNK: usize = 512;
 
@@ -94,11 +104,11 @@ let nnew: usize = 0;
  * when the digest is not supplied. Marks the item rejected if its key is invalid.
  */
 function prepare(scratch: usize, buf: usize, rec: usize, nkeys: usize): usize {
-  const flags = load<u8>(rec, 65);
+  const flags = load<u8>(rec, SM2_ITEM_FLAGS);
   if (flags & F_REJECT) return NO_KEY;
   const raw = rec + 1;
   if (load<u8>(rec) != 4) {
-    if (!parsePublicKey(rec, 33, RAW)) { store<u8>(rec, flags | F_REJECT, 65); return NO_KEY; }
+    if (!parsePublicKey(rec, 33, RAW)) { store<u8>(rec, flags | F_REJECT, SM2_ITEM_FLAGS); return NO_KEY; }
     store<u8>(rec, 4);
     memory.copy(rec + 1, RAW, 64);
   }
@@ -135,18 +145,18 @@ function prepare(scratch: usize, buf: usize, rec: usize, nkeys: usize): usize {
     }
   }
   const kr = scratch + OFF_KEYS + k * KEYREC;
-  if (load<u32>(kr, 64) != 1) { store<u8>(rec, flags | F_REJECT, 65); return k; }
+  if (load<u32>(kr, 64) != 1) { store<u8>(rec, flags | F_REJECT, SM2_ITEM_FLAGS); return k; }
   if (!(flags & F_DIGEST)) {
-    const msg = buf + <usize>load<u32>(rec, 76);
-    const msgLen = load<u32>(rec, 80);
+    const msg = buf + <usize>load<u32>(rec, SM2_ITEM_MSG_OFF);
+    const msgLen = load<u32>(rec, SM2_ITEM_MSG_LEN);
     if (flags & F_ID) {
-      computeZa(PROD, raw, buf + <usize>load<u32>(rec, 68), load<u32>(rec, 72));
-      computeE(rec + 96, PROD, msg, msgLen);
+      computeZa(PROD, raw, buf + <usize>load<u32>(rec, SM2_ITEM_ID_OFF), load<u32>(rec, SM2_ITEM_ID_LEN));
+      computeE(rec + SM2_ITEM_E, PROD, msg, msgLen);
     } else {
       if (load<u32>(kr, 68) != 1) { computeZa(kr + 72, raw, 0, 0xffffffff); store<u32>(kr, 1, 68); }
-      computeE(rec + 96, kr + 72, msg, msgLen);
+      computeE(rec + SM2_ITEM_E, kr + 72, msg, msgLen);
     }
-    store<u8>(rec, flags | F_DIGEST, 65);
+    store<u8>(rec, flags | F_DIGEST, SM2_ITEM_FLAGS);
   }
   return k;
 }
@@ -188,16 +198,16 @@ function chunk(buf: usize, base: usize, end: usize, out: usize, rand: usize, scr
     store<u8>(out + i, 0);
     const k = prepare(scratch, buf, rec, nkeys);
     if (k == nkeys) nkeys++;
-    if (k == NO_KEY || (load<u8>(rec, 65) & F_REJECT)) continue;
+    if (k == NO_KEY || (load<u8>(rec, SM2_ITEM_FLAGS) & F_REJECT)) continue;
     const kr = scratch + OFF_KEYS + k * KEYREC;
-    if (!(load<u8>(rec, 65) & F_HINT)) {
-      const ok = verifyRawKey(kr, rec + 96, rec + 128, rec + 160);
+    if (!(load<u8>(rec, SM2_ITEM_FLAGS) & F_HINT)) {
+      const ok = verifyRawKey(kr, rec + SM2_ITEM_E, rec + SM2_ITEM_R, rec + SM2_ITEM_S);
       store<u8>(out + i, <u8>ok); valid += ok;
       continue;
     }
-    if (!loadScalars(rec + 96, rec + 128, rec + 160, RS, SS, TT, ES)) continue;
+    if (!loadScalars(rec + SM2_ITEM_E, rec + SM2_ITEM_R, rec + SM2_ITEM_S, RS, SS, TT, ES)) continue;
     // R from the hint
-    const hint = load<u8>(rec, 66);
+    const hint = load<u8>(rec, SM2_ITEM_HINT);
     scSub(XR, RS, ES);
     let hintOk = true;
     if (hint & 2) {
@@ -217,7 +227,7 @@ function chunk(buf: usize, base: usize, end: usize, out: usize, rand: usize, scr
       hintOk = decompress(RPT, <u32>(hint & 1)) != 0;
     }
     if (!hintOk) {
-      const ok = verifyRawKey(kr, rec + 96, rec + 128, rec + 160);
+      const ok = verifyRawKey(kr, rec + SM2_ITEM_E, rec + SM2_ITEM_R, rec + SM2_ITEM_S);
       store<u8>(out + i, <u8>ok); valid += ok;
       continue;
     }
@@ -276,7 +286,7 @@ function chunk(buf: usize, base: usize, end: usize, out: usize, rand: usize, scr
     let ok: u32 = 1;
     if (!pass) {
       const rec = buf + i * ITEM_BYTES;
-      ok = verifyRawKey(rec + 1, rec + 96, rec + 128, rec + 160);
+      ok = verifyRawKey(rec + 1, rec + SM2_ITEM_E, rec + SM2_ITEM_R, rec + SM2_ITEM_S);
     }
     store<u8>(out + i, <u8>ok); valid += ok;
   }

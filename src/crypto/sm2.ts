@@ -24,6 +24,16 @@ export const SM2_BATCH_MAX = 1 << 16;
 export const SM2_ID_MAX = 8191;
 /** Bytes per item in the packed batch layout (see packBatch). */
 export const SM2_ITEM_BYTES: number = core.SM2_ITEM_BYTES.value as number;
+// The packed item's field offsets, as the WASM module defines them (assembly/sm2/batch.ts).
+const itemOffset = (name: string): number => (core as unknown as Record<string, { value: number }>)[name].value;
+const ITEM_FLAGS = itemOffset('SM2_ITEM_FLAGS');
+const ITEM_HINT = itemOffset('SM2_ITEM_HINT');
+const ITEM_ID_OFF = itemOffset('SM2_ITEM_ID_OFF');
+const ITEM_ID_LEN = itemOffset('SM2_ITEM_ID_LEN');
+const ITEM_MSG_OFF = itemOffset('SM2_ITEM_MSG_OFF');
+const ITEM_MSG_LEN = itemOffset('SM2_ITEM_MSG_LEN');
+const ITEM_E = itemOffset('SM2_ITEM_E');
+const ITEM_R = itemOffset('SM2_ITEM_R');
 export const DEFAULT_ID = new TextEncoder().encode('1234567812345678');
 
 const SIGNER_BYTES: number = core.SIGNER_BYTES.value as number;
@@ -381,26 +391,26 @@ function packInto(items: VerifyBatchItem[], dst: Uint8Array, dstOff: number): vo
       flags = F_REJECT;
     } else {
       dst.set(pk, at);
-      dst.set(sig.subarray(0, 64), at + 128);
-      if (sig.length === 65) { flags |= F_HINT; dst[at + 66] = sig[64]; }
+      dst.set(sig.subarray(0, 64), at + ITEM_R);
+      if (sig.length === 65) { flags |= F_HINT; dst[at + ITEM_HINT] = sig[64]; }
       if (it.digest !== undefined) {
         flags |= F_DIGEST;
-        dst.set(it.digest, at + 96);
+        dst.set(it.digest, at + ITEM_E);
       } else {
         if (it.id) {
           flags |= F_ID;
-          dv.setUint32(rec + 68, data, true);
-          dv.setUint32(rec + 72, it.id.length, true);
+          dv.setUint32(rec + ITEM_ID_OFF, data, true);
+          dv.setUint32(rec + ITEM_ID_LEN, it.id.length, true);
           dst.set(it.id, dstOff + data);
           data += it.id.length;
         }
-        dv.setUint32(rec + 76, data, true);
-        dv.setUint32(rec + 80, it.msg.length, true);
+        dv.setUint32(rec + ITEM_MSG_OFF, data, true);
+        dv.setUint32(rec + ITEM_MSG_LEN, it.msg.length, true);
         dst.set(it.msg, dstOff + data);
         data += it.msg.length;
       }
     }
-    dst[at + 65] = flags;
+    dst[at + ITEM_FLAGS] = flags;
   }
 }
 
@@ -437,7 +447,7 @@ export function verifyBatchPacked(packed: Uint8Array, count: number): Uint8Array
   reserve(scratch - ARENA_BASE + BATCH_SCRATCH);
   const m = mem();
   m.set(packed, buf);
-  for (const i of bad) m[buf + i * SM2_ITEM_BYTES + 65] |= F_REJECT;
+  for (const i of bad) m[buf + i * SM2_ITEM_BYTES + ITEM_FLAGS] |= F_REJECT;
   fillRandom(m, rand, 16 * count);
   core.sm2VerifyPacked(buf, count, out, rand, scratch);
   return m.slice(out, out + count);
@@ -450,15 +460,15 @@ function badPackedItems(packed: Uint8Array, count: number): number[] {
   const bad: number[] = [];
   for (let i = 0; i < count; i++) {
     const rec = i * SM2_ITEM_BYTES;
-    const flags = packed[rec + 65];
+    const flags = packed[rec + ITEM_FLAGS];
     if (flags & (F_REJECT | F_DIGEST)) continue;
     // IDs and messages must lie after the records: the core rewrites records in place
     // (expanded keys, e), so a range inside them would be read after it changed.
     const dataStart = count * SM2_ITEM_BYTES;
-    const msgOff = dv.getUint32(rec + 76, true);
-    let ok = msgOff >= dataStart && msgOff + dv.getUint32(rec + 80, true) <= packed.length;
+    const msgOff = dv.getUint32(rec + ITEM_MSG_OFF, true);
+    let ok = msgOff >= dataStart && msgOff + dv.getUint32(rec + ITEM_MSG_LEN, true) <= packed.length;
     if (flags & F_ID) {
-      const idOff = dv.getUint32(rec + 68, true), idLen = dv.getUint32(rec + 72, true);
+      const idOff = dv.getUint32(rec + ITEM_ID_OFF, true), idLen = dv.getUint32(rec + ITEM_ID_LEN, true);
       ok &&= idLen <= SM2_ID_MAX && idOff >= dataStart && idOff + idLen <= packed.length;
     }
     if (!ok) bad.push(i);
