@@ -5,6 +5,7 @@
 //     copy it before any await;
 //   - a socket or response must not be touched after its close/abort callback.
 
+import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -70,7 +71,7 @@ export interface UwsApp {
 }
 
 interface UwsModule {
-  App(): UwsApp & { listen(host: string, port: number, cb: (socket: unknown) => void): void };
+  App(): UwsApp & { listen(host: string, port: number, options: number, cb: (socket: unknown) => void): void };
   us_listen_socket_close(socket: unknown): void;
   us_socket_local_port(socket: unknown): number;
   DISABLED: number;
@@ -95,13 +96,19 @@ export function createApp(): UwsApp {
   return uws.App();
 }
 
-/** Binds `host:port` (port 0 = ephemeral). Rejects if the address cannot be bound. */
+/**
+ * uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. Without it a second node on the
+ * same port also "listens", and the kernel splits connections between two chains.
+ */
+const LISTEN_EXCLUSIVE_PORT = 1;
+
+/** Binds `host:port` exclusively (port 0 = ephemeral). Rejects, saying why, if it cannot. */
 export function listen(app: UwsApp, host: string, port: number): Promise<Listening> {
   const a = app as ReturnType<UwsModule['App']>;
   return new Promise((resolve, reject) => {
-    a.listen(host, port, (socket) => {
+    a.listen(host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (!socket) {
-        reject(new Error(`cannot listen on ${host}:${port}`));
+        void whyNotListening(host, port).then((why) => reject(new Error(`cannot listen on ${host}:${port}: ${why}`)));
         return;
       }
       let open = true;
@@ -120,4 +127,19 @@ export function listen(app: UwsApp, host: string, port: number): Promise<Listeni
 /** Copies a uWS ArrayBuffer (valid only during its callback), from byte `from` on, into memory the caller owns. */
 export function copyBytes(ab: ArrayBuffer, from = 0): Uint8Array {
   return new Uint8Array(ab.slice(from));
+}
+
+/** Why `host:port` cannot be bound, asked of the OS with a plain Node server (uSockets says only "no"). */
+function whyNotListening(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      resolve(err.code === 'EADDRINUSE'
+        ? 'the address is in use (another process, perhaps another gmledger node, holds it)'
+        : err.code === 'EADDRNOTAVAIL' ? 'no local interface has this address'
+        : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+        : `${err.code ?? 'error'}: ${err.message}`);
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve('uWebSockets could not bind it')));
+  });
 }
