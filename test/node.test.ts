@@ -162,10 +162,39 @@ async function spawnNode(dir: string): Promise<{ child: ChildProcess; url: strin
 }
 
 describe('gmledger start', () => {
-  it('creates a development chain on first start and says where the keys are', async () => {
+  it('refuses a folder without a chain unless --dev, --dev only in an empty folder, and a mismatched --chain-id', async () => {
+    const run = (args: string[]) => new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn(process.execPath, ['dist/src/server/cli-start.js', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d) => { err += d; });
+      child.stdout!.once('data', () => child.kill('SIGTERM')); // it started: stop it
+      child.once('exit', (code) => resolve({ code, err }));
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'gmledger-nochain-'));
+    try {
+      const missing = await run(['--dir', join(dir, 'typo')]);
+      expect(missing.code).not.toBe(0);
+      expect(missing.err).toMatch(/holds no gmledger chain: create one with `gmledger init/);
+      await stat(join(dir, 'typo')).then(() => { throw new Error('a folder was created'); }, () => undefined);
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(dir, 'notes.txt'), 'not a chain');
+      const notEmpty = await run(['--dir', dir, '--dev']);
+      expect(notEmpty.code).not.toBe(0);
+      expect(notEmpty.err).toMatch(/is not empty and holds no gmledger chain/);
+      const chain = join(dir, 'chain');
+      await initChain({ dir: chain, chainId: 77 });
+      const wrongId = await run(['--dir', chain, '--chain-id', '78']);
+      expect(wrongId.code).not.toBe(0);
+      expect(wrongId.err).toMatch(/holds chain 77, not --chain-id 78/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with --dev creates a development chain on first start and says where the keys are', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gmledger-first-'));
     try {
-      const child = spawn(process.execPath, ['dist/src/server/cli-start.js', '--dir', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['dist/src/server/cli-start.js', '--dir', dir, '--dev', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       child.stderr!.on('data', (d) => { err += d; });
       const line = await new Promise<string>((resolve, reject) => {

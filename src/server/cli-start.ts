@@ -5,7 +5,7 @@
 // ({"event":"listening",…}) on stdout, which tools (the load harness) read to find it.
 // SIGINT/SIGTERM stop it gracefully: admitted batches are answered, the ledger is flushed.
 
-import { access } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fromHex, toHex } from '../crypto/bytes.js';
@@ -32,10 +32,14 @@ export const BLOCK_RECORDS_DEFAULT = 4096;
 export const VERIFY_THREADS_DEFAULT_MAX = 4;
 
 export const START_USAGE = `usage: gmledger start [options]
-  --dir <path>          chain directory (default ${DEFAULT_DIR}; created with a development chain if empty)
+  --dir <path>          chain directory (default ${DEFAULT_DIR}); it must hold a chain made by gmledger init,
+                        unless --dev is given
+  --dev                 create a development chain in --dir if it has none (the folder must be missing
+                        or empty); npm start passes it
   --host <addr>         bind address (default ${DEFAULT_HOST}; use 0.0.0.0 only behind a firewall)
   --port <n>            port for WebSocket (/ws) and HTTP (default ${DEFAULT_PORT}; 0 = any free port)
-  --chain-id <u32>      chain id for a newly created development chain
+  --chain-id <u32>      with --dev: the chain id of a newly created development chain (an existing
+                        chain with another id is refused)
   --gateway <hex>       key id allowed to submit trusted (vouched) batches; repeatable;
                         the key also needs the operator role on the chain
   --block-ms <n>        close a block at most this many ms after it opens (ledger default 20)
@@ -49,6 +53,8 @@ export const START_USAGE = `usage: gmledger start [options]
 
 export interface StartOptions {
   dir: string;
+  /** Create a development chain in `dir` if it has none (only a missing or empty folder). */
+  dev?: boolean;
   host: string;
   port: number;
   chainId?: number;
@@ -75,6 +81,7 @@ export function parseStartArgs(argv: string[]): StartOptions {
     };
     switch (a) {
       case '--dir': o.dir = next(); break;
+      case '--dev': o.dev = true; break;
       case '--host': o.host = next(); break;
       case '--port': o.port = int(next(), 65535); break;
       case '--chain-id': o.chainId = int(next(), 0xffffffff); break;
@@ -128,6 +135,16 @@ export async function runNode(
 ): Promise<RunningNode> {
   const dir = resolve(o.dir);
   if (!(await exists(join(dir, 'db')))) {
+    // Creating a chain is gmledger init's job: a mistyped --dir must not start a new chain
+    // beside the real one. --dev (npm start) may create one, in a missing or empty folder.
+    if (o.dev !== true) {
+      throw new Error(`${dir} holds no gmledger chain: create one with \`gmledger init ${o.dir}\` ` +
+        '(or pass --dev for a development chain)');
+    }
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    if (entries.length > 0) {
+      throw new Error(`${dir} is not empty and holds no gmledger chain: --dev creates a chain only in an empty folder`);
+    }
     const { initChain } = await import('../chain/init.js');
     const r = await initChain({ dir, chainId: o.chainId });
     log(`gmledger: created a development chain (id ${r.config.chainId}) in ${dir}`);
@@ -153,6 +170,11 @@ export async function runNode(
   const verifier = measureVerifier(inner, threads);
   const blockRecords = o.blockRecords ?? BLOCK_RECORDS_DEFAULT;
   const ledger = await Ledger.open({ dir, blockMaxMs: o.blockMs, blockMaxRecords: blockRecords, verifier });
+  if (o.chainId !== undefined && ledger.config.chainId !== o.chainId) {
+    await ledger.close();
+    await pool?.close();
+    throw new Error(`${dir} holds chain ${ledger.config.chainId}, not --chain-id ${o.chainId}`);
+  }
   let backend: NodeBackend;
   let closeLedger = async () => {
     await ledger.close();
