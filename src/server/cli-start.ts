@@ -130,29 +130,33 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * Creating a chain is gmledger init's job: a mistyped --dir must not start a new chain
+ * beside the real one. --dev (npm start) may create one, in a missing or empty folder.
+ */
+async function createDevChain(o: StartOptions, dir: string, log: (line: string) => void): Promise<void> {
+  if (o.dev !== true) {
+    throw new Error(`${dir} holds no gmledger chain: create one with \`gmledger init ${o.dir}\` ` +
+      '(or pass --dev for a development chain)');
+  }
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  if (entries.length > 0) {
+    throw new Error(`${dir} is not empty and holds no gmledger chain: --dev creates a chain only in an empty folder`);
+  }
+  const { initChain } = await import('../chain/init.js');
+  const r = await initChain({ dir, chainId: o.chainId });
+  log(`gmledger: created a development chain (id ${r.config.chainId}) in ${dir}`);
+  log(`gmledger: keys are in ${join(dir, 'keys')}: admin.key, regulator.key, node.key (private, mode 0600) ` +
+    'and their .pub');
+  log(`gmledger:   admin key id     ${toHex(r.admin.keyId)}`);
+  log(`gmledger:   regulator key id ${toHex(r.regulator.keyId)}`);
+}
+
 export async function runNode(
   o: StartOptions, log: (line: string) => void = (l) => console.error(l),
 ): Promise<RunningNode> {
   const dir = resolve(o.dir);
-  if (!(await exists(join(dir, 'db')))) {
-    // Creating a chain is gmledger init's job: a mistyped --dir must not start a new chain
-    // beside the real one. --dev (npm start) may create one, in a missing or empty folder.
-    if (o.dev !== true) {
-      throw new Error(`${dir} holds no gmledger chain: create one with \`gmledger init ${o.dir}\` ` +
-        '(or pass --dev for a development chain)');
-    }
-    const entries = await readdir(dir).catch(() => [] as string[]);
-    if (entries.length > 0) {
-      throw new Error(`${dir} is not empty and holds no gmledger chain: --dev creates a chain only in an empty folder`);
-    }
-    const { initChain } = await import('../chain/init.js');
-    const r = await initChain({ dir, chainId: o.chainId });
-    log(`gmledger: created a development chain (id ${r.config.chainId}) in ${dir}`);
-    log(`gmledger: keys are in ${join(dir, 'keys')}: admin.key, regulator.key, node.key (private, mode 0600) ` +
-      'and their .pub');
-    log(`gmledger:   admin key id     ${toHex(r.admin.keyId)}`);
-    log(`gmledger:   regulator key id ${toHex(r.regulator.keyId)}`);
-  }
+  if (!(await exists(join(dir, 'db')))) await createDevChain(o, dir, log);
   const { Ledger } = await import('../ledger/ledger.js');
   const { poolRecordVerifier, sm2RecordVerifier } = await import('../ledger/verify.js');
   // Verification is the stage that scales with cores: off the main thread (which runs uWS,
