@@ -8,7 +8,14 @@ import { toHex } from './crypto/bytes.js';
 import { sm2Backend } from './crypto/sm2-backend.js';
 import { poolRecordVerifier } from './ledger/verify.js';
 import { createVerifyPool } from './pool/index.js';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const PACKAGE_JSON = new URL('../../package.json', import.meta.url);
+const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
 
 const USAGE = `usage:
   gmledger init <dir> [--chain-id <u32>]   create a chain: keys (0600), config, genesis block
@@ -16,62 +23,121 @@ const USAGE = `usage:
                                            (record signatures on <n> worker threads; default: all cores)
   gmledger info <dir>                      print the chain's config and tip
   gmledger start [--dir <dir>] [--host <h>] [--port <p>] ...   run a node (--help for all options)
-  gmledger bench [...]                     the load harness (--help for all options)`;
+  gmledger bench [...]                     the load harness (--help for all options)
+  gmledger --help | --version               (every subcommand takes -h/--help)`;
+
+const SUBCOMMAND_USAGE: Record<string, string> = {
+  init: 'usage: gmledger init <dir> [--chain-id <u32>]\n' +
+    '  create a chain in <dir> (missing or empty): keys (0600), config, genesis block',
+  verify: 'usage: gmledger verify <dir> [--threads <n>]\n' +
+    '  recheck the whole chain offline; names the first bad block\n' +
+    '  --threads <n>  verify record signatures on n worker threads, 1..256 (default: all cores)',
+  info: 'usage: gmledger info <dir>\n  print the chain\'s config and tip',
+};
+
+/** Bad usage: a message naming what is wrong, the subcommand's usage, exit code 2. */
+class Usage extends Error {}
+
+/** An integer option in [min, max], or a Usage error that states the bounds. */
+function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new Usage(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return Number(v);
+}
+
+/** The subcommand's options and its one positional <dir>, strictly: unknown options are errors. */
+function parseSub(cmd: string, args: string[], options: Record<string, { type: 'string' }>) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true,
+    });
+  } catch (e) {
+    throw new Usage((e as Error).message);
+  }
+  if (parsed.values.help) return { help: true as const };
+  const [dir, ...extra] = parsed.positionals;
+  if (dir === undefined) throw new Usage(`${cmd} needs a <dir>`);
+  if (extra.length > 0) throw new Usage(`unexpected argument ${JSON.stringify(extra[0])}`);
+  return { help: false as const, dir, values: parsed.values as Record<string, string | undefined> };
+}
+
+/** `dir` must hold a chain (its RocksDB folder); otherwise say so, instead of a RocksDB error. */
+async function needChain(dir: string): Promise<void> {
+  if (!(await stat(join(dir, 'db')).then((s) => s.isDirectory(), () => false))) {
+    throw new Error(`${dir} holds no gmledger chain (create one with gmledger init)`);
+  }
+}
+
+async function init(dir: string, values: Record<string, string | undefined>): Promise<number> {
+  const chainId = intOption('chain-id', values['chain-id'], 0, 0xffffffff);
+  const r = await initChain({ dir, chainId });
+  console.log(JSON.stringify({
+    dir, chainId: r.config.chainId, admin: toHex(r.admin.keyId), regulator: toHex(r.regulator.keyId),
+    node: toHex(r.node.keyId), keys: `${dir}/keys/*.key (mode 0600)`, sm2: sm2Backend.name,
+  }, null, 2));
+  return 0;
+}
+
+async function verify(dir: string, values: Record<string, string | undefined>): Promise<number> {
+  const threads = intOption('threads', values.threads, 1, 256) ?? availableParallelism();
+  await needChain(dir);
+  const started = Date.now();
+  const pool = threads > 1 ? createVerifyPool({ threads }) : undefined;
+  let report;
+  try {
+    report = await verifyChain(dir, pool ? { verifier: poolRecordVerifier(pool) } : {});
+  } finally {
+    await pool?.close();
+  }
+  console.log(JSON.stringify({ ...report, seconds: (Date.now() - started) / 1000, sm2: sm2Backend.name }, null, 2));
+  if (!report.ok) console.error(`gmledger verify: FAILED — ${report.error}`);
+  return report.ok ? 0 : 1;
+}
+
+async function info(dir: string): Promise<number> {
+  await needChain(dir);
+  const { Ledger } = await import('./ledger/ledger.js');
+  const ledger = await Ledger.open({ dir });
+  try {
+    console.log(JSON.stringify(ledger.info(), null, 2));
+  } finally {
+    await ledger.close();
+  }
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [cmd, dir, ...rest] = argv;
+  const [cmd, ...rest] = argv;
   // start and bench own their option parsing and keep running; they are loaded on demand
   // so that init/verify never load the server or the load generator.
   // Both end with process.exit: idle keep-alive sockets would otherwise hold uWS's loop open.
   if (cmd === 'start') {
-    const code = await (await import('./server/cli-start.js')).startCommand(argv.slice(1));
+    const code = await (await import('./server/cli-start.js')).startCommand(rest);
     process.exit(Number(process.exitCode ?? code));
   }
-  if (cmd === 'bench') process.exit(await (await import('../bench/load.js')).benchCommand(argv.slice(1)));
-  if (!cmd || !dir || cmd === '--help') { console.error(USAGE); return 2; }
-  if (cmd === 'init') {
-    let chainId: number | undefined;
-    for (let i = 0; i < rest.length; i++) {
-      if (rest[i] === '--chain-id') chainId = Number(rest[++i]);
-      else { console.error(`unknown option ${rest[i]}\n${USAGE}`); return 2; }
-    }
-    const r = await initChain({ dir, chainId });
-    console.log(JSON.stringify({
-      dir, chainId: r.config.chainId, admin: toHex(r.admin.keyId), regulator: toHex(r.regulator.keyId),
-      node: toHex(r.node.keyId), keys: `${dir}/keys/*.key (mode 0600)`, sm2: sm2Backend.name,
-    }, null, 2));
-    return 0;
+  if (cmd === 'bench') process.exit(await (await import('../bench/load.js')).benchCommand(rest));
+  if (cmd === '--help' || cmd === '-h') { console.log(USAGE); return 0; }
+  if (cmd === '--version' || cmd === '-v') { console.log(VERSION); return 0; }
+  const sub = SUBCOMMAND_USAGE[cmd ?? ''];
+  if (cmd === undefined || sub === undefined) {
+    console.error(cmd === undefined ? USAGE : `gmledger: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+    return 2;
   }
-  if (cmd === 'verify') {
-    let threads = availableParallelism();
-    for (let i = 0; i < rest.length; i++) {
-      if (rest[i] === '--threads') threads = Number(rest[++i]);
-      else { console.error(`unknown option ${rest[i]}\n${USAGE}`); return 2; }
-    }
-    const started = Date.now();
-    const pool = threads > 1 ? createVerifyPool({ threads }) : undefined;
-    let report;
-    try {
-      report = await verifyChain(dir, pool ? { verifier: poolRecordVerifier(pool) } : {});
-    } finally {
-      await pool?.close();
-    }
-    console.log(JSON.stringify({ ...report, seconds: (Date.now() - started) / 1000, sm2: sm2Backend.name }, null, 2));
-    if (!report.ok) console.error(`gmledger verify: FAILED — ${report.error}`);
-    return report.ok ? 0 : 1;
+  try {
+    const options: Record<string, { type: 'string' }> = cmd === 'init' ? { 'chain-id': { type: 'string' } }
+      : cmd === 'verify' ? { threads: { type: 'string' } } : {};
+    const p = parseSub(cmd, rest, options);
+    if (p.help) { console.log(sub); return 0; }
+    if (cmd === 'init') return await init(p.dir, p.values);
+    return cmd === 'verify' ? await verify(p.dir, p.values) : await info(p.dir);
+  } catch (e) {
+    if (!(e instanceof Usage)) throw e;
+    console.error(`gmledger ${cmd}: ${e.message}\n${sub}`);
+    return 2;
   }
-  if (cmd === 'info') {
-    const { Ledger } = await import('./ledger/ledger.js');
-    const ledger = await Ledger.open({ dir });
-    try {
-      console.log(JSON.stringify(ledger.info(), null, 2));
-    } finally {
-      await ledger.close();
-    }
-    return 0;
-  }
-  console.error(USAGE);
-  return 2;
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: Error) => {

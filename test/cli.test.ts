@@ -1,0 +1,42 @@
+// The command line refuses what it does not understand, by name, and never takes an option
+// for a directory: -h/--help on every subcommand, --version, unknown options and commands,
+// numeric options with their bounds, and a folder without a chain.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, ['dist/src/cli.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+describe('gmledger CLI', () => {
+  it('answers --help and --version, and -h/--help on every subcommand, with exit 0', () => {
+    expect(cli('--help')).toMatchObject({ code: 0, out: expect.stringContaining('gmledger init <dir>') });
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+    expect(cli('--version')).toMatchObject({ code: 0, out: `${version}\n` });
+    for (const sub of ['init', 'verify', 'info']) {
+      for (const h of ['--help', '-h']) expect(cli(sub, h), `${sub} ${h}`).toMatchObject({ code: 0, out: expect.stringContaining(`gmledger ${sub} <dir>`) });
+    }
+    expect(existsSync('--help')).toBe(false); // never taken for a directory
+  });
+
+  it('refuses unknown commands and options, bad numbers and missing chains, naming them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gmledger-cli-'));
+    expect(cli('frob')).toMatchObject({ code: 2, err: expect.stringContaining('unknown command "frob"') });
+    expect(cli('init', join(dir, 'x'), '--bogus')).toMatchObject({ code: 2, err: expect.stringContaining("'--bogus'") });
+    expect(cli('init')).toMatchObject({ code: 2, err: expect.stringContaining('needs a <dir>') });
+    expect(cli('init', join(dir, 'x'), '--chain-id', '4294967296')).toMatchObject({ code: 2, err: expect.stringContaining('--chain-id must be an integer in [0, 4294967295]') });
+    expect(cli('verify', dir, '--threads', 'abc')).toMatchObject({ code: 2, err: expect.stringContaining('--threads must be an integer in [1, 256], got "abc"') });
+    expect(cli('verify', join(dir, 'none'))).toMatchObject({ code: 1, err: expect.stringContaining('holds no gmledger chain') });
+    expect(cli('info', join(dir, 'none'))).toMatchObject({ code: 1, err: expect.stringContaining('holds no gmledger chain') });
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+    // And the real thing still works.
+    const chain = join(dir, 'chain');
+    expect(cli('init', chain, '--chain-id', '31')).toMatchObject({ code: 0, out: expect.stringContaining('"chainId": 31') });
+    expect(cli('verify', chain, '--threads', '1')).toMatchObject({ code: 0, out: expect.stringContaining('"ok": true') });
+    expect(cli('info', chain)).toMatchObject({ code: 0, out: expect.stringContaining('"chainId": 31') });
+  });
+});
