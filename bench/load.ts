@@ -564,6 +564,10 @@ export function logRunInDocs(text: string, row: string, command: string, when: D
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(BENCH_USAGE);
+    return 0;
+  }
   const o = parseOrUsage('bench', BENCH_USAGE, parseBenchArgs, argv);
   if (o === undefined) return 2;
   const r = await runBench(o);

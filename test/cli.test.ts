@@ -17,6 +17,7 @@ describe('gmledger CLI', () => {
     expect(cli('--help')).toMatchObject({ code: 0, out: expect.stringContaining('gmledger init <dir>') });
     const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
     expect(cli('--version')).toMatchObject({ code: 0, out: `${version}\n` });
+    for (const sub of ['start', 'bench']) expect(cli(sub, '--help'), sub).toMatchObject({ code: 0, out: expect.stringContaining(`gmledger ${sub} [options]`) });
     for (const sub of ['init', 'verify', 'info']) {
       for (const h of ['--help', '-h']) expect(cli(sub, h), `${sub} ${h}`).toMatchObject({ code: 0, out: expect.stringContaining(`gmledger ${sub} <dir>`) });
     }
