@@ -127,7 +127,7 @@ export class RocksDb {
       db.open({
         createIfMissing: options.createIfMissing ?? true, readOnly: options.readOnly ?? false,
         infoLogLevel: 'error', writeBufferSize: WRITE_BUFFER_BYTES,
-      }, (err) => (err ? reject(err) : resolve())));
+      }, (err) => (err ? reject(explainOpenError(location, err)) : resolve())));
     const out = new RocksDb(db);
     out.#open = true;
     return out;
@@ -232,3 +232,22 @@ export class RocksDb {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * RocksDB's own open errors, said in terms of the chain folder and what to do. The
+ * original message stays as the cause.
+ */
+function explainOpenError(location: string, err: Error): Error {
+  const m = err.message;
+  let why: string | undefined;
+  if (/lock/i.test(m) && /(Resource temporarily unavailable|No locks available|lock hold)/i.test(m)) {
+    why = 'is in use by another process (a running node?): stop it first; gmledger info reads it while it runs';
+  } else if (/does not exist|create_if_missing is false/i.test(m)) {
+    why = 'holds no database (not a gmledger chain folder? create one with gmledger init)';
+  } else if (/Corruption|checksum mismatch|bad magic|truncated/i.test(m)) {
+    why = 'is damaged (RocksDB reports corruption): restore it from a backup or another node, then gmledger verify it';
+  } else if (/No such file or directory|IO error/i.test(m)) {
+    why = 'is missing files RocksDB needs (a partial copy?): restore the whole folder, then gmledger verify it';
+  }
+  return why === undefined ? err : new Error(`the database in ${location} ${why} — ${m}`, { cause: err });
+}

@@ -32,7 +32,7 @@ const SUBCOMMAND_USAGE: Record<string, string> = {
   verify: 'usage: gmledger verify <dir> [--threads <n>]\n' +
     '  recheck the whole chain offline; names the first bad block\n' +
     '  --threads <n>  verify record signatures on n worker threads, 1..256 (default: all cores)',
-  info: 'usage: gmledger info <dir>\n  print the chain\'s config and tip',
+  info: 'usage: gmledger info <dir>\n  print the chain\'s config and tip (read-only: also while a node runs on it)',
 };
 
 /** Bad usage: a message naming what is wrong, the subcommand's usage, exit code 2. */
@@ -97,14 +97,23 @@ async function verify(dir: string, values: Record<string, string | undefined>): 
   return report.ok ? 0 : 1;
 }
 
+/** The chain's config and tip, read-only: works on a running node's folder too. */
 async function info(dir: string): Promise<number> {
   await needChain(dir);
-  const { Ledger } = await import('./ledger/ledger.js');
-  const ledger = await Ledger.open({ dir });
+  const { RocksDb } = await import('../native/rocksdb.js');
+  const { readChainConfig } = await import('./ledger/config.js');
+  const { META_TIP, decodeTip } = await import('./store/store.js');
+  const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false, readOnly: true });
   try {
-    console.log(JSON.stringify(ledger.info(), null, 2));
+    const config = await readChainConfig(db, dir);
+    const raw = await db.get(META_TIP);
+    const tip = raw ? decodeTip(raw) : undefined;
+    console.log(JSON.stringify({
+      chainId: config.chainId, alg: config.alg, nodeKeyId: config.nodeKeyId, createdAt: config.createdAt,
+      height: tip?.height ?? -1, tipTimeMs: tip?.timeMs ?? null, tipHash: tip ? toHex(tip.hash) : null,
+    }, null, 2));
   } finally {
-    await ledger.close();
+    await db.close();
   }
   return 0;
 }

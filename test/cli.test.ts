@@ -31,6 +31,8 @@ describe('gmledger CLI', () => {
     expect(cli('init')).toMatchObject({ code: 2, err: expect.stringContaining('needs a <dir>') });
     expect(cli('init', join(dir, 'x'), '--chain-id', '4294967296')).toMatchObject({ code: 2, err: expect.stringContaining('--chain-id must be an integer in [0, 4294967295]') });
     expect(cli('verify', dir, '--threads', 'abc')).toMatchObject({ code: 2, err: expect.stringContaining('--threads must be an integer in [1, 256], got "abc"') });
+    expect(cli('start', '--limit', 'FOO=3')).toMatchObject({ code: 2, err: expect.stringContaining('unknown limit FOO') });
+    expect(cli('start', '--block-records', '100000')).toMatchObject({ code: 2, err: expect.stringContaining('--block-records must be an integer in [1, 65536]') });
     expect(cli('verify', join(dir, 'none'))).toMatchObject({ code: 1, err: expect.stringContaining('holds no gmledger chain') });
     expect(cli('info', join(dir, 'none'))).toMatchObject({ code: 1, err: expect.stringContaining('holds no gmledger chain') });
     expect(existsSync(join(dir, 'x'))).toBe(false);
@@ -39,5 +41,20 @@ describe('gmledger CLI', () => {
     expect(cli('init', chain, '--chain-id', '31')).toMatchObject({ code: 0, out: expect.stringContaining('"chainId": 31') });
     expect(cli('verify', chain, '--threads', '1')).toMatchObject({ code: 0, out: expect.stringContaining('"ok": true') });
     expect(cli('info', chain)).toMatchObject({ code: 0, out: expect.stringContaining('"chainId": 31') });
+  });
+
+  it('info reads a chain a running ledger holds; a second writer is told the chain is in use', async () => {
+    const { Ledger } = await import('../dist/src/ledger/ledger.js');
+    const dir = join(mkdtempSync(join(tmpdir(), 'gmledger-cli-')), 'chain');
+    expect(cli('init', dir, '--chain-id', '32').code).toBe(0);
+    const ledger = await Ledger.open({ dir });
+    try {
+      const r = cli('info', dir);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ chainId: 32, height: 0 });
+      await expect(Ledger.open({ dir })).rejects.toThrow(/is in use by another process/);
+    } finally {
+      await ledger.close();
+    }
   });
 });

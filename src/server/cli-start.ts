@@ -12,7 +12,7 @@ import { fromHex, toHex } from '../crypto/bytes.js';
 import { LedgerBackend } from '../pipeline/ledger-backend.js';
 import { parseOrUsage } from './cli-usage.js';
 import { NodeServer } from './node-server.js';
-import type { Limits } from '../protocol/limits.js';
+import { LIMITS, type Limits } from '../protocol/limits.js';
 import type { NodeBackend } from '../pipeline/backend.js';
 import { measureVerifier } from '../pipeline/verify-metrics.js';
 import { availableParallelism } from 'node:os';
@@ -87,7 +87,14 @@ export function parseStartArgs(argv: string[]): StartOptions {
       case '--chain-id': o.chainId = int(next(), 0xffffffff); break;
       case '--block-ms': o.blockMs = int(next(), 60_000); break;
       case '--verify-threads': o.verifyThreads = int(next(), 64); break;
-      case '--block-records': o.blockRecords = Math.max(1, int(next(), 1 << 16)); break;
+      case '--block-records': {
+        const v = next();
+        if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 1 << 16) {
+          throw new Error(`--block-records must be an integer in [1, 65536], got ${JSON.stringify(v)}`);
+        }
+        o.blockRecords = Number(v);
+        break;
+      }
       case '--backend': {
         const b = next();
         if (b !== 'ledger' && b !== 'memory') throw new Error('--backend ledger|memory');
@@ -103,6 +110,9 @@ export function parseStartArgs(argv: string[]): StartOptions {
       case '--limit': {
         const m = /^([A-Z_]+)=([0-9]+)$/.exec(next());
         if (!m) throw new Error('--limit NAME=<n>');
+        if (!(m[1] in LIMITS)) {
+          throw new Error(`--limit: unknown limit ${m[1]} (the names are in src/protocol/limits.ts)`);
+        }
         (o.limits as Record<string, number>)[m[1]] = Number(m[2]);
         break;
       }
