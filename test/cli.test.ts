@@ -58,3 +58,26 @@ describe('gmledger CLI', () => {
     }
   });
 });
+
+describe('the node key file', () => {
+  it('a missing, group-readable, empty or malformed node.key is refused by name', async () => {
+    const { Ledger } = await import('../dist/src/ledger/ledger.js');
+    const { chmod, rm, writeFile } = await import('node:fs/promises');
+    const dir = join(mkdtempSync(join(tmpdir(), 'gmledger-key-')), 'chain');
+    expect(cli('init', dir).code).toBe(0);
+    const key = join(dir, 'keys', 'node.key');
+    const good = readFileSync(key, 'utf8');
+    await chmod(key, 0o644);
+    await expect(Ledger.open({ dir })).rejects.toThrow(/node\.key: the node's private key is readable by other users \(mode 644\); run chmod 600/);
+    await writeFile(key, '', { mode: 0o600 });
+    await chmod(key, 0o600);
+    await expect(Ledger.open({ dir })).rejects.toThrow(/node\.key: not a node key \(expected 64 hex characters, found an empty file\)/);
+    await writeFile(key, 'zz'.repeat(32));
+    await expect(Ledger.open({ dir })).rejects.toThrow(/not a node key/);
+    await rm(key);
+    await expect(Ledger.open({ dir })).rejects.toThrow(/node\.key: cannot read the node key \(ENOENT\)/);
+    await writeFile(key, good, { mode: 0o600 });
+    const ledger = await Ledger.open({ dir });
+    await ledger.close();
+  });
+});

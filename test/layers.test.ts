@@ -22,6 +22,7 @@ export const LAYERS: Record<string, number> = {
   'src/client': 4,
   'src/chain': 5,
   'src/apps': 5,
+  'src/consortium': 5,
   'src/pipeline': 6,
   'src/server': 7,
   'bench': 8,   // the load harness and micro-benchmarks (gmledger bench runs bench/load)

@@ -1,5 +1,8 @@
 // The chain's configuration, stored under META_CONFIG at `gmledger init`.
 
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fromHex } from '../crypto/bytes.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import { META_CONFIG, type RocksDb } from '../store/store.js';
 
@@ -28,4 +31,33 @@ export async function readChainConfig(db: RocksDb, dir: string): Promise<ChainCo
     throw new Error(`${dir}: the chain config is not one this gmledger reads`);
   }
   return config;
+}
+
+/**
+ * The node's SM2 private key from `<dir>/keys/node.key` (64 hex characters). A missing,
+ * empty, malformed or group/world-readable file is refused with a message naming it and
+ * saying what to do: the key signs every block header.
+ */
+export async function readNodeKey(dir: string): Promise<Uint8Array> {
+  const file = join(dir, 'keys', 'node.key');
+  let mode: number;
+  let text: string;
+  try {
+    mode = (await stat(file)).mode;
+    text = (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`${file}: cannot read the node key (${why}); ` +
+      'it is made by gmledger init, or pass LedgerOptions.nodePrivateKey', { cause: err });
+  }
+  if ((mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8);
+    throw new Error(`${file}: the node's private key is readable by other users (mode ${octal}); ` +
+      `run chmod 600 ${file}`);
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new Error(`${file}: not a node key (expected 64 hex characters, found ${text.length === 0 ? 'an empty file' :
+      `${text.length} characters`})`);
+  }
+  return fromHex(text);
 }

@@ -6,13 +6,12 @@
 // See docs/api.md and docs/architecture.md.
 
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RECORD_BYTES, bytesField, concatRecords } from '../codec/record.js';
 import { ResultCode, resultName } from '../codec/results.js';
 import { txHashes } from '../codec/block.js';
 import { ENTRY_BYTES, type KeyEntry } from '../codec/entries.js';
-import { fromHex, toHex } from '../crypto/bytes.js';
+import { toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import { sm2Backend } from '../crypto/sm2-backend.js';
 import { type Signer, signerFromKeyPair } from '../crypto/signer.js';
@@ -20,11 +19,11 @@ import { RocksDb, WriteBatch } from '../store/store.js';
 import { Admission } from './admission.js';
 import { BlockBuilder, type BlockEvent } from './block-builder.js';
 import { Checkpoints, recover } from './checkpoint.js';
-import { type ChainConfig, readChainConfig } from './config.js';
+import { type ChainConfig, readChainConfig, readNodeKey } from './config.js';
 import { AccountHistory } from './history.js';
 import { LedgerReader } from './reader.js';
 import { SealWorker } from './seal.js';
-import { type AppendResult, BATCH_RECORDS_MAX, LocalSequencer } from './sequencer.js';
+import { type AppendResult, BATCH_RECORDS_MAX, type BlockSink, LocalSequencer, type Sequencer } from './sequencer.js';
 import { LedgerState } from './state.js';
 import { type RecordVerifier, sm2RecordVerifier } from './verify.js';
 
@@ -62,6 +61,25 @@ export interface LedgerOptions {
   txHashIndex?: boolean;
   /** Open a chain that has no genesis block yet (initChain only). */
   genesis?: boolean;
+  /**
+   * Builds the sequencer instead of LocalSequencer (a replicated one: src/consortium), from
+   * the chain's tip, the block sink, and blockMaxRecords/blockMaxMs. Started by open, closed by close.
+   */
+  sequencer?: (
+    tip: { height: number; timeMs: number }, sink: BlockSink,
+    options: { blockMaxRecords?: number; blockMaxMs?: number },
+  ) => LedgerSequencer;
+}
+
+/** What the ledger needs of its sequencer: LocalSequencer's surface; start, close and cutAndWait if async. */
+export interface LedgerSequencer extends Sequencer {
+  readonly failed: Error | undefined;
+  readonly openRecords: number;
+  readonly blockMaxRecords: number;
+  /** Cuts the open block and resolves once it is cut (a sequencer whose cut() only asks for one). */
+  cutAndWait?(): Promise<void>;
+  start?(): Promise<void>;
+  close?(): Promise<void>;
 }
 
 export interface SubmitResult {
@@ -74,7 +92,7 @@ export interface SubmitResult {
 
 interface Parts {
   db: RocksDb; state: LedgerState; seal: SealWorker; admission: Admission;
-  builder: BlockBuilder; sequencer: LocalSequencer; reader: LedgerReader; checkpoints: Checkpoints;
+  builder: BlockBuilder; sequencer: LedgerSequencer; reader: LedgerReader; checkpoints: Checkpoints;
 }
 
 export class Ledger extends EventEmitter {
@@ -116,9 +134,10 @@ export class Ledger extends EventEmitter {
     const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false });
     let seal: SealWorker | undefined;
     let started: Promise<void> | undefined;
+    let ledger: Ledger | undefined;
     try {
       const config = await readChainConfig(db, dir);
-      const priv = options.nodePrivateKey ?? fromHex((await readFile(join(dir, 'keys', 'node.key'), 'utf8')).trim());
+      const priv = options.nodePrivateKey ?? await readNodeKey(dir);
       const node = signerFromKeyPair({ privateKey: priv, publicKey: sm2Backend.getPublicKey(priv) });
       if (toHex(node.keyId) !== config.nodeKeyId) throw new Error('node private key does not match the chain config');
       const state = new LedgerState({ alg: config.alg, validatePublicKey: (pk) => sm2Backend.validatePublicKey(pk) });
@@ -133,8 +152,11 @@ export class Ledger extends EventEmitter {
       }
       if (tip && options.genesis === true) throw new Error(`${dir} already has a genesis block`);
       await started;
-      return Ledger.#assemble(dir, config, node, options, { db, state, seal, checkpoints }, tip);
+      ledger = Ledger.#assemble(dir, config, node, options, { db, state, seal, checkpoints }, tip);
+      await ledger.#p.sequencer.start?.();
+      return ledger;
     } catch (err) {
+      if (ledger) await ledger.#p.sequencer.close?.().catch(() => undefined);
       // A worker still loading is waited for, so that close() stops it for good.
       await started?.catch(() => undefined);
       await seal?.close();
@@ -153,10 +175,9 @@ export class Ledger extends EventEmitter {
       checkpoints: p.checkpoints, tip: start, sync: options.sync ?? true, txHashIndex,
       onDurable: (e) => ledger.#publish(e),
     });
-    const sequencer = new LocalSequencer({
-      height: start.height, timeMs: start.timeMs, sink: builder,
-      blockMaxRecords: options.blockMaxRecords, blockMaxMs: options.blockMaxMs, clock: options.clock,
-    });
+    const sizes = { blockMaxRecords: options.blockMaxRecords, blockMaxMs: options.blockMaxMs };
+    const sequencer = options.sequencer?.({ height: start.height, timeMs: start.timeMs }, builder, sizes) ??
+      new LocalSequencer({ height: start.height, timeMs: start.timeMs, sink: builder, ...sizes, clock: options.clock });
     const verifier = options.verifier ?? sm2RecordVerifier();
     const admission = new Admission(config.chainId, config.alg, (b, o) => p.state.keyById(b, o), verifier);
     const history = new AccountHistory(p.state);
@@ -352,7 +373,9 @@ export class Ledger extends EventEmitter {
 
   /** Cuts the open block (if any) and waits until every block is durable. */
   async flush(): Promise<void> {
-    this.#p.sequencer.cut();
+    const seq = this.#p.sequencer;
+    if (seq.cutAndWait) await seq.cutAndWait();
+    else seq.cut();
     await this.#p.builder.flush();
     if (this.#failed) throw this.#failed;
   }
@@ -398,6 +421,7 @@ export class Ledger extends EventEmitter {
       }
     } finally {
       this.#closed = true;
+      await this.#p.sequencer.close?.();
       await this.#p.seal.close();
       await this.#p.db.close();
     }

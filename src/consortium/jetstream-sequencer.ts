@@ -1,0 +1,415 @@
+// Ordering on NATS JetStream behind the `Sequencer` seam (docs/consortium.md). A node
+// publishes each admitted batch to one stream per chain; every node reads the stream in
+// order and cuts blocks from the stream ALONE, so nodes that read the same stream from the
+// same tip cut the same blocks with the same times.
+//
+// The cut rule. Messages are taken in stream order, from the stream sequence after the tip.
+// t = the message's stored timestamp (the stream's, set by the server when it stored it)
+// in whole ms (floor of the nanoseconds / 1e6). A message is:
+//   - a tick: header `Gmledger-Tick` present and an empty body;
+//   - a batch: no tick header, a body of n × 256 bytes, 1 ≤ n ≤ min(8,190, blockMaxRecords),
+//     its last record not linked;
+//   - anything else: skipped, by every node alike (it changes nothing).
+// A tick cuts the open block if there is one and open.timeMs + blockMaxMs ≤ t; else nothing.
+// A batch, while a block is open, first cuts it if open.count + n > blockMaxRecords or
+// t ≥ open.timeMs + blockMaxMs. Then, with no block open, it opens block (height + 1) at
+// time max(previous block time, t). It is applied to the open block; if the block now
+// holds blockMaxRecords records, the block is cut at once.
+// A node publishes a tick when a block it has open is still open blockMaxMs after it opened
+// (by its own clock) and it has read the whole stream; the tick's msgID is
+// `tick.<height>.<slot>` with slot = floor(local ms / max(blockMaxMs, 1)), so ticks of
+// several nodes for one block in one time slot are de-duplicated by the stream. Whether a
+// tick cuts is decided by its stored timestamp, never by who sent it or when.
+// A batch's msgID is the hex SM3 of its bytes: a retried publish is de-duplicated within
+// the stream's duplicate window (the ack names the first copy's sequence).
+
+import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+import {
+  DeliverPolicy, jetstream, jetstreamManager, StorageType,
+  type ConsumerMessages, type JetStreamClient, type JsMsg,
+} from '@nats-io/jetstream';
+import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES, u16 } from '../codec/record.js';
+import { sm3 } from '../crypto/hash.js';
+import { toHex } from '../crypto/bytes.js';
+import {
+  type AppendResult, BATCH_RECORDS_MAX, BLOCK_MS_DEFAULT, BLOCK_MS_MAX, BLOCK_RECORDS_DEFAULT, BLOCK_RECORDS_MAX,
+  type BlockSink, type EntryChunk,
+} from '../ledger/sequencer.js';
+import type { LedgerSequencer } from '../ledger/ledger.js';
+
+export const TICK_HEADER = 'Gmledger-Tick';
+/** Largest stream message: an 8,190-record batch (2,096,640 bytes) plus room for headers. */
+export const STREAM_MAX_MSG_BYTES = BATCH_RECORDS_MAX * RECORD_BYTES + 16_384;
+const DUPLICATE_WINDOW_MS_DEFAULT = 120_000;
+/** Results of blocks already cut, kept for acks that arrive late (duplicates, races). */
+const RESULTS_KEPT = 16_384;
+
+export interface JetStreamSequencerOptions {
+  /** A connection (left open by close()), or servers to connect to (closed by close()). */
+  nc?: NatsConnection;
+  servers?: string | string[];
+  /** One stream per chain, e.g. `gmledger-<chainId>`, holding one subject. */
+  stream: string;
+  subject: string;
+  /** The chain's tip (last block and its time), and where blocks go. */
+  height: number;
+  timeMs: number;
+  sink: BlockSink;
+  /** The stream sequence the block after the tip starts at (default 1: a new chain). */
+  startSeq?: number;
+  blockMaxRecords?: number;
+  blockMaxMs?: number;
+  /** Stream settings, used when the stream is created here. */
+  replicas?: number;
+  duplicateWindowMs?: number;
+  /** Publish ack timeout (ms). */
+  ackTimeoutMs?: number;
+}
+
+interface Result { height: number; first: number; codes: Uint16Array; committed: Promise<void> | undefined }
+interface Waiter { resolve: (r: AppendResult) => void; reject: (err: Error) => void }
+interface OpenBlock {
+  height: number; timeMs: number; batches: Uint8Array[]; chunks: EntryChunk[]; count: number;
+  seqs: number[]; done: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
+}
+
+/** Orders batches on a JetStream stream and cuts blocks from the stream alone (rule above). */
+export class JetStreamSequencer implements LedgerSequencer {
+  readonly #o: JetStreamSequencerOptions;
+  readonly #sink: BlockSink;
+  readonly #blockMaxRecords: number;
+  readonly #blockMaxMs: number;
+  #nc: NatsConnection | undefined;
+  #js: JetStreamClient | undefined;
+  #messages: ConsumerMessages | undefined;
+  #reading: Promise<void> | undefined;
+  #height: number;
+  #timeMs: number;
+  #open: OpenBlock | undefined;
+  #failed: Error | undefined;
+  #closed = false;
+  #caughtUp = false;
+  #tickTimer: NodeJS.Timeout | undefined;
+  #lastSeq = 0;
+  readonly #results = new Map<number, Result>();
+  readonly #waiting = new Map<number, Waiter[]>();
+  readonly #hashes = new Map<string, Uint8Array[]>();
+  // Publishes not yet acked, the highest sequence acked, and waits on what has been read.
+  readonly #publishing = new Set<Promise<unknown>>();
+  #maxAcked = 0;
+  #watchers: { ok: () => boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  constructor(o: JetStreamSequencerOptions) {
+    this.#o = o;
+    this.#sink = o.sink;
+    this.#blockMaxRecords = o.blockMaxRecords ?? BLOCK_RECORDS_DEFAULT;
+    this.#blockMaxMs = o.blockMaxMs ?? BLOCK_MS_DEFAULT;
+    const records = this.#blockMaxRecords;
+    if (!Number.isSafeInteger(records) || records < 1 || records > BLOCK_RECORDS_MAX) {
+      throw new RangeError(`blockMaxRecords must be an integer in [1, ${BLOCK_RECORDS_MAX}], got ${String(records)}`);
+    }
+    if (!Number.isSafeInteger(this.#blockMaxMs) || this.#blockMaxMs < 0 || this.#blockMaxMs > BLOCK_MS_MAX) {
+      throw new RangeError(`blockMaxMs must be an integer in [0, ${BLOCK_MS_MAX}], got ${String(this.#blockMaxMs)}`);
+    }
+    if (!o.nc && !o.servers) throw new TypeError('JetStreamSequencer: give nc or servers');
+    this.#height = o.height;
+    this.#timeMs = o.timeMs;
+  }
+
+  get height(): number { return this.#height; }
+  get blockMaxRecords(): number { return this.#blockMaxRecords; }
+  get failed(): Error | undefined { return this.#failed; }
+  get openRecords(): number { return this.#open?.count ?? 0; }
+  /** The last stream sequence read (0: none). */
+  get lastSeq(): number { return this.#lastSeq; }
+
+  /** Connects, creates the stream if it does not exist, and starts reading it after the tip. */
+  async start(): Promise<void> {
+    const o = this.#o;
+    this.#nc = o.nc ?? await connect({ servers: o.servers });
+    try {
+      await this.#subscribe(this.#nc);
+    } catch (err) {
+      if (!o.nc) await this.#nc.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #subscribe(nc: NatsConnection): Promise<void> {
+    const o = this.#o;
+    const jsm = await jetstreamManager(nc);
+    try {
+      await jsm.streams.info(o.stream);
+    } catch {
+      await jsm.streams.add({
+        name: o.stream, subjects: [o.subject], storage: StorageType.File, num_replicas: o.replicas ?? 1,
+        duplicate_window: nanos(o.duplicateWindowMs ?? DUPLICATE_WINDOW_MS_DEFAULT),
+        max_msg_size: STREAM_MAX_MSG_BYTES,
+      });
+    }
+    this.#js = jetstream(nc);
+    const consumer = await this.#js.consumers.get(o.stream, {
+      deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: o.startSeq ?? 1,
+    });
+    this.#messages = await consumer.consume();
+    const messages = this.#messages;
+    this.#reading = (async () => {
+      for await (const m of messages) {
+        if (this.#closed || this.#failed) break;
+        this.#read(m);
+        this.#poke();
+      }
+      if (!this.#closed && !this.#failed) throw new Error(`JetStreamSequencer: reading ${o.stream} ended`);
+    })().catch((err: unknown) => { if (!this.#closed) this.#stop(err as Error); });
+  }
+
+  append(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<AppendResult> {
+    const refused = checkAppend(batch, count, hashes, this.#blockMaxRecords);
+    if (refused) return Promise.reject(refused);
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (!this.#js || !this.#nc || this.#closed) return Promise.reject(new Error('JetStreamSequencer: not started'));
+    const payload = batch.subarray(0, count * RECORD_BYTES);
+    const max = Math.min(this.#nc.info?.max_payload ?? Infinity, STREAM_MAX_MSG_BYTES);
+    if (payload.length + 256 > max) {
+      return Promise.reject(new RangeError(
+        `append: a batch of ${count} records (${payload.length} bytes) exceeds what the NATS server takes ` +
+        `(max_payload ${String(this.#nc.info?.max_payload)}, stream max ${STREAM_MAX_MSG_BYTES}); ` +
+        'raise max_payload in the server config'));
+    }
+    const msgID = toHex(sm3(payload));
+    if (hashes) this.#hashes.set(msgID, hashes);
+    const published = this.#js.publish(this.#o.subject, payload, { msgID, timeout: this.#o.ackTimeoutMs ?? 30_000 });
+    this.#publishing.add(published);
+    return published.then((ack) => {
+      this.#publishing.delete(published);
+      this.#maxAcked = Math.max(this.#maxAcked, ack.seq);
+      return this.#await(ack.seq);
+    }, (err: Error) => {
+      this.#publishing.delete(published);
+      this.#hashes.delete(msgID);
+      throw new Error(`append: publish to stream ${this.#o.stream} failed: ${err.message}`, { cause: err });
+    });
+  }
+
+  /**
+   * For Ledger.flush: waits until every batch published here has been read, then, if a block
+   * is open, publishes a tick and waits until that block is cut (by the stream: up to about
+   * two blockMaxMs when the first tick comes too early).
+   */
+  async cutAndWait(): Promise<void> {
+    await Promise.allSettled([...this.#publishing]);
+    const target = this.#maxAcked;
+    await this.#until(() => this.#lastSeq >= target);
+    const block = this.#open;
+    if (!block) return;
+    this.#publishTick(block.height);
+    await this.#until(() => this.#height >= block.height);
+  }
+
+  #until(ok: () => boolean): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#closed) return Promise.reject(new Error('JetStreamSequencer: closed'));
+    if (ok()) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#watchers.push({ ok, resolve, reject }));
+  }
+
+  #poke(): void {
+    if (this.#watchers.length === 0) return;
+    const still = [];
+    for (const w of this.#watchers) if (w.ok()) w.resolve(); else still.push(w);
+    this.#watchers = still;
+  }
+
+  #refuseAll(err: Error): void {
+    for (const list of this.#waiting.values()) for (const w of list) w.reject(err);
+    this.#waiting.clear();
+    for (const w of this.#watchers) w.reject(err);
+    this.#watchers = [];
+  }
+
+  /** The result of the message at stream sequence `seq`, once its block is durable. */
+  #await(seq: number): Promise<AppendResult> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const r = this.#results.get(seq);
+    if (r?.committed) return r.committed.then(() => ({ codes: r.codes, height: r.height, first: r.first }));
+    if (!r && seq <= this.#lastSeq) {
+      return Promise.reject(new Error(`append: stream message ${seq} was read long ago (or skipped as malformed)`));
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      const list = this.#waiting.get(seq) ?? [];
+      list.push({ resolve, reject });
+      this.#waiting.set(seq, list);
+    });
+  }
+
+  /** Cuts the open block on a tick: publishes one now (the cut comes when the stream delivers it). */
+  cut(): void {
+    if (this.#open) this.#publishTick(this.#open.height);
+  }
+
+  /** One stream message, by the cut rule at the top of this file. */
+  #read(m: JsMsg): void {
+    this.#lastSeq = m.seq;
+    this.#caughtUp = m.info.pending === 0;
+    const t = Number(m.timestampNanos / 1_000_000n);
+    const open = this.#open;
+    if (m.headers?.has(TICK_HEADER) && m.data.length === 0) {
+      if (open && open.timeMs + this.#blockMaxMs <= t) this.#cut();
+      else this.#armTick();
+      return;
+    }
+    const n = batchRecords(m);
+    if (n === 0 || n > this.#blockMaxRecords) {
+      this.#settle(m.seq, undefined);
+      return;
+    }
+    if (open && (open.count + n > this.#blockMaxRecords || t >= open.timeMs + this.#blockMaxMs)) this.#cut();
+    let block: OpenBlock;
+    try {
+      block = this.#open ?? this.#begin(t);
+      const codes = this.#sink.apply(m.data, n).slice();
+      const msgID = m.headers?.get('Nats-Msg-Id') ?? '';
+      const hashes = this.#hashes.get(msgID);
+      this.#hashes.delete(msgID);
+      this.#results.set(m.seq, { height: block.height, first: block.count, codes, committed: undefined });
+      block.batches.push(m.data.slice());
+      block.chunks.push({ count: n, hashes });
+      block.count += n;
+      block.seqs.push(m.seq);
+    } catch (err) {
+      this.#stop(err as Error);
+      return;
+    }
+    if (block.count >= this.#blockMaxRecords) this.#cut();
+  }
+
+  #begin(t: number): OpenBlock {
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    promise.catch(() => undefined);
+    const block: OpenBlock = {
+      height: this.#height + 1, timeMs: Math.max(this.#timeMs, t), batches: [], chunks: [], count: 0, seqs: [],
+      done: { promise, resolve, reject },
+    };
+    this.#sink.begin(block.height, block.timeMs);
+    this.#open = block;
+    this.#armTick();
+    return block;
+  }
+
+  #armTick(): void {
+    clearTimeout(this.#tickTimer);
+    const block = this.#open;
+    if (!block || this.#closed) return;
+    this.#tickTimer = setTimeout(() => {
+      if (this.#open === block && !this.#closed) {
+        if (this.#caughtUp) this.#publishTick(block.height);
+        else this.#armTick();
+      }
+    }, this.#blockMaxMs);
+    this.#tickTimer.unref();
+  }
+
+  #publishTick(height: number): void {
+    if (!this.#js || this.#closed) return;
+    const h = headers();
+    h.set(TICK_HEADER, '1');
+    const slot = Math.floor(Date.now() / Math.max(this.#blockMaxMs, 1));
+    this.#js.publish(this.#o.subject, new Uint8Array(0), { msgID: `tick.${height}.${slot}`, headers: h })
+      .catch(() => { if (!this.#closed) this.#armTick(); });
+  }
+
+  /** Cuts the open block: commits it to the sink, then settles its appends once durable. */
+  #cut(): void {
+    const block = this.#open;
+    if (!block) return;
+    this.#open = undefined;
+    clearTimeout(this.#tickTimer);
+    this.#height = block.height;
+    this.#timeMs = block.timeMs;
+    const records = block.batches.length === 1 ? block.batches[0] : concat(block.batches, block.count);
+    try {
+      this.#sink.commit({ height: block.height, timeMs: block.timeMs, records, count: block.count }, block.chunks)
+        .then(block.done.resolve, block.done.reject);
+    } catch (err) {
+      block.done.reject(err as Error);
+    }
+    block.done.promise.catch((err: unknown) => this.#stop(err as Error));
+    for (const seq of block.seqs) {
+      const r = this.#results.get(seq);
+      if (r) r.committed = block.done.promise;
+      this.#settle(seq, r);
+    }
+    while (this.#results.size > RESULTS_KEPT) this.#results.delete(this.#results.keys().next().value as number);
+  }
+
+  #settle(seq: number, r: Result | undefined): void {
+    const list = this.#waiting.get(seq);
+    if (!list) return;
+    this.#waiting.delete(seq);
+    for (const w of list) {
+      if (!r?.committed) w.reject(new Error(`append: stream message ${seq} was skipped as malformed`));
+      else r.committed.then(() => w.resolve({ codes: r.codes, height: r.height, first: r.first }), w.reject);
+    }
+  }
+
+  /** A broken invariant or a failed sink: nothing more is ordered; every waiter is refused. */
+  #stop(err: Error): void {
+    this.#failed ??= err;
+    const block = this.#open;
+    this.#open = undefined;
+    clearTimeout(this.#tickTimer);
+    block?.done.reject(this.#failed);
+    this.#refuseAll(this.#failed);
+    this.#messages?.stop();
+  }
+
+  /** Stops reading (the open block stays uncut: the stream still holds it), closes an owned connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#tickTimer);
+    const err = new Error('JetStreamSequencer: closed');
+    this.#refuseAll(err);
+    this.#open?.done.reject(err);
+    this.#messages?.stop();
+    await this.#reading;
+    if (!this.#o.nc && this.#nc) await this.#nc.drain();
+  }
+}
+
+/** Records in a batch message by the rule above, or 0 when it is not a well-formed batch. */
+function batchRecords(m: JsMsg): number {
+  if (m.headers?.has(TICK_HEADER)) return 0;
+  const len = m.data.length;
+  const n = len / RECORD_BYTES;
+  if (len === 0 || !Number.isInteger(n) || n > BATCH_RECORDS_MAX) return 0;
+  if ((u16(m.data, (n - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) return 0;
+  return n;
+}
+
+/** Why an append is refused before anything is published (bad arguments), or undefined. */
+function checkAppend(
+  batch: Uint8Array, count: number, hashes: Uint8Array[] | undefined, blockMax: number,
+): Error | undefined {
+  if (!(batch instanceof Uint8Array)) return new TypeError('append: batch must be a Uint8Array');
+  const max = Math.min(BATCH_RECORDS_MAX, blockMax);
+  if (!Number.isSafeInteger(count) || count < 1 || count > max || batch.length < count * RECORD_BYTES) {
+    return new RangeError(`append: count must be an integer in [1, ${max}] and the batch must hold that many records`);
+  }
+  if (hashes !== undefined && hashes.length !== count) {
+    return new RangeError(`append: ${hashes.length} hashes for ${count} records`);
+  }
+  if ((u16(batch, (count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) {
+    return new RangeError('append: the batch ends inside a linked chain (its last record has the linked flag)');
+  }
+  return undefined;
+}
+
+function concat(parts: Uint8Array[], count: number): Uint8Array {
+  const out = new Uint8Array(count * RECORD_BYTES);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
