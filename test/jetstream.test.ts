@@ -28,10 +28,14 @@ const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !
 const INSTALL_HINT = 'install Debian\'s nats-server (apt-get install -y nats-server)';
 const LONG = 120_000;
 
+/** $NATS_SERVER_PATH, else nats-server on PATH, else Debian's /usr/sbin/nats-server (not on every PATH). */
 function findServer(): string | undefined {
-  const bin = process.env.NATS_SERVER_PATH ?? 'nats-server';
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? bin : undefined;
+  const tries = process.env.NATS_SERVER_PATH ? [process.env.NATS_SERVER_PATH] : ['nats-server', '/usr/sbin/nats-server'];
+  for (const bin of tries) {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0) return bin;
+  }
+  return undefined;
 }
 
 interface Recorded { entry: LogEntry; chunks: EntryChunk[] }
