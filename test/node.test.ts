@@ -109,7 +109,9 @@ describe('node over the real ledger', () => {
     expect(status.json).toMatchObject({ chainId, backend: 'ledger' });
     const metrics = await (await fetch(server.httpUrl + '/metrics')).text();
     for (const m of ['gmledger_verify_busy_seconds_total', 'gmledger_verify_threads', 'gmledger_ledger_busy_seconds_total',
-      'gmledger_event_loop_delay_p99_seconds', 'gmledger_submit_latency_seconds_bucket']) expect(metrics).toContain(m);
+      'gmledger_event_loop_delay_p99_seconds', 'gmledger_submit_latency_seconds_bucket', '# TYPE gmledger_http_busy_total counter',
+      'gmledger_uptime_seconds', 'gmledger_build_info{version="']) expect(metrics).toContain(m);
+    expect(Number(/^gmledger_chain_height (\S+)$/m.exec(metrics)?.[1])).toBe((await get('/status')).json.height);
 
     // Hostile input against the real ledger: specific errors, and the chain does not move.
     const height = (status.json as { height: number }).height;

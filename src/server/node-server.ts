@@ -7,6 +7,7 @@
 // SEND_BUFFER_BYTES_MAX are never buffered (the connection is cut instead).
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import {
   COMPRESSION_DISABLED, SEND_DROPPED, copyBytes, createApp, listen, type Listening, type UwsApp, type UwsRequest,
@@ -91,6 +92,12 @@ function parseHeight(s: string): number | undefined {
   return Number(s);
 }
 
+/** The event-loop delay metrics cover windows of this length. */
+const LOOP_WINDOW_MS = 10_000;
+/** This package's version, for gmledger_build_info. */
+const GMLEDGER_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as
+  { version: string }).version;
+
 export class NodeServer {
   readonly backend: NodeBackend;
   readonly limits: Limits;
@@ -115,6 +122,9 @@ export class NodeServer {
   // Event-loop delay: the main thread runs uWS, admission and the sequencer, so a stall
   // here shows up as tail latency for everyone.
   readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  #loopWindow = { p99: 0, max: 0 };
+  #loopWindowTimer: NodeJS.Timeout | undefined;
+  readonly #startedMs = Date.now();
   readonly host: string;
 
   private constructor(options: NodeServerOptions, verify: VerifySignature) {
@@ -138,6 +148,13 @@ export class NodeServer {
     this.#routes();
     this.#unsubscribeBlocks = this.backend.onBlock((b) => this.#onBlock(b), () => this.#recordSubscriptions > 0);
     this.#loopDelay.enable();
+    // Event-loop delay over windows of LOOP_WINDOW_MS: a figure "since start" never falls,
+    // so it could not drive an alert. The last complete window is what /metrics shows.
+    this.#loopWindowTimer = setInterval(() => {
+      this.#loopWindow = { p99: this.#loopDelay.percentile(99), max: this.#loopDelay.max };
+      this.#loopDelay.reset();
+    }, LOOP_WINDOW_MS);
+    this.#loopWindowTimer.unref();
     const sweepMs = Math.max(10, Math.min(1_000, this.limits.UNAUTHENTICATED_IDLE_MS >> 2));
     this.#idleSweep = setInterval(() => this.#closeIdleAnonymous(), sweepMs);
     this.#idleSweep.unref();
@@ -197,6 +214,7 @@ export class NodeServer {
     if (this.#httpInFlight > 0) await new Promise<void>((resolve) => this.#httpIdle.push(resolve));
     this.#unsubscribeBlocks();
     this.#loopDelay.disable();
+    clearInterval(this.#loopWindowTimer);
     for (const c of [...this.#conns]) {
       if (c.open && c.ws !== undefined) c.ws.end(CloseCode.shutting_down, 'node stopping');
     }
@@ -810,7 +828,6 @@ export class NodeServer {
     return this.metrics.render({
       gmledger_connections: ['Open WebSocket connections.', this.#conns.size],
       gmledger_http_queries_in_flight: ['HTTP queries being answered.', this.#httpInFlight],
-      gmledger_http_busy_total: ['HTTP queries refused with 503 (HTTP_QUERIES_IN_FLIGHT_MAX).', this.#httpBusy],
       gmledger_queue_records: ['Records admitted, waiting for a ledger submit.', s.queuedRecords],
       gmledger_in_flight_records: ['Records inside the ledger (verifying, applying, syncing).', s.inFlightRecords],
       gmledger_queue_records_max: ['QUEUE_RECORDS_MAX.', this.limits.QUEUE_RECORDS_MAX],
@@ -818,14 +835,25 @@ export class NodeServer {
       gmledger_process_resident_bytes: ['Resident set size.', mem.rss],
       gmledger_process_heap_used_bytes: ['V8 heap in use.', mem.heapUsed],
       gmledger_event_loop_delay_p99_seconds: [
-        'Main-thread event-loop delay, 99th percentile since start.', this.#loopDelay.percentile(99) / 1e9,
+        'Main-thread event-loop delay, 99th percentile over the last complete 10 s window.', this.#loopWindow.p99 / 1e9,
       ],
       gmledger_event_loop_delay_max_seconds: [
-        'Main-thread event-loop delay, maximum since start.', this.#loopDelay.max / 1e9,
+        'Main-thread event-loop delay, maximum over the last complete 10 s window.', this.#loopWindow.max / 1e9,
       ],
+      gmledger_chain_height: ['Height of the last block (-1: none; the memory backend reports -1).', this.#height()],
+      gmledger_uptime_seconds: ['Seconds since this node started.', (Date.now() - this.#startedMs) / 1000],
     }, metricLines('counter', 'gmledger_ledger_busy_seconds_total',
       'Wall time with a ledger submit outstanding; its rate is the ledger stage utilisation (0..1).', s.busyMs / 1000) +
+      metricLines('counter', 'gmledger_http_busy_total',
+        'HTTP queries refused with 503 (HTTP_QUERIES_IN_FLIGHT_MAX).', this.#httpBusy) +
+      `# HELP gmledger_build_info The running gmledger version (value 1).\n# TYPE gmledger_build_info gauge\n` +
+      `gmledger_build_info{version="${GMLEDGER_VERSION}"} 1\n` +
       (this.backend.metrics?.() ?? ''));
+  }
+
+  #height(): number {
+    const h = (this.backend.status() as { height?: unknown } | null)?.height;
+    return typeof h === 'number' ? h : -1;
   }
 }
 
