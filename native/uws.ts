@@ -31,6 +31,8 @@ export interface UwsResponse {
   writeStatus(status: string): UwsResponse;
   writeHeader(key: string, value: string): UwsResponse;
   end(body?: Sendable, closeConnection?: boolean): UwsResponse;
+  /** Ends a HEAD reply: the headers, and the length the body would have had. */
+  endWithoutBody(reportedContentLength?: number, closeConnection?: boolean): UwsResponse;
   onAborted(handler: () => void): UwsResponse;
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): UwsResponse;
   cork(cb: () => void): UwsResponse;
@@ -65,6 +67,7 @@ type Handler = (res: UwsResponse, req: UwsRequest) => void;
 export interface UwsApp {
   ws<U>(pattern: string, behavior: UwsBehavior<U>): UwsApp;
   get(pattern: string, handler: Handler): UwsApp;
+  head(pattern: string, handler: Handler): UwsApp;
   any(pattern: string, handler: Handler): UwsApp;
   publish(topic: string, message: Sendable, isBinary?: boolean, compress?: boolean): boolean;
   numSubscribers(topic: string): number;

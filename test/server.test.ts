@@ -194,7 +194,31 @@ describe('node server: submit, auth, subscriptions, HTTP', () => {
       'gmledger_block_interval_seconds_count', 'gmledger_queue_records', 'gmledger_in_flight_records', 'gmledger_connections']) {
       expect(m.body).toContain(name);
     }
-    expect((await fetch(server.httpUrl + '/status', { method: 'POST' })).status).toBe(405);
+    const post = await fetch(server.httpUrl + '/status', { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    // HEAD: the GET's status and headers, no body.
+    const head = await fetch(server.httpUrl + '/status', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThan(0);
+    expect(await head.text()).toBe('');
+    expect((await fetch(server.httpUrl + '/nowhere', { method: 'HEAD' })).status).toBe(404);
+    // No cross-origin reads unless the origin is configured.
+    const cross = await fetch(server.httpUrl + '/status', { headers: { origin: 'https://evil.example' } });
+    expect(cross.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('lets only configured origins read the HTTP API cross-origin', async () => {
+    const node = await startNode({}, { corsOrigins: ['https://console.example'] });
+    try {
+      const ok = await fetch(node.server.httpUrl + '/status', { headers: { origin: 'https://console.example' } });
+      expect(ok.headers.get('access-control-allow-origin')).toBe('https://console.example');
+      expect(ok.headers.get('vary')).toBe('origin');
+      const other = await fetch(node.server.httpUrl + '/status', { headers: { origin: 'https://evil.example' } });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await node.close();
+    }
   });
 });
 

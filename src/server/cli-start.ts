@@ -45,6 +45,8 @@ export const START_USAGE = `usage: gmledger start [options]
   --block-ms <n>        close a block at most this many ms after it opens (ledger default 20)
   --block-records <n>   close a block at this many records (default ${BLOCK_RECORDS_DEFAULT}); smaller
                         blocks bound the main-thread work of closing one
+  --cors-origin <url>   a web origin (https://host[:port]) whose pages may read the HTTP API; repeatable;
+                        default none (no access-control-allow-origin header)
   --limit NAME=<n>      override a limit from src/protocol/limits.ts, e.g. --limit QUEUE_RECORDS_MAX=65536
   --verify-threads <n>  verify SM2 signatures on n worker threads (default: one per core when there
                         are 2 or more; 0 = on the main thread)
@@ -59,6 +61,8 @@ export interface StartOptions {
   port: number;
   chainId?: number;
   gateways: Uint8Array[];
+  /** Web origins allowed to read the HTTP API cross-origin (default none). */
+  corsOrigins?: string[];
   blockMs?: number;
   limits: Partial<Limits>;
   backend?: 'ledger' | 'memory';
@@ -99,6 +103,12 @@ export function parseStartArgs(argv: string[]): StartOptions {
         const b = next();
         if (b !== 'ledger' && b !== 'memory') throw new Error('--backend ledger|memory');
         o.backend = b;
+        break;
+      }
+      case '--cors-origin': {
+        const origin = next();
+        if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`--cors-origin takes an origin like https://host:port, got ${origin}`);
+        (o.corsOrigins ??= []).push(origin);
         break;
       }
       case '--gateway': {
@@ -208,7 +218,7 @@ export async function runNode(
   let server: NodeServer;
   try {
     server = await NodeServer.start({
-      backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, log,
+      backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, log, corsOrigins: o.corsOrigins,
     });
   } catch (e) {
     await backend.close();

@@ -47,6 +47,11 @@ export interface NodeServerOptions {
   /** SM2 verification for authentication; default: the ledger's SM2 backend. */
   verifySignature?: VerifySignature;
   log?: (line: string) => void;
+  /**
+   * Web origins (e.g. `https://console.example`) whose pages may read the HTTP API
+   * cross-origin; default none: no access-control-allow-origin header at all.
+   */
+  corsOrigins?: string[];
 }
 
 interface Conn {
@@ -125,6 +130,7 @@ export class NodeServer {
   #loopWindow = { p99: 0, max: 0 };
   #loopWindowTimer: NodeJS.Timeout | undefined;
   readonly #startedMs = Date.now();
+  readonly #corsOrigins: Set<string>;
   readonly host: string;
 
   private constructor(options: NodeServerOptions, verify: VerifySignature) {
@@ -143,6 +149,7 @@ export class NodeServer {
     this.#gateways = new Set((options.gatewayKeys ?? []).map((k) => toHex(k)));
     this.#verify = verify;
     this.#log = options.log ?? (() => undefined);
+    this.#corsOrigins = new Set(options.corsOrigins ?? []);
     this.#batcher = new Batcher(this.backend, this.limits);
     this.#app = createApp();
     this.#routes();
@@ -254,10 +261,11 @@ export class NodeServer {
         this.#conns.delete(c);
       },
     });
-    this.#app.get('/*', (res, req) => this.#http(res, req));
+    this.#app.get('/*', (res, req) => this.#http(res, req, false));
+    this.#app.head('/*', (res, req) => this.#http(res, req, true));
     this.#app.any('/*', (res) => {
-      res.writeStatus('405 Method Not Allowed').writeHeader('content-type', 'application/json')
-        .end(jsonText({ error: 'method_not_allowed' }));
+      res.writeStatus('405 Method Not Allowed').writeHeader('allow', 'GET, HEAD')
+        .writeHeader('content-type', 'application/json').end(jsonText({ error: 'method_not_allowed' }));
     });
   }
 
@@ -726,8 +734,12 @@ export class NodeServer {
   // ------------------------------------------------------------------------------------
   // HTTP.
 
-  #http(res: UwsResponse, req: UwsRequest): void {
+  #http(res: UwsResponse, req: UwsRequest, head: boolean): void {
     const url = req.getUrl();
+    // Read now: a uWS request is valid only during this call. Only configured origins may
+    // read cross-origin; anything else gets no CORS header, so browsers keep it from pages.
+    const origin = req.getHeader('origin');
+    const allowOrigin = origin !== '' && this.#corsOrigins.has(origin) ? origin : undefined;
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -737,7 +749,11 @@ export class NodeServer {
       res.cork(() => {
         res.writeStatus(status).writeHeader('content-type', type);
         if (retryAfterS !== undefined) res.writeHeader('retry-after', String(retryAfterS));
-        res.writeHeader('access-control-allow-origin', '*').end(body);
+        if (allowOrigin !== undefined) {
+          res.writeHeader('access-control-allow-origin', allowOrigin).writeHeader('vary', 'origin');
+        }
+        if (head) res.endWithoutBody(Buffer.byteLength(body));
+        else res.end(body);
       });
     };
     if (url.length > this.limits.URL_BYTES_MAX) return reply('414 URI Too Long', jsonText({ error: 'uri_too_long' }));
