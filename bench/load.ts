@@ -144,7 +144,8 @@ async function signSlice(job: SignJob, progress: (n: number) => void): Promise<U
     const i = job.first + k;
     // Account a is controlled by signer a % signers; debit from one the signer controls.
     const debitIdx = i % job.accounts;
-    const creditIdx = (debitIdx + 1 + (i % 7)) % job.accounts;
+    // An offset in [1, accounts − 1]: never the debit account itself, however few accounts.
+    const creditIdx = (debitIdx + 1 + (i % Math.min(7, job.accounts - 1))) % job.accounts;
     const signer = signers[debitIdx % signers.length];
     const rec = encode({
       kind: 'transfer', chainId: job.chainId, id: idBase + BigInt(i), signer: signer.keyId,
@@ -268,6 +269,8 @@ export interface BenchReport {
   sent: number;
   committed: number;
   rejected: number;
+  /** Rejected records by result name (e.g. { bad_signature: 3 }). */
+  rejectedBy: Record<string, number>;
   errors: number;
   elapsedS: number;
   committedTps: number;
@@ -374,6 +377,8 @@ interface Tally {
   answered: number;
   committed: number;
   rejected: number;
+  /** Rejected records by result name. */
+  rejectedBy: Record<string, number>;
   errors: number;
   /** Per batch: latency (ms) and records. */
   lat: Float64Array;
@@ -409,7 +414,10 @@ function stream(
       t.lat[b] = now - scheduledMs;
       t.cnt[b] = n;
       let ok = 0;
-      for (const r of rs) if (r.ok) ok++;
+      for (const r of rs as { ok: boolean; result: string }[]) {
+        if (r.ok) ok++;
+        else t.rejectedBy[r.result] = (t.rejectedBy[r.result] ?? 0) + 1;
+      }
       t.committed += ok;
       t.rejected += n - ok;
       t.perSecond[Math.floor((now - t.start) / 1000)] += ok;
@@ -484,7 +492,7 @@ async function measure(
 ): Promise<BenchReport> {
   const batches = Math.ceil(total / o.batch);
   const t: Tally = {
-    start: performance.now(), sent: 0, answered: 0, committed: 0, rejected: 0, errors: 0,
+    start: performance.now(), sent: 0, answered: 0, committed: 0, rejected: 0, rejectedBy: {}, errors: 0,
     lat: new Float64Array(batches), cnt: new Float64Array(batches),
     perSecond: new Float64Array(Math.ceil(o.durationS * 4 + 600)),
   };
@@ -505,7 +513,7 @@ async function measure(
   return {
     when: new Date().toISOString(), options: o,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version }, sm2,
-    sent: t.sent, committed: t.committed, rejected: t.rejected, errors: t.errors, elapsedS,
+    sent: t.sent, committed: t.committed, rejected: t.rejected, rejectedBy: t.rejectedBy, errors: t.errors, elapsedS,
     committedTps: t.committed / elapsedS,
     perSecond: { min: full[0], median: full[Math.floor(full.length / 2)], max: full[full.length - 1] },
     latencyMs,
@@ -583,7 +591,21 @@ export async function benchCommand(argv: string[]): Promise<number> {
   console.log(`\nper-second committed: min ${r.perSecond.min}, median ${r.perSecond.median}, max ${r.perSecond.max}; ` +
     `errors ${r.errors}, rejected ${r.rejected}; load generator ${r.loadgenCpuCores.toFixed(2)} cores; ` +
     `sm2 ${r.sm2}; JSON in ${o.out}`);
+  for (const line of verdict(r, o)) console.log(line);
   return 0;
+}
+
+/** What a reader must not miss: a target rate not met, and why records were rejected. */
+function verdict(r: BenchReport, o: BenchOptions): string[] {
+  const out: string[] = [];
+  if (o.rate > 0 && r.committedTps < 0.95 * o.rate) {
+    out.push(`TARGET NOT MET: ${Math.round(r.committedTps)} committed/s against --rate ${o.rate}/s ` +
+      `(the node or the load generator is saturated; see node CPU above)`);
+  }
+  const reasons = Object.entries(r.rejectedBy).sort((a, b) => b[1] - a[1]);
+  if (reasons.length > 0) out.push(`rejected by result: ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (r.errors > 0) out.push(`${r.errors} records got no results (connection errors or timeouts)`);
+  return out;
 }
 
 if (isMainThread && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

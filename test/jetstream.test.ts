@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { RECORD_BYTES } from '../dist/src/codec/record.js';
 import type { BlockSink, EntryChunk } from '../dist/src/ledger/sequencer.js';
 import type { LogEntry } from '../dist/src/ledger/apply.js';
@@ -158,11 +158,13 @@ if (!BIN) {
     }, LONG);
 
     async function sequencer(
-      rec: { sink: BlockSink }, o: { stream?: string; blockMaxRecords?: number; blockMaxMs?: number } = {},
+      rec: { sink: BlockSink },
+      o: { stream?: string; blockMaxRecords?: number; blockMaxMs?: number; height?: number; timeMs?: number } = {},
     ): Promise<JetStreamSequencer> {
       const stream = o.stream ?? `gmledger-test${++streamNo}`;
       const s = new JetStreamSequencer({
-        servers: server!.url, stream, subject: `${stream}.batches`, height: 9, timeMs: 1_000, sink: rec.sink,
+        servers: server!.url, stream, subject: `${stream}.batches`, height: o.height ?? 9, timeMs: o.timeMs ?? 1_000,
+        sink: rec.sink,
         blockMaxRecords: o.blockMaxRecords ?? 4, blockMaxMs: o.blockMaxMs ?? 200,
       });
       open.push(s);
@@ -235,6 +237,50 @@ if (!BIN) {
       }
       expect(a.begun).toEqual(b.begun);
       expect(a.entries.reduce((s, e) => s + e.entry.count, 0)).toBe(27);
+    }, LONG);
+
+    it('(e) a reader started at any tip the stream cut resumes there by itself (no startSeq)', async () => {
+      const stream = `gmledger-resume${++streamNo}`;
+      const a = recorder();
+      const seqA = await sequencer(a, { stream });
+      const sizes = [3, 1, 2, 4, 1, 1, 3, 2, 2, 1, 4, 3];
+      for (const [i, n] of sizes.entries()) {
+        if (i % 4 === 3) await new Promise((r) => setTimeout(r, 250)); // some time cuts
+        void seqA.append(batch(n, 5 * i + 1), n);
+      }
+      await seqA.cutAndWait();
+      const last = a.entries.at(-1)!.entry.height;
+      expect(a.entries.length).toBeGreaterThan(3);
+      // Resume at every tip (and at the base): exactly the blocks after it, nothing applied twice.
+      for (const tip of [{ height: 9, timeMs: 1_000 }, ...a.entries.map((e) => e.entry)]) {
+        const r = recorder();
+        const s = await sequencer(r, { stream, height: tip.height, timeMs: tip.timeMs });
+        await until(`a reader from block ${tip.height} to reach ${last}`, () => s.height >= last && r.entries.length >= last - tip.height);
+        const after = a.entries.filter((e) => e.entry.height > tip.height);
+        expect(summary(r)).toEqual(summary({ entries: after }));
+        expect(r.entries.map((e) => toHex(sm3(e.entry.records)))).toEqual(after.map((e) => toHex(sm3(e.entry.records))));
+        expect(r.applied).toBe(after.reduce((x, e) => x + e.entry.count, 0));
+        await s.close();
+      }
+      // A tip the stream never cut (wrong time), or beyond the stream's end, is refused.
+      const wrong = a.entries[1].entry;
+      await expect(sequencer(recorder(), { stream, height: wrong.height, timeMs: wrong.timeMs + 1 }))
+        .rejects.toThrow(/time/);
+      await expect(sequencer(recorder(), { stream, height: last + 1, timeMs: 0 })).rejects.toThrow(/ends/);
+    }, LONG);
+
+    it('(f) refuses an existing stream whose settings or block parameters do not fit', async () => {
+      const jsm = await jetstreamManager(nc!);
+      const name = `gmledger-bad${++streamNo}`;
+      await jsm.streams.add({ name, subjects: [`${name}.batches`], storage: StorageType.Memory, max_msg_size: 1024 });
+      await expect(sequencer(recorder(), { stream: name })).rejects.toThrow(/does not fit: storage memory.*max_msg_size/);
+      const other = `gmledger-bad${++streamNo}`;
+      await jsm.streams.add({ name: other, subjects: [`${other}.*`], storage: StorageType.File, max_msg_size: -1 });
+      await expect(sequencer(recorder(), { stream: other })).rejects.toThrow(/subjects.*no gmledger base/);
+      const ours = `gmledger-bad${++streamNo}`;
+      await sequencer(recorder(), { stream: ours, blockMaxRecords: 4 });
+      await expect(sequencer(recorder(), { stream: ours, blockMaxRecords: 5 })).rejects.toThrow(/blockMaxRecords 4/);
+      await expect(sequencer(recorder(), { stream: ours, blockMaxMs: 300 })).rejects.toThrow(/blockMaxMs 200/);
     }, LONG);
 
     it('(d) a tick closes an idle block', async () => {
@@ -314,6 +360,60 @@ if (!BIN) {
         for (const dir of [dirA, dirB]) expect(await verifyChain(dir)).toMatchObject({ ok: true, height });
       } finally {
         for (const l of ledgers) await l.close().catch(() => undefined);
+        rmSync(root, { recursive: true, force: true });
+      }
+    }, LONG);
+
+    it('a ledger on the stream, closed and reopened with a new sequencer (no startSeq), resumes at its tip', async () => {
+      const root = mkdtempSync(join(tmpdir(), 'gmledger-jsrestart-'));
+      const dir = join(root, 'a');
+      let ledger: Ledger | undefined;
+      try {
+        const { admin, config } = await initChain({ dir, chainId: 9 });
+        const stream = `gmledger-${config.chainId}-${++streamNo}`;
+        let applied = 0; // records the sink applied, per session
+        const sequencer: LedgerOptions['sequencer'] = (tip, sink, o) => new JetStreamSequencer({
+          servers: server!.url, stream, subject: `${stream}.batches`, ...tip, ...o, sink: {
+            begin: (h, t) => sink.begin(h, t),
+            apply: (r, n) => { applied += n; return sink.apply(r, n); },
+            commit: (e, c) => sink.commit(e, c),
+          },
+        });
+        const anchor = (id: bigint) =>
+          records.anchor({ chainId: config.chainId, id, digest: new Uint8Array(32).fill(Number(id & 0xffn)) }, admin);
+        const heights: number[] = [];
+        const session = async (base: number, sizes: number[]): Promise<number> => {
+          applied = 0;
+          ledger = await Ledger.open({ dir, blockMaxRecords: 3, blockMaxMs: 100, sequencer });
+          expect(applied).toBe(0); // the replay applies nothing (the stream holds nothing after the tip)
+          ledger.on('block', (e: { height: number }) => heights.push(e.height));
+          const results = await Promise.all(sizes.map((n, i) =>
+            ledger!.submit(Array.from({ length: n }, (_, k) => anchor(BigInt(base + 10 * i + k))))));
+          for (const r of results.flat()) expect(r).toMatchObject({ code: 0, name: 'ok' });
+          await ledger.flush();
+          const height = ledger.height;
+          await ledger.close();
+          ledger = undefined;
+          expect(applied).toBe(sizes.reduce((a, n) => a + n, 0)); // each batch applied once
+          return height;
+        };
+        const first = await session(1000, [1, 2, 1, 3, 2]);
+        expect(first).toBeGreaterThan(1);
+        const second = await session(2000, [2, 1, 3, 1]);
+        expect(second).toBeGreaterThan(first);
+        const third = await session(3000, [3]);
+        expect(heights).toEqual(Array.from({ length: third }, (_, i) => i + 1)); // continuous, none twice
+        expect(await verifyChain(dir)).toMatchObject({ ok: true, height: third });
+        ledger = await Ledger.open({ dir, blockMaxRecords: 3, blockMaxMs: 100, sequencer });
+        let total = 0;
+        for (let h = 1; h <= third; h++) total += (await ledger.getBlock(h))!.records.length;
+        expect(total).toBe(9 + 7 + 3);
+        // Other block parameters than the stream was cut with are refused at open.
+        await ledger.close();
+        ledger = undefined;
+        await expect(Ledger.open({ dir, blockMaxRecords: 4, blockMaxMs: 100, sequencer })).rejects.toThrow(/does not fit/);
+      } finally {
+        await ledger?.close().catch(() => undefined);
         rmSync(root, { recursive: true, force: true });
       }
     }, LONG);

@@ -22,11 +22,17 @@
 // tick cuts is decided by its stored timestamp, never by who sent it or when.
 // A batch's msgID is the hex SM3 of its bytes: a retried publish is de-duplicated within
 // the stream's duplicate window (the ack names the first copy's sequence).
+//
+// Resuming. The stream's description records its base (the tip it was created at) and the
+// block parameters. Without startSeq, start() reads from sequence 1 and re-runs the cut rule
+// without the sink from the base up to the chain's tip (whose time must match), then reads
+// live from there: nothing is stored per block, and every start costs one pass over the
+// stream up to the tip (docs/consortium.md, "Resuming after a restart").
 
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy, jetstream, jetstreamManager, StorageType,
-  type ConsumerMessages, type JetStreamClient, type JsMsg,
+  type ConsumerMessages, type JetStreamClient, type JsMsg, type StreamInfo,
 } from '@nats-io/jetstream';
 import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES, u16 } from '../codec/record.js';
 import { sm3 } from '../crypto/hash.js';
@@ -55,7 +61,10 @@ export interface JetStreamSequencerOptions {
   height: number;
   timeMs: number;
   sink: BlockSink;
-  /** The stream sequence the block after the tip starts at (default 1: a new chain). */
+  /**
+   * The stream sequence the block after the tip starts at, if known (trusted, nothing replayed).
+   * Default: found by replaying the stream from its base (see #replaying below).
+   */
   startSeq?: number;
   blockMaxRecords?: number;
   blockMaxMs?: number;
@@ -68,6 +77,10 @@ export interface JetStreamSequencerOptions {
 
 interface Result { height: number; first: number; codes: Uint16Array; committed: Promise<void> | undefined }
 interface Waiter { resolve: (r: AppendResult) => void; reject: (err: Error) => void }
+/** The cut rule's state while replaying without applying (open: the open block's time and records). */
+interface Replay { height: number; timeMs: number; open: { timeMs: number; count: number } | undefined; last: number }
+/** What this sequencer writes in a stream's description: the tip it started from and the block parameters. */
+interface StreamBase { height: number; timeMs: number; blockMaxRecords: number; blockMaxMs: number }
 interface OpenBlock {
   height: number; timeMs: number; batches: Uint8Array[]; chunks: EntryChunk[]; count: number;
   seqs: number[]; done: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
@@ -91,6 +104,8 @@ export class JetStreamSequencer implements LedgerSequencer {
   #caughtUp = false;
   #tickTimer: NodeJS.Timeout | undefined;
   #lastSeq = 0;
+  /** Set while re-running the cut rule (no sink) from the stream's base up to the tip. */
+  #replaying: Replay | undefined;
   readonly #results = new Map<number, Result>();
   readonly #waiting = new Map<number, Waiter[]>();
   readonly #hashes = new Map<string, Uint8Array[]>();
@@ -123,7 +138,10 @@ export class JetStreamSequencer implements LedgerSequencer {
   /** The last stream sequence read (0: none). */
   get lastSeq(): number { return this.#lastSeq; }
 
-  /** Connects, creates the stream if it does not exist, and starts reading it after the tip. */
+  /**
+   * Connects, creates the stream if it does not exist (else checks it fits), and starts
+   * reading it after the tip; resolves once the reader is at the tip.
+   */
   async start(): Promise<void> {
     const o = this.#o;
     this.#nc = o.nc ?? await connect({ servers: o.servers });
@@ -137,19 +155,11 @@ export class JetStreamSequencer implements LedgerSequencer {
 
   async #subscribe(nc: NatsConnection): Promise<void> {
     const o = this.#o;
-    const jsm = await jetstreamManager(nc);
-    try {
-      await jsm.streams.info(o.stream);
-    } catch {
-      await jsm.streams.add({
-        name: o.stream, subjects: [o.subject], storage: StorageType.File, num_replicas: o.replicas ?? 1,
-        duplicate_window: nanos(o.duplicateWindowMs ?? DUPLICATE_WINDOW_MS_DEFAULT),
-        max_msg_size: STREAM_MAX_MSG_BYTES,
-      });
-    }
+    const info = await this.#stream(nc);
     this.#js = jetstream(nc);
+    const startSeq = o.startSeq ?? this.#planReplay(info);
     const consumer = await this.#js.consumers.get(o.stream, {
-      deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: o.startSeq ?? 1,
+      deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq,
     });
     this.#messages = await consumer.consume();
     const messages = this.#messages;
@@ -161,6 +171,124 @@ export class JetStreamSequencer implements LedgerSequencer {
       }
       if (!this.#closed && !this.#failed) throw new Error(`JetStreamSequencer: reading ${o.stream} ended`);
     })().catch((err: unknown) => { if (!this.#closed) this.#stop(err as Error); });
+    // start() resolves once the replay has reached the tip (or fails with the reason it cannot).
+    await this.#until(() => this.#replaying === undefined);
+  }
+
+  /** The stream's info: created here with this sequencer's settings, or checked if it exists. */
+  async #stream(nc: NatsConnection): Promise<StreamInfo> {
+    const o = this.#o;
+    const jsm = await jetstreamManager(nc);
+    let info: StreamInfo;
+    try {
+      info = await jsm.streams.info(o.stream);
+    } catch (err) {
+      if (!(err instanceof Error) || !/not found/i.test(err.message)) throw err;
+      const base: StreamBase = {
+        height: o.height, timeMs: o.timeMs, blockMaxRecords: this.#blockMaxRecords, blockMaxMs: this.#blockMaxMs,
+      };
+      const config = {
+        name: o.stream, subjects: [o.subject], storage: StorageType.File, num_replicas: o.replicas ?? 1,
+        duplicate_window: nanos(o.duplicateWindowMs ?? DUPLICATE_WINDOW_MS_DEFAULT),
+        max_msg_size: STREAM_MAX_MSG_BYTES, description: describeBase(base),
+      };
+      // Two nodes may race to create it: the loser reads (and checks) the winner's stream.
+      info = await jsm.streams.add(config).catch((e: unknown) => jsm.streams.info(o.stream).catch(() => {
+        throw e;
+      }));
+    }
+    this.#checkStream(info);
+    return info;
+  }
+
+  /** Refuses a stream this sequencer cannot use (its settings, or other block parameters). */
+  #checkStream(info: StreamInfo): void {
+    const o = this.#o;
+    const c = info.config;
+    const bad: string[] = [];
+    if (c.storage !== StorageType.File) bad.push(`storage ${String(c.storage)} (needs file)`);
+    if (c.subjects?.length !== 1 || c.subjects[0] !== o.subject) {
+      bad.push(`subjects ${JSON.stringify(c.subjects ?? [])} (needs exactly ["${o.subject}"])`);
+    }
+    if (c.max_msg_size !== -1 && c.max_msg_size < STREAM_MAX_MSG_BYTES) {
+      bad.push(`max_msg_size ${c.max_msg_size} (needs ≥ ${STREAM_MAX_MSG_BYTES} or -1)`);
+    }
+    const base = parseBase(c.description);
+    if (base && (base.blockMaxRecords !== this.#blockMaxRecords || base.blockMaxMs !== this.#blockMaxMs)) {
+      bad.push(`blocks cut with blockMaxRecords ${base.blockMaxRecords}, blockMaxMs ${base.blockMaxMs} ` +
+        `(this node: ${this.#blockMaxRecords}, ${this.#blockMaxMs})`);
+    }
+    if (!base && o.startSeq === undefined) {
+      bad.push(`no gmledger base in its description ${JSON.stringify(c.description ?? '')} (give startSeq)`);
+    }
+    if (bad.length > 0) {
+      throw new Error(`JetStreamSequencer: the existing stream ${o.stream} does not fit: ${bad.join('; ')}`);
+    }
+  }
+
+  /**
+   * Where to start reading when no startSeq is given: at sequence 1, replaying the cut rule
+   * without the sink from the stream's base (the tip it was created at) up to this chain's tip.
+   */
+  #planReplay(info: StreamInfo): number {
+    const o = this.#o;
+    const base = parseBase(info.config.description)!;
+    const where = `stream ${o.stream} (base block ${base.height}, messages ${info.state.first_seq}..` +
+      `${info.state.last_seq}) and chain tip ${o.height}`;
+    if (o.height < base.height) throw new Error(`JetStreamSequencer: the chain is behind the ${where}`);
+    if (o.height === base.height) {
+      if (o.timeMs !== base.timeMs) throw new Error(`JetStreamSequencer: block time differs at the ${where}`);
+      return 1;
+    }
+    if (info.state.last_seq === 0 || info.state.first_seq > 1) {
+      throw new Error(`JetStreamSequencer: cannot replay the ${where}: messages are missing`);
+    }
+    this.#replaying = { height: base.height, timeMs: base.timeMs, open: undefined, last: info.state.last_seq };
+    return 1;
+  }
+
+  /**
+   * One message while replaying, by the cut rule but without the sink. Returns true when the
+   * message belongs after the tip (a batch whose arrival cut the tip block): read it live.
+   */
+  #replay(m: JsMsg, r: Replay): boolean {
+    const t = Number(m.timestampNanos / 1_000_000n);
+    const max = this.#blockMaxMs;
+    let live = false;
+    if (m.headers?.has(TICK_HEADER) && m.data.length === 0) {
+      if (r.open && r.open.timeMs + max <= t) this.#replayCut(r);
+    } else {
+      const n = batchRecords(m);
+      if (n > 0 && n <= this.#blockMaxRecords) {
+        if (r.open && (r.open.count + n > this.#blockMaxRecords || t >= r.open.timeMs + max)) {
+          live = this.#replayCut(r);
+        }
+        if (!live) {
+          r.open ??= { timeMs: Math.max(r.timeMs, t), count: 0 };
+          r.open.count += n;
+          if (r.open.count >= this.#blockMaxRecords) this.#replayCut(r);
+        }
+      }
+    }
+    if (this.#replaying && m.seq >= r.last) {
+      throw new Error(`JetStreamSequencer: stream ${this.#o.stream} ends (message ${r.last}, block ${r.height}) ` +
+        `before the chain tip ${this.#o.height}`);
+    }
+    return live;
+  }
+
+  /** A cut while replaying; true when it reaches the tip (whose time must then match). */
+  #replayCut(r: Replay): boolean {
+    r.height += 1;
+    r.timeMs = r.open!.timeMs;
+    r.open = undefined;
+    if (r.height < this.#o.height) return false;
+    if (r.timeMs !== this.#timeMs) {
+      throw new Error(`JetStreamSequencer: replaying stream ${this.#o.stream} gives block ${r.height} time ` +
+        `${r.timeMs}, the chain has ${this.#timeMs}: not this chain's stream or block parameters`);
+    }
+    this.#replaying = undefined;
+    return true;
   }
 
   append(batch: Uint8Array, count: number, hashes?: Uint8Array[]): Promise<AppendResult> {
@@ -251,6 +379,16 @@ export class JetStreamSequencer implements LedgerSequencer {
   #read(m: JsMsg): void {
     this.#lastSeq = m.seq;
     this.#caughtUp = m.info.pending === 0;
+    if (this.#replaying) {
+      let live: boolean;
+      try {
+        live = this.#replay(m, this.#replaying);
+      } catch (err) {
+        this.#stop(err as Error);
+        return;
+      }
+      if (!live) return;
+    }
     const t = Number(m.timestampNanos / 1_000_000n);
     const open = this.#open;
     if (m.headers?.has(TICK_HEADER) && m.data.length === 0) {
@@ -405,6 +543,19 @@ function checkAppend(
     return new RangeError('append: the batch ends inside a linked chain (its last record has the linked flag)');
   }
   return undefined;
+}
+
+const BASE_PREFIX = 'gmledger-sequencer v1';
+
+/** The stream description this sequencer writes: its base tip and block parameters. */
+function describeBase(b: StreamBase): string {
+  return `${BASE_PREFIX} base=${b.height},${b.timeMs} blockMaxRecords=${b.blockMaxRecords} blockMaxMs=${b.blockMaxMs}`;
+}
+
+function parseBase(description: string | undefined): StreamBase | undefined {
+  const m = /^gmledger-sequencer v1 base=(\d+),(\d+) blockMaxRecords=(\d+) blockMaxMs=(\d+)$/.exec(description ?? '');
+  if (!m) return undefined;
+  return { height: Number(m[1]), timeMs: Number(m[2]), blockMaxRecords: Number(m[3]), blockMaxMs: Number(m[4]) };
 }
 
 function concat(parts: Uint8Array[], count: number): Uint8Array {
