@@ -22,6 +22,7 @@ const USAGE = `usage:
   gmledger verify <dir> [--threads <n>]    recheck the whole chain offline; names the first bad block
                                            (record signatures on <n> worker threads; default: all cores)
   gmledger info <dir>                      print the chain's config and tip
+  gmledger keygen <file>                   make an SM2 key pair: <file>.key (0600) and <file>.pub
   gmledger start [--dir <dir>] [--host <h>] [--port <p>] ...   run a node (--help for all options)
   gmledger bench [...]                     the load harness (--help for all options)
   gmledger --help | --version               (every subcommand takes -h/--help)`;
@@ -33,6 +34,9 @@ const SUBCOMMAND_USAGE: Record<string, string> = {
     '  recheck the whole chain offline; names the first bad block\n' +
     '  --threads <n>  verify record signatures on n worker threads, 1..256 (default: all cores)',
   info: 'usage: gmledger info <dir>\n  print the chain\'s config and tip (read-only: also while a node runs on it)',
+  keygen: 'usage: gmledger keygen <file>\n' +
+    '  make an SM2 key pair: <file>.key (private, hex, mode 0600; refused if it exists) and <file>.pub;\n' +
+    '  prints the key id (SM3 of the public key), which register_key and --gateway take',
 };
 
 /** Bad usage: a message naming what is wrong, the subcommand's usage, exit code 2. */
@@ -59,7 +63,7 @@ function parseSub(cmd: string, args: string[], options: Record<string, { type: '
   }
   if (parsed.values.help) return { help: true as const };
   const [dir, ...extra] = parsed.positionals;
-  if (dir === undefined) throw new Usage(`${cmd} needs a <dir>`);
+  if (dir === undefined) throw new Usage(`${cmd} needs a <${cmd === 'keygen' ? 'file' : 'dir'}>`);
   if (extra.length > 0) throw new Usage(`unexpected argument ${JSON.stringify(extra[0])}`);
   return { help: false as const, dir, values: parsed.values as Record<string, string | undefined> };
 }
@@ -118,6 +122,24 @@ async function info(dir: string): Promise<number> {
   return 0;
 }
 
+/** A new SM2 key pair in `<base>.key` (0600, never overwritten) and `<base>.pub`. */
+async function keygen(base: string): Promise<number> {
+  const { generateSigner } = await import('./crypto/signer.js');
+  const { writeFile } = await import('node:fs/promises');
+  const s = generateSigner();
+  try {
+    await writeFile(`${base}.key`, toHex(s.privateKey) + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new Error(`${base}.key exists: keygen never overwrites a key`, { cause: e });
+    }
+    throw e;
+  }
+  await writeFile(`${base}.pub`, toHex(s.publicKey) + '\n', { mode: 0o644 });
+  console.log(JSON.stringify({ keyId: toHex(s.keyId), privateKey: `${base}.key`, publicKey: `${base}.pub` }, null, 2));
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   // start and bench own their option parsing and keep running; they are loaded on demand
@@ -141,6 +163,7 @@ async function main(argv: string[]): Promise<number> {
     const p = parseSub(cmd, rest, options);
     if (p.help) { console.log(sub); return 0; }
     if (cmd === 'init') return await init(p.dir, p.values);
+    if (cmd === 'keygen') return await keygen(p.dir);
     return cmd === 'verify' ? await verify(p.dir, p.values) : await info(p.dir);
   } catch (e) {
     if (!(e instanceof Usage)) throw e;

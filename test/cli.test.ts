@@ -59,6 +59,25 @@ describe('gmledger CLI', () => {
   });
 });
 
+describe('gmledger keygen', () => {
+  it('writes a 0600 private key and a public key, prints the key id, and never overwrites', async () => {
+    const { statSync } = await import('node:fs');
+    const { sm3 } = await import('../dist/src/crypto/hash.js');
+    const base = join(mkdtempSync(join(tmpdir(), 'gmledger-keygen-')), 'gw');
+    const r = cli('keygen', base);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as { keyId: string };
+    const pub = readFileSync(`${base}.pub`, 'utf8').trim();
+    expect(out.keyId).toBe(Buffer.from(sm3(Buffer.from(pub, 'hex'))).toString('hex'));
+    expect(readFileSync(`${base}.key`, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(`${base}.key`).mode & 0o777).toBe(0o600);
+    const again = cli('keygen', base);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('exists: keygen never overwrites a key');
+    expect(cli('keygen')).toMatchObject({ code: 2, err: expect.stringContaining('keygen needs a <file>') });
+  });
+});
+
 describe('the node key file', () => {
   it('a missing, group-readable, empty or malformed node.key is refused by name', async () => {
     const { Ledger } = await import('../dist/src/ledger/ledger.js');
