@@ -39,7 +39,7 @@ import { sm3 } from '../crypto/hash.js';
 import { toHex } from '../crypto/bytes.js';
 import {
   type AppendResult, BATCH_RECORDS_MAX, BLOCK_MS_DEFAULT, BLOCK_MS_MAX, BLOCK_RECORDS_DEFAULT, BLOCK_RECORDS_MAX,
-  type BlockSink, type EntryChunk,
+  type BlockSink, type EntryChunk, checkAppend,
 } from '../ledger/sequencer.js';
 import type { LedgerSequencer } from '../ledger/ledger.js';
 
@@ -525,24 +525,6 @@ function batchRecords(m: JsMsg): number {
   if (len === 0 || !Number.isInteger(n) || n > BATCH_RECORDS_MAX) return 0;
   if ((u16(m.data, (n - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) return 0;
   return n;
-}
-
-/** Why an append is refused before anything is published (bad arguments), or undefined. */
-function checkAppend(
-  batch: Uint8Array, count: number, hashes: Uint8Array[] | undefined, blockMax: number,
-): Error | undefined {
-  if (!(batch instanceof Uint8Array)) return new TypeError('append: batch must be a Uint8Array');
-  const max = Math.min(BATCH_RECORDS_MAX, blockMax);
-  if (!Number.isSafeInteger(count) || count < 1 || count > max || batch.length < count * RECORD_BYTES) {
-    return new RangeError(`append: count must be an integer in [1, ${max}] and the batch must hold that many records`);
-  }
-  if (hashes !== undefined && hashes.length !== count) {
-    return new RangeError(`append: ${hashes.length} hashes for ${count} records`);
-  }
-  if ((u16(batch, (count - 1) * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0) {
-    return new RangeError('append: the batch ends inside a linked chain (its last record has the linked flag)');
-  }
-  return undefined;
 }
 
 const BASE_PREFIX = 'gmledger-sequencer v1';

@@ -216,8 +216,11 @@ export class LocalSequencer implements Sequencer {
   }
 }
 
-/** Why an append is refused before anything happens (bad arguments), or undefined. */
-function checkAppend(
+/**
+ * Why an append is refused before anything happens (bad arguments), or undefined. Every
+ * Sequencer checks its appends with this, so they refuse alike.
+ */
+export function checkAppend(
   batch: Uint8Array, count: number, hashes: Uint8Array[] | undefined, blockMax: number,
 ): Error | undefined {
   if (!(batch instanceof Uint8Array)) return new TypeError('append: batch must be a Uint8Array');
