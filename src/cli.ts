@@ -8,14 +8,13 @@ import { toHex } from './crypto/bytes.js';
 import { sm2Backend } from './crypto/sm2-backend.js';
 import { poolRecordVerifier } from './ledger/verify.js';
 import { createVerifyPool } from './pool/index.js';
-import { readFileSync } from 'node:fs';
+import { PACKAGE_VERSION } from './protocol/version.js';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const PACKAGE_JSON = new URL('../../package.json', import.meta.url);
-const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
+
 
 const USAGE = `usage:
   gmledger init <dir> [--chain-id <u32>]   create a chain: keys (0600), config, genesis block
@@ -151,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'bench') process.exit(await (await import('../bench/load.js')).benchCommand(rest));
   if (cmd === '--help' || cmd === '-h') { console.log(USAGE); return 0; }
-  if (cmd === '--version' || cmd === '-v') { console.log(VERSION); return 0; }
+  if (cmd === '--version' || cmd === '-v') { console.log(PACKAGE_VERSION); return 0; }
   const sub = SUBCOMMAND_USAGE[cmd ?? ''];
   if (cmd === undefined || sub === undefined) {
     console.error(cmd === undefined ? USAGE : `gmledger: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);

@@ -12,7 +12,9 @@ import {
 } from '../protocol/wire.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import { resultName } from '../codec/results.js';
-import { FLAG_LINKED, OFF_FLAGS, checkRecordArray, describeValue } from '../codec/record.js';
+import { FLAG_LINKED, OFF_FLAGS, checkRecordArray } from '../codec/record.js';
+import { describeValue } from '../crypto/bytes.js';
+import { bytesArg, checkSigner } from '../crypto/signer.js';
 
 export interface WebSocketLike {
   binaryType: string;
@@ -213,7 +215,7 @@ export class Client {
     options: { alg?: HashAlgorithm } = {},
   ): Promise<Result[]> {
     const batch = recordsArg(records);
-    checkGateway(gateway);
+    checkSigner(gateway, 'gateway');
     optionsArg(options, 'options');
     if (options.alg !== undefined && options.alg !== 'sm3' && options.alg !== 'sha256') {
       throw new TypeError(`options.alg must be 'sm3' or 'sha256', got ${describeValue(options.alg)}`);
@@ -462,29 +464,12 @@ function fnArg(f: unknown, name: string): void {
   if (typeof f !== 'function') throw new TypeError(`${name} must be a function, got ${describeValue(f)}`);
 }
 
-function bytesArg(v: unknown, len: number, name: string): void {
-  if (!(v instanceof Uint8Array)) {
-    throw new TypeError(`${name} must be a Uint8Array of ${len} bytes, got ${describeValue(v)}`);
-  }
-  if (v.length !== len) throw new RangeError(`${name} must be ${len} bytes, got ${v.length}`);
-}
-
 function checkAuthSigner(s: unknown, name: string): void {
   if (typeof s !== 'object' || s === null) {
     throw new TypeError(`${name} must be an AuthSigner { keyId, sign }, got ${describeValue(s)}`);
   }
   bytesArg((s as AuthSigner).keyId, KEY_ID_BYTES, `${name}.keyId`);
   fnArg((s as AuthSigner).sign, `${name}.sign`);
-}
-
-function checkGateway(g: unknown): void {
-  if (typeof g !== 'object' || g === null) {
-    throw new TypeError(`gateway must be a Signer { keyId, privateKey, publicKey }, got ${describeValue(g)}`);
-  }
-  const o = g as Record<string, unknown>;
-  bytesArg(o.keyId, KEY_ID_BYTES, 'gateway.keyId');
-  bytesArg(o.privateKey, 32, 'gateway.privateKey');
-  bytesArg(o.publicKey, 65, 'gateway.publicKey');
 }
 
 /** An integer option: ≥ `min` (TypeError if not an integer, RangeError below `min`). */

@@ -38,7 +38,7 @@ export const STATUS_PENDING = 1;
 export const STATUS_PENDING_POSTED = 2;
 export const STATUS_PENDING_VOIDED = 3;
 export const STATUS_PENDING_EXPIRED = 4;
-export const STATUS_NAMES: readonly string[] = ['posted', 'pending', 'posted_pending', 'voided', 'expired'];
+const STATUS_NAMES: readonly string[] = ['posted', 'pending', 'posted_pending', 'voided', 'expired'];
 
 // Checked at load: a layout that does not add up fails at once, not in a wrong balance.
 if (ENTRY_WORDS * 4 !== ENTRY_BYTES) throw new Error('entry layout: ENTRY_WORDS × 4 ≠ ENTRY_BYTES');

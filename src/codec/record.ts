@@ -153,7 +153,7 @@ export function setU64(b: Uint8Array, o: number, v: bigint): void {
   setU32(b, o, Number(v & 0xffffffffn));
   setU32(b, o + 4, Number((v >> 32n) & 0xffffffffn));
 }
-export const U64_MAX = (1n << 64n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
 export const U128_MAX = (1n << 128n) - 1n;
 /**
  * Writes a u128. `v` must be a bigint in [0, 2^128−1]: anything else throws (TypeError for
@@ -250,9 +250,9 @@ export type RecordFields = RecordHeader &
   };
 
 /** Header fields every kind takes (`flags` and `timestamp` optional). */
-export const HEADER_FIELDS: readonly string[] = ['kind', 'flags', 'chainId', 'timestamp', 'id', 'signer'];
+const HEADER_FIELDS: readonly string[] = ['kind', 'flags', 'chainId', 'timestamp', 'id', 'signer'];
 /** Body fields of each kind, by kind name (docs/api.md lists their types and ranges). */
-export const BODY_FIELDS: Readonly<Record<KindName, readonly string[]>> = {
+const BODY_FIELDS: Readonly<Record<KindName, readonly string[]>> = {
   register_key: ['publicKey', 'roles', 'ledger'],
   create_account: ['ledger', 'code', 'userData', 'controller'],
   transfer: ['debitAccountId', 'creditAccountId', 'amount', 'pendingId', 'userData', 'ledger', 'code', 'timeout'],

@@ -23,7 +23,7 @@ import { type Signer, checkSigner, signRecord } from './builders.js';
 /** Domain tag of the vouch digest: 16 ASCII bytes (like the auth message's "gmledger-auth-v1"). */
 export const VOUCH_DOMAIN = new TextEncoder().encode('gmledger-vouch-1');
 /** Fewest records a vouch covers: an empty vouch would be a signature over nothing. */
-export const VOUCH_RECORDS_MIN = 1;
+const VOUCH_RECORDS_MIN = 1;
 
 /** True if the record at `o` has the vouched signature form: r‖s all zero, hint 0xFE. */
 export function isVouchedForm(b: Uint8Array, o: number): boolean {

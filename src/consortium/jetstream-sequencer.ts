@@ -38,8 +38,8 @@ import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES, u16 } from '../codec/record.js';
 import { sm3 } from '../crypto/hash.js';
 import { toHex } from '../crypto/bytes.js';
 import {
-  type AppendResult, BATCH_RECORDS_MAX, BLOCK_MS_DEFAULT, BLOCK_MS_MAX, BLOCK_RECORDS_DEFAULT, BLOCK_RECORDS_MAX,
-  type BlockSink, type EntryChunk, checkAppend,
+  type AppendResult, BATCH_RECORDS_MAX, BLOCK_MS_DEFAULT, BLOCK_RECORDS_DEFAULT,
+  type BlockSink, type EntryChunk, checkAppend, checkBlockLimits, concat,
 } from '../ledger/sequencer.js';
 import type { LedgerSequencer } from '../ledger/ledger.js';
 
@@ -119,13 +119,7 @@ export class JetStreamSequencer implements LedgerSequencer {
     this.#sink = o.sink;
     this.#blockMaxRecords = o.blockMaxRecords ?? BLOCK_RECORDS_DEFAULT;
     this.#blockMaxMs = o.blockMaxMs ?? BLOCK_MS_DEFAULT;
-    const records = this.#blockMaxRecords;
-    if (!Number.isSafeInteger(records) || records < 1 || records > BLOCK_RECORDS_MAX) {
-      throw new RangeError(`blockMaxRecords must be an integer in [1, ${BLOCK_RECORDS_MAX}], got ${String(records)}`);
-    }
-    if (!Number.isSafeInteger(this.#blockMaxMs) || this.#blockMaxMs < 0 || this.#blockMaxMs > BLOCK_MS_MAX) {
-      throw new RangeError(`blockMaxMs must be an integer in [0, ${BLOCK_MS_MAX}], got ${String(this.#blockMaxMs)}`);
-    }
+    checkBlockLimits(this.#blockMaxRecords, this.#blockMaxMs);
     if (!o.nc && !o.servers) throw new TypeError('JetStreamSequencer: give nc or servers');
     this.#height = o.height;
     this.#timeMs = o.timeMs;
@@ -253,20 +247,18 @@ export class JetStreamSequencer implements LedgerSequencer {
    */
   #replay(m: JsMsg, r: Replay): boolean {
     const t = Number(m.timestampNanos / 1_000_000n);
-    const max = this.#blockMaxMs;
     let live = false;
-    if (m.headers?.has(TICK_HEADER) && m.data.length === 0) {
-      if (r.open && r.open.timeMs + max <= t) this.#replayCut(r);
+    if (isTick(m)) {
+      if (this.#cutRule(r.open, 0, t).before) this.#replayCut(r);
     } else {
       const n = batchRecords(m);
       if (n > 0 && n <= this.#blockMaxRecords) {
-        if (r.open && (r.open.count + n > this.#blockMaxRecords || t >= r.open.timeMs + max)) {
-          live = this.#replayCut(r);
-        }
+        const rule = this.#cutRule(r.open, n, t);
+        if (rule.before) live = this.#replayCut(r);
         if (!live) {
           r.open ??= { timeMs: Math.max(r.timeMs, t), count: 0 };
           r.open.count += n;
-          if (r.open.count >= this.#blockMaxRecords) this.#replayCut(r);
+          if (rule.fills) this.#replayCut(r);
         }
       }
     }
@@ -390,9 +382,8 @@ export class JetStreamSequencer implements LedgerSequencer {
       if (!live) return;
     }
     const t = Number(m.timestampNanos / 1_000_000n);
-    const open = this.#open;
-    if (m.headers?.has(TICK_HEADER) && m.data.length === 0) {
-      if (open && open.timeMs + this.#blockMaxMs <= t) this.#cut();
+    if (isTick(m)) {
+      if (this.#cutRule(this.#open, 0, t).before) this.#cut();
       else this.#armTick();
       return;
     }
@@ -401,7 +392,8 @@ export class JetStreamSequencer implements LedgerSequencer {
       this.#settle(m.seq, undefined);
       return;
     }
-    if (open && (open.count + n > this.#blockMaxRecords || t >= open.timeMs + this.#blockMaxMs)) this.#cut();
+    const rule = this.#cutRule(this.#open, n, t);
+    if (rule.before) this.#cut();
     let block: OpenBlock;
     try {
       block = this.#open ?? this.#begin(t);
@@ -418,7 +410,23 @@ export class JetStreamSequencer implements LedgerSequencer {
       this.#stop(err as Error);
       return;
     }
-    if (block.count >= this.#blockMaxRecords) this.#cut();
+    if (rule.fills) this.#cut();
+  }
+
+  /**
+   * The cut rule (top of this file) for one message at stored time `t`: a tick (`n` = 0)
+   * cuts the open block once blockMaxMs have passed since its time; a batch of `n` records
+   * cuts it first if it would overflow it or comes blockMaxMs or more after its time, and
+   * then fills the block it joins if that reaches blockMaxRecords. Live reading and replay
+   * both decide with this, so they cannot cut differently.
+   */
+  #cutRule(
+    open: { timeMs: number; count: number } | undefined, n: number, t: number,
+  ): { before: boolean; fills: boolean } {
+    const max = this.#blockMaxRecords;
+    if (n === 0) return { before: open !== undefined && open.timeMs + this.#blockMaxMs <= t, fills: false };
+    const before = open !== undefined && (open.count + n > max || t >= open.timeMs + this.#blockMaxMs);
+    return { before, fills: (before || open === undefined ? 0 : open.count) + n >= max };
   }
 
   #begin(t: number): OpenBlock {
@@ -517,6 +525,11 @@ export class JetStreamSequencer implements LedgerSequencer {
   }
 }
 
+/** A tick: an empty message with the tick header. */
+function isTick(m: JsMsg): boolean {
+  return m.headers?.has(TICK_HEADER) === true && m.data.length === 0;
+}
+
 /** Records in a batch message by the rule above, or 0 when it is not a well-formed batch. */
 function batchRecords(m: JsMsg): number {
   if (m.headers?.has(TICK_HEADER)) return 0;
@@ -540,9 +553,3 @@ function parseBase(description: string | undefined): StreamBase | undefined {
   return { height: Number(m[1]), timeMs: Number(m[2]), blockMaxRecords: Number(m[3]), blockMaxMs: Number(m[4]) };
 }
 
-function concat(parts: Uint8Array[], count: number): Uint8Array {
-  const out = new Uint8Array(count * RECORD_BYTES);
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}

@@ -13,16 +13,17 @@
 //      register_key on and only once that record's chain is admitted.
 
 import {
-  FLAG_LINKED, KEY_ID_BYTES, KIND_VOUCH, Kind, OFF_FLAGS, OFF_KIND, OFF_SIGNER, PUBLIC_KEY_BYTES, RECORD_BYTES,
-  RK_PUBLIC_KEY, STRUCT_BAD_KIND, STRUCT_BAD_SIGNATURE_ENCODING, STRUCT_OK, u16,
+  FLAG_LINKED, KEY_ID_BYTES, KIND_VOUCH, OFF_FLAGS, OFF_KIND, OFF_SIGNER, RECORD_BYTES, STRUCT_BAD_KIND,
+  STRUCT_BAD_SIGNATURE_ENCODING, STRUCT_OK, u16,
 } from '../codec/record.js';
 import { txHashes } from '../codec/block.js';
 import { ResultCode } from '../codec/results.js';
 import { checkBatchStructure } from '../codec/validate.js';
 import { type GatewayLookup, isVouchedForm, scanVouchGroups } from '../codec/vouch.js';
 import { toHex } from '../crypto/bytes.js';
-import { type HashAlgorithm, hashBatch } from '../crypto/hash.js';
+import type { HashAlgorithm } from '../crypto/hash.js';
 import { assert } from './assert.js';
+import { InBatchKeys } from './keys.js';
 import type { RecordVerifier } from './verify.js';
 
 /** The public key registered on the chain under the 32-byte key id at `ids[off..]`. */
@@ -39,36 +40,16 @@ export function structureResult(batch: Uint8Array, o: number, s: number): number
   return vouchish ? ResultCode.vouch_required : STRUCT_TO_RESULT[s];
 }
 
-/** Key ids (hex) of the structurally sound register_key records, by record index. */
-function registeredIds(batch: Uint8Array, n: number, structure: Uint8Array): Map<number, string> {
-  const at: number[] = [];
-  const pks: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const o = i * RECORD_BYTES;
-    if (structure[i] !== STRUCT_OK || batch[o + OFF_KIND] !== Kind.register_key) continue;
-    at.push(i);
-    pks.push(batch.subarray(o + RK_PUBLIC_KEY, o + RK_PUBLIC_KEY + PUBLIC_KEY_BYTES));
-  }
-  const out = new Map<number, string>();
-  if (pks.length === 0) return out;
-  // A key id is SM3(public key) whatever the chain's hash algorithm (protocol.md §1).
-  const ids = hashBatch(pks, 'sm3');
-  for (let k = 0; k < at.length; k++) out.set(at[k], toHex(ids[k]));
-  return out;
-}
-
-function publicKeyAt(batch: Uint8Array, i: number): Uint8Array {
-  const o = i * RECORD_BYTES + RK_PUBLIC_KEY;
-  return batch.subarray(o, o + PUBLIC_KEY_BYTES);
-}
-
-/** What the two passes share: the structure codes and the batch's own key registrations. */
+/** What the two passes share: the batch's own key registrations and how pass 1 found each signer. */
 export interface AdmissionScan {
   readonly n: number;
-  readonly structure: Uint8Array;
-  readonly regs: Map<number, string>;
+  readonly inBatch: InBatchKeys;
   /** Signer key of each record as pass 1 sees it (null: structure refused or key unknown). */
   readonly keys: (Uint8Array | null)[];
+  /** 1: the signer key is registered on the chain (keys are never removed, so it stays found). */
+  readonly fromChain: Uint8Array;
+  /** Hex id of a signer key found among the batch's own registrations (pass 2 re-checks it). */
+  readonly batchSigner: (string | undefined)[];
 }
 
 /**
@@ -78,23 +59,25 @@ export interface AdmissionScan {
  */
 export function scanCandidates(batch: Uint8Array, n: number, structure: Uint8Array,
   registered: RegisteredKey, codes: Uint16Array): AdmissionScan {
-  const regs = registeredIds(batch, n, structure);
-  const visible = new Map<string, Uint8Array>();
+  const inBatch = new InBatchKeys(batch, n, (i) => structure[i] === STRUCT_OK);
   const keys: (Uint8Array | null)[] = new Array(n).fill(null);
+  const fromChain = new Uint8Array(n);
+  const batchSigner: (string | undefined)[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * RECORD_BYTES;
-    const id = regs.get(i);
-    if (id !== undefined && !visible.has(id)) visible.set(id, publicKeyAt(batch, i));
+    inBatch.advanceTo(i);
     if (structure[i] !== STRUCT_OK) { codes[i] = structureResult(batch, o, structure[i]); continue; }
-    const pk = registered(batch, o + OFF_SIGNER) ?? (visible.size > 0 ? visible.get(signerHex(batch, o)) : undefined);
+    let pk = registered(batch, o + OFF_SIGNER);
+    if (pk !== undefined) fromChain[i] = 1;
+    else if (inBatch.any) {
+      const id = toHex(batch.subarray(o + OFF_SIGNER, o + OFF_SIGNER + KEY_ID_BYTES));
+      pk = inBatch.getById(id);
+      if (pk !== undefined) batchSigner[i] = id;
+    }
     if (pk === undefined) { codes[i] = ResultCode.signer_key_not_found; continue; }
     keys[i] = pk;
   }
-  return { n, structure, regs, keys };
-}
-
-function signerHex(batch: Uint8Array, o: number): string {
-  return toHex(batch.subarray(o + OFF_SIGNER, o + OFF_SIGNER + KEY_ID_BYTES));
+  return { n, inBatch, keys, fromChain, batchSigner };
 }
 
 /**
@@ -105,26 +88,26 @@ function signerHex(batch: Uint8Array, o: number): string {
  * Writes the final admission codes into `codes` (pass 1's stay); returns the indexes of
  * the admitted records, increasing.
  */
-export function settleAdmission(batch: Uint8Array, scan: AdmissionScan, sigOk: Uint8Array, registered: RegisteredKey,
-  codes: Uint16Array): number[] {
-  const { n, regs } = scan;
+export function settleAdmission(
+  batch: Uint8Array, scan: AdmissionScan, sigOk: Uint8Array, codes: Uint16Array,
+): number[] {
+  const { n, inBatch, fromChain, batchSigner } = scan;
   const visible = new Set<string>();   // ids of keys from admitted register_key records
   const tentative: string[] = [];      // ids added by the open chain's register_key records
   const admitted: number[] = [];
   let start = 0;
   for (let i = 0; i < n; i++) {
-    const o = i * RECORD_BYTES;
-    const id = regs.get(i);
+    const id = inBatch.idAt(i);
     if (id !== undefined && !visible.has(id)) { visible.add(id); tentative.push(id); }
     if (codes[i] === 0) {
       // Pass 2's keys are a subset of pass 1's: a key found now was a candidate then, and
       // a key id names one public key, so the signature flag is for this very key.
-      const known = registered(batch, o + OFF_SIGNER) !== undefined ||
-        (visible.size > 0 && visible.has(signerHex(batch, o)));
+      const from = batchSigner[i];
+      const known = fromChain[i] === 1 || (from !== undefined && visible.has(from));
       if (!known) codes[i] = ResultCode.signer_key_not_found;
       else if (sigOk[i] !== 1) codes[i] = ResultCode.bad_signature;
     }
-    const linked = (u16(batch, o + OFF_FLAGS) & FLAG_LINKED) !== 0;
+    const linked = (u16(batch, i * RECORD_BYTES + OFF_FLAGS) & FLAG_LINKED) !== 0;
     if (linked && i < n - 1) continue;
     // The chain [start, i] is complete (or the batch ended inside it).
     let bad = linked;
@@ -160,7 +143,7 @@ export class Admission {
     const registered: RegisteredKey = (b, o) => this.keys(b, o)?.publicKey;
     const scan = scanCandidates(batch, n, structure, registered, codes);
     const ok = await this.verifier.verifyRecords(batch, n, scan.keys);
-    return settleAdmission(batch, scan, ok, registered, codes);
+    return settleAdmission(batch, scan, ok, codes);
   }
 
   /**

@@ -15,18 +15,31 @@ import type { LedgerState } from './state.js';
 export class InBatchKeys {
   readonly #regs: number[] = [];
   readonly #pks: Uint8Array[] = [];
-  readonly #ids: string[] = [];
+  #ids: string[] = [];
+  readonly #idAt = new Map<number, string>();
   readonly #visible = new Map<string, Uint8Array>();
   #next = 0;
 
-  constructor(batch: Uint8Array, count: number) {
+  /** `eligible(i)`: whether record i's registration counts at all (admission: its structure is sound). */
+  constructor(batch: Uint8Array, count: number, eligible: (i: number) => boolean = () => true) {
     for (let i = 0; i < count; i++) {
-      if (batch[i * RECORD_BYTES + OFF_KIND] !== Kind.register_key) continue;
+      if (batch[i * RECORD_BYTES + OFF_KIND] !== Kind.register_key || !eligible(i)) continue;
       this.#regs.push(i);
       this.#pks.push(batch.subarray(i * RECORD_BYTES + RK_PUBLIC_KEY, i * RECORD_BYTES + RK_PUBLIC_KEY + 65));
     }
     // A key id is SM3(public key) whatever the chain's hash algorithm (protocol.md §1).
     if (this.#pks.length > 0) this.#ids = hashBatch(this.#pks, 'sm3').map(toHex);
+    for (let k = 0; k < this.#regs.length; k++) this.#idAt.set(this.#regs[k], this.#ids[k]);
+  }
+
+  /** Whether the batch registers any key at all (if not, no lookup needs a hex id). */
+  get any(): boolean {
+    return this.#ids.length > 0;
+  }
+
+  /** The key id (hex) that record i registers, if it is an eligible register_key. */
+  idAt(i: number): string | undefined {
+    return this.#idAt.get(i);
   }
 
   /** Makes the keys registered by records [0, i] visible. Call with increasing i. */
@@ -42,6 +55,11 @@ export class InBatchKeys {
   get(keyId: Uint8Array, off = 0): Uint8Array | undefined {
     if (this.#ids.length === 0) return undefined;
     return this.#visible.get(toHex(keyId.subarray(off, off + KEY_ID_BYTES)));
+  }
+
+  /** Public key of the visible key with hex id `id`. */
+  getById(id: string): Uint8Array | undefined {
+    return this.#visible.get(id);
   }
 }
 

@@ -45,7 +45,7 @@ export const LOG_VALUES_MAX = 128;
 /** Bytes per log entry: index u32 LE + the entry. */
 const LOG_ENTRY_BYTES = 4 + ENTRY_BYTES;
 /** Entries per part of a log value (≤ 64 KiB a part). */
-export const LOG_PART_ENTRIES = Math.floor(65536 / LOG_ENTRY_BYTES);
+const LOG_PART_ENTRIES = Math.floor(65536 / LOG_ENTRY_BYTES);
 
 /** Where the last restore in this thread spent its time (ms), for the benchmark. */
 export interface RestoreStats {
@@ -177,14 +177,11 @@ export function checkpointAccountsInto(
   const log = logOf(state);
   const n = state.accounts.count;
   const bytes = state.accounts.bytes;
-  let d = 0;
+  // `dirty` holds no repeats (a Set, or nothing): sort and mark.
   const changed: number[] = [];
   for (const a of dirty) if (a < n) changed.push(a);
-  const sorted = Int32Array.from(changed).sort();
-  for (let k = 0; k < sorted.length; k++) {
-    if (k === 0 || sorted[k] !== sorted[k - 1]) { sorted[d++] = sorted[k]; log.mark(sorted[k]); }
-  }
-  const list = sorted.subarray(0, d);
+  const list = Int32Array.from(changed).sort();
+  for (let k = 0; k < list.length; k++) log.mark(list[k]);
   if (log.wholeImage || 2 * log.distinct > n) {
     // The image: the chunks holding any account changed since the last one (all after a
     // format 1 store), and the log is dropped.
@@ -202,9 +199,9 @@ export function checkpointAccountsInto(
     log.clear();
     log.imageAccounts = n;
     log.wholeImage = false;
-  } else if (d > 0) {
+  } else if (list.length > 0) {
     // A log value; or, when the log has grown large, all of it merged into one.
-    const merge = log.values + 1 > LOG_VALUES_MAX || log.entries + d > 2 * log.distinct;
+    const merge = log.values + 1 > LOG_VALUES_MAX || log.entries + list.length > 2 * log.distinct;
     const entries = merge ? log.list() : list;
     if (merge) { for (const k of log.keys) wb.del(k); log.keys = []; log.values = 0; log.entries = 0; }
     for (let from = 0, part = 0; from < entries.length; from += LOG_PART_ENTRIES, part++) {
@@ -622,12 +619,13 @@ async function restoreWith(
   const out: Restored = {
     height: -1, prevHash: new Uint8Array(DIGEST_BYTES), prevTime: 0, lastHeader: undefined, lastSignatures: undefined,
   };
-  if (!ck) index();
   if (ck) {
     Object.assign(out, await restoreTree(db, state, alg, ck, helper, index, stats, t2));
     await clearAccountKeys(db, state, ck, stats);
   } else if (state.accounts.count + state.transfers.count + state.keys.length > 0) {
     throw new Error('state entries without a checkpoint');
+  } else {
+    index();
   }
   stats.totalMs = performance.now() - t0;
   lastRestoreStats = stats;

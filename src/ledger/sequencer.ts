@@ -106,13 +106,7 @@ export class LocalSequencer implements Sequencer {
     this.#blockMaxRecords = o.blockMaxRecords ?? BLOCK_RECORDS_DEFAULT;
     this.#blockMaxMs = o.blockMaxMs ?? BLOCK_MS_DEFAULT;
     this.#clock = o.clock ?? Date.now;
-    const records = this.#blockMaxRecords;
-    if (!Number.isSafeInteger(records) || records < 1 || records > BLOCK_RECORDS_MAX) {
-      throw new RangeError(`blockMaxRecords must be an integer in [1, ${BLOCK_RECORDS_MAX}], got ${String(records)}`);
-    }
-    if (!Number.isSafeInteger(this.#blockMaxMs) || this.#blockMaxMs < 0 || this.#blockMaxMs > BLOCK_MS_MAX) {
-      throw new RangeError(`blockMaxMs must be an integer in [0, ${BLOCK_MS_MAX}], got ${String(this.#blockMaxMs)}`);
-    }
+    checkBlockLimits(this.#blockMaxRecords, this.#blockMaxMs);
     this.#height = o.height;
     this.#timeMs = o.timeMs;
   }
@@ -239,7 +233,19 @@ export function checkAppend(
   return undefined;
 }
 
-function concat(parts: Uint8Array[], count: number): Uint8Array {
+/** Throws a RangeError unless the block limits are in bounds. Every Sequencer checks its own with this. */
+export function checkBlockLimits(blockMaxRecords: number, blockMaxMs: number): void {
+  if (!Number.isSafeInteger(blockMaxRecords) || blockMaxRecords < 1 || blockMaxRecords > BLOCK_RECORDS_MAX) {
+    const got = String(blockMaxRecords);
+    throw new RangeError(`blockMaxRecords must be an integer in [1, ${BLOCK_RECORDS_MAX}], got ${got}`);
+  }
+  if (!Number.isSafeInteger(blockMaxMs) || blockMaxMs < 0 || blockMaxMs > BLOCK_MS_MAX) {
+    throw new RangeError(`blockMaxMs must be an integer in [0, ${BLOCK_MS_MAX}], got ${String(blockMaxMs)}`);
+  }
+}
+
+/** The parts of a block end to end (count × 256 bytes). */
+export function concat(parts: Uint8Array[], count: number): Uint8Array {
   const out = new Uint8Array(count * RECORD_BYTES);
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }

@@ -79,8 +79,10 @@ export function parseStartArgs(argv: string[]): StartOptions {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    const int = (v: string, max = Number.MAX_SAFE_INTEGER) => {
-      if (!/^[0-9]+$/.test(v) || Number(v) > max) throw new Error(`${a}: ${v} is not an integer in [0, ${max}]`);
+    const int = (v: string, max = Number.MAX_SAFE_INTEGER, min = 0) => {
+      if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+        throw new Error(`${a} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+      }
       return Number(v);
     };
     switch (a) {
@@ -91,14 +93,7 @@ export function parseStartArgs(argv: string[]): StartOptions {
       case '--chain-id': o.chainId = int(next(), 0xffffffff); break;
       case '--block-ms': o.blockMs = int(next(), 60_000); break;
       case '--verify-threads': o.verifyThreads = int(next(), 64); break;
-      case '--block-records': {
-        const v = next();
-        if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 1 << 16) {
-          throw new Error(`--block-records must be an integer in [1, 65536], got ${JSON.stringify(v)}`);
-        }
-        o.blockRecords = Number(v);
-        break;
-      }
+      case '--block-records': o.blockRecords = int(next(), 1 << 16, 1); break;
       case '--backend': {
         const b = next();
         if (b !== 'ledger' && b !== 'memory') throw new Error('--backend ledger|memory');
@@ -107,7 +102,9 @@ export function parseStartArgs(argv: string[]): StartOptions {
       }
       case '--cors-origin': {
         const origin = next();
-        if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`--cors-origin takes an origin like https://host:port, got ${origin}`);
+        if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+          throw new Error(`--cors-origin takes an origin like https://host:port, got ${JSON.stringify(origin)}`);
+        }
         (o.corsOrigins ??= []).push(origin);
         break;
       }

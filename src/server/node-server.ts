@@ -7,7 +7,6 @@
 // SEND_BUFFER_BYTES_MAX are never buffered (the connection is cut instead).
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import {
   COMPRESSION_DISABLED, SEND_DROPPED, copyBytes, createApp, listen, type Listening, type UwsApp, type UwsRequest,
@@ -20,6 +19,7 @@ import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/b
 import { Batcher } from '../pipeline/batcher.js';
 import { type Identity, topicAccess } from './access.js';
 import { blockTopics } from './events.js';
+import { PACKAGE_VERSION } from '../protocol/version.js';
 import { type Limits, resolveLimits } from '../protocol/limits.js';
 import { Metrics, metricLines } from './metrics.js';
 import {
@@ -97,11 +97,14 @@ function parseHeight(s: string): number | undefined {
   return Number(s);
 }
 
+/** Record fields that a JSON record gives as decimal strings (u64/u128), and as hex (bytes). */
+const JSON_BIGINT_FIELDS = [
+  'id', 'timestamp', 'debitAccountId', 'creditAccountId', 'amount', 'pendingId', 'userData', 'accountId',
+];
+const JSON_BYTES_FIELDS = ['signer', 'publicKey', 'controller', 'digest', 'metadata'];
+
 /** The event-loop delay metrics cover windows of this length. */
 const LOOP_WINDOW_MS = 10_000;
-/** This package's version, for gmledger_build_info. */
-const GMLEDGER_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as
-  { version: string }).version;
 
 export class NodeServer {
   readonly backend: NodeBackend;
@@ -691,12 +694,10 @@ export class NodeServer {
     if (typeof r !== 'object' || r === null) throw new TypeError('a record is a hex string or an object');
     const f = { ...(r as Record<string, unknown>) };
     // Integers of 128 bits arrive as decimal strings; byte fields as hex.
-    for (const k of [
-      'id', 'timestamp', 'debitAccountId', 'creditAccountId', 'amount', 'pendingId', 'userData', 'accountId',
-    ]) {
+    for (const k of JSON_BIGINT_FIELDS) {
       if (f[k] !== undefined) f[k] = BigInt(f[k] as string);
     }
-    for (const k of ['signer', 'publicKey', 'controller', 'digest', 'metadata']) {
+    for (const k of JSON_BYTES_FIELDS) {
       if (typeof f[k] === 'string') f[k] = fromHex(f[k] as string);
     }
     f.chainId ??= this.backend.chainId;
@@ -863,7 +864,7 @@ export class NodeServer {
       metricLines('counter', 'gmledger_http_busy_total',
         'HTTP queries refused with 503 (HTTP_QUERIES_IN_FLIGHT_MAX).', this.#httpBusy) +
       `# HELP gmledger_build_info The running gmledger version (value 1).\n# TYPE gmledger_build_info gauge\n` +
-      `gmledger_build_info{version="${GMLEDGER_VERSION}"} 1\n` +
+      `gmledger_build_info{version="${PACKAGE_VERSION}"} 1\n` +
       (this.backend.metrics?.() ?? ''));
   }
 

@@ -93,11 +93,11 @@ export function readBe64(b: Uint8Array, o: number): number {
   return readBe32(b, o) * 0x100000000 + readBe32(b, o + 4);
 }
 
-export function blockKey(height: number): Uint8Array {
-  const k = new Uint8Array(9); k[0] = P_BLOCK; be64(height, k, 1); return k;
-}
 export function heightKey(prefix: number, height: number): Uint8Array {
   const k = new Uint8Array(9); k[0] = prefix; be64(height, k, 1); return k;
+}
+export function blockKey(height: number): Uint8Array {
+  return heightKey(P_BLOCK, height);
 }
 export function indexKey(prefix: number, index: number): Uint8Array {
   const k = new Uint8Array(5); k[0] = prefix; be32(index, k, 1); return k;
