@@ -2,13 +2,14 @@
 // 0) that registers the admin (self-signed bootstrap), regulator and node keys on-chain.
 
 import { randomInt } from 'node:crypto';
-import { mkdir, writeFile, access } from 'node:fs/promises';
+import { cp, mkdir, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RocksDb, WriteBatch } from '../../native/rocksdb.js';
 import { ROLE_ADMIN, ROLE_NODE, ROLE_REGULATOR } from '../codec/record.js';
 import { toHex } from '../crypto/bytes.js';
 import { META_CONFIG } from '../store/store.js';
 import { Ledger, type ChainConfig } from '../ledger/ledger.js';
+import type { ConsortiumConfig } from '../ledger/config.js';
 import { type Signer, generateSigner, records } from '../codec/builders.js';
 import type { RecordVerifier } from '../ledger/verify.js';
 
@@ -22,6 +23,9 @@ export interface InitOptions {
   verifier?: RecordVerifier;
   /** Block clock for the genesis block (default Date.now). */
   clock?: () => number;
+  /** A consortium's chain: the other nodes' keys, registered with the node role at genesis. */
+  otherNodes?: Signer[];
+  consortium?: ConsortiumConfig;
 }
 
 export interface InitResult {
@@ -52,13 +56,9 @@ export async function initChain(options: InitOptions): Promise<InitResult> {
   }
   const config: ChainConfig = {
     version: 1, chainId, alg: 'sm3', nodeKeyId: toHex(node.keyId), nodePublicKey: toHex(node.publicKey),
-    createdAt: (options.clock ?? Date.now)(),
+    createdAt: (options.clock ?? Date.now)(), ...(options.consortium ? { consortium: options.consortium } : {}),
   };
-  const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: true });
-  const wb = new WriteBatch();
-  wb.put(META_CONFIG, new TextEncoder().encode(JSON.stringify(config)));
-  await db.write(wb, true);
-  await db.close();
+  await writeConfig(dir, config, true);
   const ledger = await Ledger.open({
     dir, nodePrivateKey: node.privateKey, verifier: options.verifier, blockMaxMs: 1, clock: options.clock,
     genesis: true,
@@ -68,6 +68,8 @@ export async function initChain(options: InitOptions): Promise<InitResult> {
       records.registerKey({ chainId, id: 1n, publicKey: admin.publicKey, roles: ROLE_ADMIN }, admin),
       records.registerKey({ chainId, id: 2n, publicKey: regulator.publicKey, roles: ROLE_REGULATOR }, admin),
       records.registerKey({ chainId, id: 3n, publicKey: node.publicKey, roles: ROLE_NODE }, admin),
+      ...(options.otherNodes ?? []).map((n, k) =>
+        records.registerKey({ chainId, id: 4n + BigInt(k), publicKey: n.publicKey, roles: ROLE_NODE }, admin)),
     ];
     const r = await ledger.submit(genesis);
     if (r.some((x) => x.code !== 0) || r[0].height !== 0) {
@@ -77,4 +79,69 @@ export async function initChain(options: InitOptions): Promise<InitResult> {
     await ledger.close();
   }
   return { config, admin, regulator, node };
+}
+
+async function writeConfig(dir: string, config: ChainConfig, create: boolean): Promise<void> {
+  const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: create });
+  try {
+    const wb = new WriteBatch();
+    wb.put(META_CONFIG, new TextEncoder().encode(JSON.stringify(config)));
+    await db.write(wb, true);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Most nodes `initConsortium` makes (a block carries at most 64 signatures). */
+export const CONSORTIUM_NODES_MAX = 16;
+
+export interface ConsortiumInitOptions {
+  /** Made here: `<dir>/node-1` … `<dir>/node-<nodes>`, one chain directory per node. */
+  dir: string;
+  nodes: number;
+  chainId?: number;
+  /** Signatures that make a block final (default more than two thirds of the nodes). */
+  quorum?: number;
+  /** Node 1 is the regulator's node (it also holds keys/regulator.key); require its signature. */
+  requireRegulator?: boolean;
+  clock?: () => number;
+}
+
+/**
+ * A consortium's chain for development and tests: one genesis (admin, regulator and every
+ * node key registered), copied into one directory per node, each with its own node key and
+ * config. On separate machines each organisation makes its own node key and receives the
+ * genesis directory instead (docs/consortium.md). The admin key is written to node 1 only.
+ */
+export async function initConsortium(
+  o: ConsortiumInitOptions,
+): Promise<InitResult & { dirs: string[]; nodes: Signer[] }> {
+  if (!Number.isSafeInteger(o.nodes) || o.nodes < 1 || o.nodes > CONSORTIUM_NODES_MAX) {
+    throw new RangeError(`nodes must be an integer in 1..${CONSORTIUM_NODES_MAX}, got ${String(o.nodes)}`);
+  }
+  if (o.quorum !== undefined && (!Number.isSafeInteger(o.quorum) || o.quorum < 1 || o.quorum > o.nodes)) {
+    throw new RangeError(`quorum must be an integer in 1..${o.nodes} (the nodes), got ${String(o.quorum)}`);
+  }
+  const nodes = Array.from({ length: o.nodes }, () => generateSigner());
+  const consortium: ConsortiumConfig = {
+    ...(o.quorum !== undefined ? { quorum: o.quorum } : {}),
+    ...(o.requireRegulator === true ? { required: [toHex(nodes[0].keyId)] } : {}),
+  };
+  const dirs = nodes.map((_, k) => join(o.dir, `node-${k + 1}`));
+  const r = await initChain({
+    dir: dirs[0], chainId: o.chainId, node: nodes[0], otherNodes: nodes.slice(1), consortium, clock: o.clock,
+  });
+  for (let k = 1; k < nodes.length; k++) {
+    await mkdir(join(dirs[k], 'keys'), { recursive: true, mode: 0o700 });
+    await cp(join(dirs[0], 'db'), join(dirs[k], 'db'), { recursive: true });
+    await writeFile(join(dirs[k], 'keys', 'node.key'), toHex(nodes[k].privateKey) + '\n', { mode: 0o600 });
+    await writeFile(join(dirs[k], 'keys', 'node.pub'), toHex(nodes[k].publicKey) + '\n', { mode: 0o644 });
+    for (const name of ['admin', 'regulator']) {
+      await cp(join(dirs[0], 'keys', `${name}.pub`), join(dirs[k], 'keys', `${name}.pub`));
+    }
+    await writeConfig(dirs[k], {
+      ...r.config, nodeKeyId: toHex(nodes[k].keyId), nodePublicKey: toHex(nodes[k].publicKey),
+    }, false);
+  }
+  return { ...r, dirs, nodes };
 }

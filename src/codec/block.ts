@@ -185,6 +185,8 @@ export interface InclusionProof {
   header: Uint8Array;
   /** The block's signature entries, n × 96 bytes (key id ‖ r‖s). */
   signatures: Uint8Array;
+  /** In a consortium, once the block is final: its quorum certificate (n × 96 bytes; codec/certificate.ts). */
+  certificate?: Uint8Array;
 }
 
 /**

@@ -44,6 +44,8 @@ import {
 import type { LedgerSequencer } from '../ledger/ledger.js';
 
 export const TICK_HEADER = 'Gmledger-Tick';
+/** On a batch of vouch groups (trusted-gateway mode): re-admission checks it as one. */
+export const TRUSTED_HEADER = 'Gmledger-Trusted';
 /** Largest stream message: an 8,190-record batch (2,096,640 bytes) plus room for headers. */
 export const STREAM_MAX_MSG_BYTES = BATCH_RECORDS_MAX * RECORD_BYTES + 16_384;
 const DUPLICATE_WINDOW_MS_DEFAULT = 120_000;
@@ -73,16 +75,35 @@ export interface JetStreamSequencerOptions {
   duplicateWindowMs?: number;
   /** Publish ack timeout (ms). */
   ackTimeoutMs?: number;
+  /**
+   * Re-admission of every batch read (a consortium: no node trusts another's admission),
+   * against the state as applied so far. Resolves with undefined to apply the batch, or
+   * with why it is refused: the batch is then left out of its block by every node alike
+   * (it still counts for the cut rule, which reads the stream alone) and reported to
+   * onEvidence. Headers are the message's (the appender's identity).
+   */
+  admit?: (records: Uint8Array, count: number, headers: MsgHeaders | undefined) => Promise<string | undefined>;
+  /** Headers this node adds to each batch it publishes (its identity), from the batch's SM3. */
+  appenderHeaders?: (batchHash: Uint8Array) => Record<string, string>;
+  /** A batch refused by `admit`: its stream sequence, its headers and why. */
+  onEvidence?: (e: { seq: number; headers: MsgHeaders | undefined; reason: string }) => void;
 }
 
-interface Result { height: number; first: number; codes: Uint16Array; committed: Promise<void> | undefined }
+type MsgHeaders = JsMsg['headers'];
+
+interface Result {
+  height: number; first: number; codes: Uint16Array; committed: Promise<void> | undefined;
+  /** Why every node left this batch out (consortium re-admission). */
+  refused?: string;
+}
 interface Waiter { resolve: (r: AppendResult) => void; reject: (err: Error) => void }
 /** The cut rule's state while replaying without applying (open: the open block's time and records). */
-interface Replay { height: number; timeMs: number; open: { timeMs: number; count: number } | undefined; last: number }
+interface Replay { height: number; timeMs: number; open: { timeMs: number; slots: number } | undefined; last: number }
 /** What this sequencer writes in a stream's description: the tip it started from and the block parameters. */
 interface StreamBase { height: number; timeMs: number; blockMaxRecords: number; blockMaxMs: number }
 interface OpenBlock {
-  height: number; timeMs: number; batches: Uint8Array[]; chunks: EntryChunk[]; count: number;
+  // count: records applied; slots: records the cut rule counts (refused batches included).
+  height: number; timeMs: number; batches: Uint8Array[]; chunks: EntryChunk[]; count: number; slots: number;
   seqs: number[]; done: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
 }
 
@@ -160,7 +181,10 @@ export class JetStreamSequencer implements LedgerSequencer {
     this.#reading = (async () => {
       for await (const m of messages) {
         if (this.#closed || this.#failed) break;
-        this.#read(m);
+        const pending = this.#read(m);
+        if (pending) await pending;
+        // Only now is the message read: its result (or its refusal) is known.
+        this.#lastSeq = m.seq;
         this.#poke();
       }
       if (!this.#closed && !this.#failed) throw new Error(`JetStreamSequencer: reading ${o.stream} ended`);
@@ -256,8 +280,8 @@ export class JetStreamSequencer implements LedgerSequencer {
         const rule = this.#cutRule(r.open, n, t);
         if (rule.before) live = this.#replayCut(r);
         if (!live) {
-          r.open ??= { timeMs: Math.max(r.timeMs, t), count: 0 };
-          r.open.count += n;
+          r.open ??= { timeMs: Math.max(r.timeMs, t), slots: 0 };
+          r.open.slots += n;
           if (rule.fills) this.#replayCut(r);
         }
       }
@@ -296,9 +320,19 @@ export class JetStreamSequencer implements LedgerSequencer {
         `(max_payload ${String(this.#nc.info?.max_payload)}, stream max ${STREAM_MAX_MSG_BYTES}); ` +
         'raise max_payload in the server config'));
     }
-    const msgID = toHex(sm3(payload));
+    const digest = sm3(payload);
+    const msgID = toHex(digest);
     if (hashes) this.#hashes.set(msgID, hashes);
-    const published = this.#js.publish(this.#o.subject, payload, { msgID, timeout: this.#o.ackTimeoutMs ?? 30_000 });
+    let h: ReturnType<typeof headers> | undefined;
+    if (this.#o.appenderHeaders || hashes) {
+      h = headers();
+      for (const [k, v] of Object.entries(this.#o.appenderHeaders?.(digest) ?? {})) h.set(k, v);
+      // Only a trusted batch comes with admission's tx hashes (the vouch digests use them).
+      if (hashes) h.set(TRUSTED_HEADER, '1');
+    }
+    const published = this.#js.publish(this.#o.subject, payload, {
+      msgID, timeout: this.#o.ackTimeoutMs ?? 30_000, ...(h ? { headers: h } : {}),
+    });
     this.#publishing.add(published);
     return published.then((ack) => {
       this.#publishing.delete(published);
@@ -351,6 +385,7 @@ export class JetStreamSequencer implements LedgerSequencer {
   #await(seq: number): Promise<AppendResult> {
     if (this.#failed) return Promise.reject(this.#failed);
     const r = this.#results.get(seq);
+    if (r?.refused !== undefined) return Promise.reject(refusedError(seq, r.refused));
     if (r?.committed) return r.committed.then(() => ({ codes: r.codes, height: r.height, first: r.first }));
     if (!r && seq <= this.#lastSeq) {
       return Promise.reject(new Error(`append: stream message ${seq} was read long ago (or skipped as malformed)`));
@@ -367,9 +402,12 @@ export class JetStreamSequencer implements LedgerSequencer {
     if (this.#open) this.#publishTick(this.#open.height);
   }
 
-  /** One stream message, by the cut rule at the top of this file. */
-  #read(m: JsMsg): void {
-    this.#lastSeq = m.seq;
+  /**
+   * One stream message, by the cut rule at the top of this file. Returns a promise only
+   * when the batch awaits re-admission (the reading loop waits for it: messages are
+   * applied strictly in stream order).
+   */
+  #read(m: JsMsg): Promise<void> | undefined {
     this.#caughtUp = m.info.pending === 0;
     if (this.#replaying) {
       let live: boolean;
@@ -377,40 +415,58 @@ export class JetStreamSequencer implements LedgerSequencer {
         live = this.#replay(m, this.#replaying);
       } catch (err) {
         this.#stop(err as Error);
-        return;
+        return undefined;
       }
-      if (!live) return;
+      if (!live) return undefined;
     }
     const t = Number(m.timestampNanos / 1_000_000n);
     if (isTick(m)) {
       if (this.#cutRule(this.#open, 0, t).before) this.#cut();
       else this.#armTick();
-      return;
+      return undefined;
     }
     const n = batchRecords(m);
     if (n === 0 || n > this.#blockMaxRecords) {
       this.#settle(m.seq, undefined);
-      return;
+      return undefined;
     }
     const rule = this.#cutRule(this.#open, n, t);
     if (rule.before) this.#cut();
-    let block: OpenBlock;
+    if (!this.#o.admit) {
+      this.#join(m, n, t, rule.fills, undefined);
+      return undefined;
+    }
+    return this.#o.admit(m.data, n, m.headers).then(
+      (refused) => { if (!this.#closed && !this.#failed) this.#join(m, n, t, rule.fills, refused); },
+      (err: unknown) => this.#stop(err as Error),
+    );
+  }
+
+  /** A batch joins the open block (or opens one): applied, or counted only if refused. */
+  #join(m: JsMsg, n: number, t: number, fills: boolean, refused: string | undefined): void {
     try {
-      block = this.#open ?? this.#begin(t);
-      const codes = this.#sink.apply(m.data, n).slice();
-      const msgID = m.headers?.get('Nats-Msg-Id') ?? '';
-      const hashes = this.#hashes.get(msgID);
-      this.#hashes.delete(msgID);
-      this.#results.set(m.seq, { height: block.height, first: block.count, codes, committed: undefined });
-      block.batches.push(m.data.slice());
-      block.chunks.push({ count: n, hashes });
-      block.count += n;
+      const block = this.#open ?? this.#begin(t);
+      block.slots += n;
       block.seqs.push(m.seq);
+      if (refused !== undefined) {
+        this.#results.set(m.seq, { height: block.height, first: -1, codes: new Uint16Array(0), committed: undefined,
+          refused });
+        this.#o.onEvidence?.({ seq: m.seq, headers: m.headers, reason: refused });
+      } else {
+        const codes = this.#sink.apply(m.data, n).slice();
+        const msgID = m.headers?.get('Nats-Msg-Id') ?? '';
+        const hashes = this.#hashes.get(msgID);
+        this.#hashes.delete(msgID);
+        this.#results.set(m.seq, { height: block.height, first: block.count, codes, committed: undefined });
+        block.batches.push(m.data.slice());
+        block.chunks.push({ count: n, hashes });
+        block.count += n;
+      }
     } catch (err) {
       this.#stop(err as Error);
       return;
     }
-    if (rule.fills) this.#cut();
+    if (fills) this.#cut();
   }
 
   /**
@@ -421,12 +477,12 @@ export class JetStreamSequencer implements LedgerSequencer {
    * both decide with this, so they cannot cut differently.
    */
   #cutRule(
-    open: { timeMs: number; count: number } | undefined, n: number, t: number,
+    open: { timeMs: number; slots: number } | undefined, n: number, t: number,
   ): { before: boolean; fills: boolean } {
     const max = this.#blockMaxRecords;
     if (n === 0) return { before: open !== undefined && open.timeMs + this.#blockMaxMs <= t, fills: false };
-    const before = open !== undefined && (open.count + n > max || t >= open.timeMs + this.#blockMaxMs);
-    return { before, fills: (before || open === undefined ? 0 : open.count) + n >= max };
+    const before = open !== undefined && (open.slots + n > max || t >= open.timeMs + this.#blockMaxMs);
+    return { before, fills: (before || open === undefined ? 0 : open.slots) + n >= max };
   }
 
   #begin(t: number): OpenBlock {
@@ -435,7 +491,8 @@ export class JetStreamSequencer implements LedgerSequencer {
     const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
     promise.catch(() => undefined);
     const block: OpenBlock = {
-      height: this.#height + 1, timeMs: Math.max(this.#timeMs, t), batches: [], chunks: [], count: 0, seqs: [],
+      height: this.#height + 1, timeMs: Math.max(this.#timeMs, t), batches: [], chunks: [], count: 0, slots: 0,
+      seqs: [],
       done: { promise, resolve, reject },
     };
     this.#sink.begin(block.height, block.timeMs);
@@ -474,7 +531,9 @@ export class JetStreamSequencer implements LedgerSequencer {
     clearTimeout(this.#tickTimer);
     this.#height = block.height;
     this.#timeMs = block.timeMs;
-    const records = block.batches.length === 1 ? block.batches[0] : concat(block.batches, block.count);
+    // A block whose every batch was refused is cut all the same (empty): the stream decided it.
+    const records = block.batches.length === 1 ? block.batches[0] :
+      block.batches.length === 0 ? new Uint8Array(0) : concat(block.batches, block.count);
     try {
       this.#sink.commit({ height: block.height, timeMs: block.timeMs, records, count: block.count }, block.chunks)
         .then(block.done.resolve, block.done.reject);
@@ -495,7 +554,8 @@ export class JetStreamSequencer implements LedgerSequencer {
     if (!list) return;
     this.#waiting.delete(seq);
     for (const w of list) {
-      if (!r?.committed) w.reject(new Error(`append: stream message ${seq} was skipped as malformed`));
+      if (r?.refused !== undefined) w.reject(refusedError(seq, r.refused));
+      else if (!r?.committed) w.reject(new Error(`append: stream message ${seq} was skipped as malformed`));
       else r.committed.then(() => w.resolve({ codes: r.codes, height: r.height, first: r.first }), w.reject);
     }
   }
@@ -523,6 +583,10 @@ export class JetStreamSequencer implements LedgerSequencer {
     await this.#reading;
     if (!this.#o.nc && this.#nc) await this.#nc.drain();
   }
+}
+
+function refusedError(seq: number, reason: string): Error {
+  return new Error(`append: stream message ${seq} was refused by re-admission at every node: ${reason}`);
 }
 
 /** A tick: an empty message with the tick header. */

@@ -14,6 +14,18 @@ export interface ChainConfig {
   nodeKeyId: string;
   nodePublicKey: string;
   createdAt: number;
+  /**
+   * Present on a consortium's chains (docs/consortium.md): when a block is final. The node
+   * keys themselves are on the chain (register_key with ROLE_NODE).
+   */
+  consortium?: ConsortiumConfig;
+}
+
+export interface ConsortiumConfig {
+  /** Signatures that make a block final; default more than two thirds of the node keys. */
+  quorum?: number;
+  /** Hex key ids of node keys that must sign every certificate (e.g. the regulator's node). */
+  required?: string[];
 }
 
 /** Reads the chain config of `db`; throws naming `dir` if there is none or it is unreadable. */
@@ -29,6 +41,13 @@ export async function readChainConfig(db: RocksDb, dir: string): Promise<ChainCo
   if (config.version !== 1 || !Number.isSafeInteger(config.chainId) ||
       (config.alg !== 'sm3' && config.alg !== 'sha256')) {
     throw new Error(`${dir}: the chain config is not one this gmledger reads`);
+  }
+  const c = config.consortium;
+  if (c !== undefined && (typeof c !== 'object' || c === null ||
+      (c.quorum !== undefined && (!Number.isSafeInteger(c.quorum) || c.quorum < 1)) ||
+      (c.required !== undefined && (!Array.isArray(c.required) ||
+        !c.required.every((id) => typeof id === 'string' && /^[0-9a-f]{64}$/.test(id)))))) {
+    throw new Error(`${dir}: the chain config's consortium section is malformed`);
   }
   return config;
 }

@@ -15,7 +15,7 @@ import { toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import { sm2Backend } from '../crypto/sm2-backend.js';
 import { type Signer, signerFromKeyPair } from '../crypto/signer.js';
-import { RocksDb, WriteBatch } from '../store/store.js';
+import { META_FINAL, P_CERTIFICATE, P_EVIDENCE, RocksDb, WriteBatch, heightKey } from '../store/store.js';
 import { Admission } from './admission.js';
 import { BlockBuilder, type BlockEvent } from './block-builder.js';
 import { Checkpoints, recover } from './checkpoint.js';
@@ -63,12 +63,22 @@ export interface LedgerOptions {
   genesis?: boolean;
   /**
    * Builds the sequencer instead of LocalSequencer (a replicated one: src/consortium), from
-   * the chain's tip, the block sink, and blockMaxRecords/blockMaxMs. Started by open, closed by close.
+   * the chain's tip, the block sink, blockMaxRecords/blockMaxMs, and admission over the
+   * state as applied (a replicated sequencer re-admits what other nodes appended).
+   * Started by open, closed by close.
    */
   sequencer?: (
     tip: { height: number; timeMs: number }, sink: BlockSink,
-    options: { blockMaxRecords?: number; blockMaxMs?: number },
+    options: {
+      blockMaxRecords?: number; blockMaxMs?: number; admission: Admission; state: LedgerState;
+      config: ChainConfig; node: Signer;
+    },
   ) => LedgerSequencer;
+  /**
+   * When a block is final: 'durable' (default; one node is its own quorum) or 'certified'
+   * (a consortium: once certify() stores a quorum certificate for it or a later block).
+   */
+  finality?: 'durable' | 'certified';
 }
 
 /** What the ledger needs of its sequencer: LocalSequencer's surface; start, close and cutAndWait if async. */
@@ -105,6 +115,10 @@ export class Ledger extends EventEmitter {
   readonly #sync: boolean;
   readonly #inFlightMax: number;
   #inFlight = 0;
+  readonly #certified: boolean;
+  #finalHeight: number;
+  #finalWaiters: { height: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  #halted: Error | undefined;
   #closing = false;
   #closed = false;
   // Durable reads in progress: appends arriving meanwhile wait here, in arrival order.
@@ -123,6 +137,12 @@ export class Ledger extends EventEmitter {
     this.reader = parts.reader;
     this.#sync = options.sync ?? true;
     this.#inFlightMax = options.inFlightMaxRecords ?? IN_FLIGHT_RECORDS_DEFAULT;
+    this.#certified = options.finality === 'certified';
+    if (options.finality !== undefined && options.finality !== 'durable' && !this.#certified) {
+      throw new RangeError(`finality must be 'durable' or 'certified', got ${String(options.finality)}`);
+    }
+    // A certified chain's genesis is its trust anchor (the consortium's founding keys).
+    this.#finalHeight = this.#certified ? Math.min(0, parts.builder.durableHeight) : parts.builder.durableHeight;
     if (!Number.isSafeInteger(this.#inFlightMax) || this.#inFlightMax < 1) {
       throw new RangeError('inFlightMaxRecords must be a positive integer');
     }
@@ -152,7 +172,12 @@ export class Ledger extends EventEmitter {
       }
       if (tip && options.genesis === true) throw new Error(`${dir} already has a genesis block`);
       await started;
+      const finalRaw = await db.get(META_FINAL);
       ledger = Ledger.#assemble(dir, config, node, options, { db, state, seal, checkpoints }, tip);
+      if (finalRaw && options.finality === 'certified') {
+        const certified = Number(Buffer.from(finalRaw).readBigUInt64LE(0));
+        ledger.#finalHeight = Math.min(certified, ledger.#p.builder.durableHeight);
+      }
       await ledger.#p.sequencer.start?.();
       return ledger;
     } catch (err) {
@@ -176,10 +201,12 @@ export class Ledger extends EventEmitter {
       onDurable: (e) => ledger.#publish(e),
     });
     const sizes = { blockMaxRecords: options.blockMaxRecords, blockMaxMs: options.blockMaxMs };
-    const sequencer = options.sequencer?.({ height: start.height, timeMs: start.timeMs }, builder, sizes) ??
-      new LocalSequencer({ height: start.height, timeMs: start.timeMs, sink: builder, ...sizes, clock: options.clock });
     const verifier = options.verifier ?? sm2RecordVerifier();
     const admission = new Admission(config.chainId, config.alg, (b, o) => p.state.keyById(b, o), verifier);
+    const sequencer = options.sequencer?.({ height: start.height, timeMs: start.timeMs }, builder, {
+      ...sizes, admission, state: p.state, config, node,
+    }) ??
+      new LocalSequencer({ height: start.height, timeMs: start.timeMs, sink: builder, ...sizes, clock: options.clock });
     const history = new AccountHistory(p.state);
     const reader = new LedgerReader({
       state: p.state, db: p.db, alg: config.alg, txHashIndex, history,
@@ -197,6 +224,7 @@ export class Ledger extends EventEmitter {
    * as a process warning.
    */
   #publish(event: BlockEvent): void {
+    if (!this.#certified) this.#final(event.height);
     for (const listener of this.listeners('block')) {
       try {
         (listener as (e: BlockEvent) => void).call(this, event);
@@ -221,7 +249,100 @@ export class Ledger extends EventEmitter {
   }
 
   get #failed(): Error | undefined {
-    return this.#p.builder.failed ?? this.#p.sequencer.failed;
+    return this.#halted ?? this.#p.builder.failed ?? this.#p.sequencer.failed;
+  }
+
+  /** The last block synced to disk (−1: none). */
+  get durableHeight(): number {
+    return this.#p.builder.durableHeight;
+  }
+
+  /** The highest final block: durable here, and in a consortium certified by a quorum (−1: none). */
+  get finalHeight(): number {
+    return this.#finalHeight;
+  }
+
+  /** Why the ledger stopped (halt(), a failed write or a failed sequencer), or undefined. */
+  get failed(): Error | undefined {
+    return this.#failed;
+  }
+
+  /**
+   * Stores the quorum certificate of durable block `height` (checked by the caller against
+   * the consortium's keys) and makes it and every block before it final. Resolves once the
+   * certificate is synced.
+   */
+  async certify(height: number, certificate: Uint8Array): Promise<void> {
+    if (!this.#certified) throw new Error('certify: this ledger is not opened with finality "certified"');
+    if (!Number.isSafeInteger(height) || height < 1 || height > this.#p.builder.durableHeight) {
+      throw new RangeError(`certify: height ${height} is not a durable block (1..${this.#p.builder.durableHeight})`);
+    }
+    if (!(certificate instanceof Uint8Array) || certificate.length === 0 || certificate.length % 96 !== 0) {
+      throw new RangeError('certify: a certificate is one or more 96-byte signature entries');
+    }
+    if (this.#halted) throw this.#halted;
+    const wb = new WriteBatch();
+    wb.put(heightKey(P_CERTIFICATE, height), certificate.slice());
+    if (height > this.#finalHeight) {
+      const v = Buffer.alloc(8);
+      v.writeBigUInt64LE(BigInt(height));
+      wb.put(META_FINAL, v);
+    }
+    await this.#p.db.write(wb, this.#sync);
+    if (!this.#halted) this.#final(height);
+  }
+
+  /** Keeps a record of misbehaviour seen here (consortium evidence), under `key`; synced. */
+  async recordEvidence(key: string, evidence: Record<string, unknown>): Promise<void> {
+    if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
+      throw new RangeError('recordEvidence: key must be a string of 1..200 characters');
+    }
+    const wb = new WriteBatch();
+    wb.put(Uint8Array.from([P_EVIDENCE, ...Buffer.from(key, 'utf8')]), Buffer.from(JSON.stringify(evidence), 'utf8'));
+    await this.#p.db.write(wb, this.#sync);
+  }
+
+  /** The evidence records kept here, oldest key first (at most `limit`). */
+  async evidence(limit = 1000): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    const range = this.#p.db.range({ gte: Uint8Array.of(P_EVIDENCE), lt: Uint8Array.of(P_EVIDENCE + 1) });
+    for await (const [, v] of range) {
+      out.push(JSON.parse(Buffer.from(v).toString('utf8')) as Record<string, unknown>);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * Stops the ledger for good: nothing more is applied, acknowledged or made final (a
+   * consortium node whose header differs from the quorum's). Reads still work.
+   */
+  halt(reason: Error): void {
+    if (this.#halted) return;
+    this.#halted = reason;
+    for (const w of this.#finalWaiters) w.reject(reason);
+    this.#finalWaiters = [];
+    void this.#p.sequencer.close?.().catch(() => undefined);
+    this.emit('halt', reason);
+  }
+
+  #final(height: number): void {
+    if (height <= this.#finalHeight) return;
+    this.#finalHeight = height;
+    if (this.#finalWaiters.length > 0) {
+      const still = [];
+      for (const w of this.#finalWaiters) if (w.height <= height) w.resolve(); else still.push(w);
+      this.#finalWaiters = still;
+    }
+    this.emit('final', height);
+  }
+
+  /** Resolves once block `height` is final; rejects if the ledger halts or closes first. */
+  waitFinal(height: number): Promise<void> {
+    if (height <= this.#finalHeight) return Promise.resolve();
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#closed) return Promise.reject(new Error('ledger is closed'));
+    return new Promise((resolve, reject) => this.#finalWaiters.push({ height, resolve, reject }));
   }
 
   /** The last block cut (applied; durable once flush() resolves). −1 before genesis. */
@@ -267,7 +388,7 @@ export class Ledger extends EventEmitter {
    * once the block holding them is durable. Records refused at admission (codes < 32)
    * never enter a block.
    */
-  async submit(records: Uint8Array[] | Uint8Array): Promise<SubmitResult[]> {
+  async submit(records: Uint8Array[] | Uint8Array, options?: { final?: boolean }): Promise<SubmitResult[]> {
     if (!Array.isArray(records) && !(records instanceof Uint8Array)) {
       throw new TypeError('records must be an Array of 256-byte records or one Uint8Array of whole records');
     }
@@ -275,7 +396,7 @@ export class Ledger extends EventEmitter {
     const n = batch.length / RECORD_BYTES;
     if (!Number.isInteger(n)) throw new RangeError(`batch length ${batch.length} is not a multiple of ${RECORD_BYTES}`);
     if (n === 0) return [];
-    const r = await this.submitBatch(batch);
+    const r = await this.submitBatch(batch, { final: options?.final === true });
     const out: SubmitResult[] = new Array(n);
     for (let i = 0; i < n; i++) {
       out[i] = { code: r.codes[i], name: resultName(r.codes[i]) };
@@ -290,7 +411,7 @@ export class Ledger extends EventEmitter {
    * gateway signature per group instead of one per record.
    */
   async submitBatch(
-    batch: Uint8Array, options?: { trusted?: boolean },
+    batch: Uint8Array, options?: { trusted?: boolean; final?: boolean },
   ): Promise<{ codes: Uint16Array; height: number; index: Int32Array }> {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw new Error('ledger is closed');
@@ -309,11 +430,15 @@ export class Ledger extends EventEmitter {
       return { codes, height: -1, index };
     }
     this.#inFlight += n;
+    let r: { codes: Uint16Array; height: number; index: Int32Array };
     try {
-      return await this.#submitAdmitted(batch.slice(), n, codes, index, options?.trusted === true);
+      r = await this.#submitAdmitted(batch.slice(), n, codes, index, options?.trusted === true);
     } finally {
       this.#inFlight -= n;
     }
+    // Waiting for finality holds no in-flight budget: the block is durable already.
+    if (options?.final === true && r.height >= 0) await this.waitFinal(r.height);
+    return r;
   }
 
   /** `batch` is the ledger's own copy: the bytes checked and verified are the bytes appended. */
@@ -421,6 +546,9 @@ export class Ledger extends EventEmitter {
       }
     } finally {
       this.#closed = true;
+      const err = new Error('ledger is closed');
+      for (const w of this.#finalWaiters) w.reject(err);
+      this.#finalWaiters = [];
       await this.#p.sequencer.close?.();
       await this.#p.seal.close();
       await this.#p.db.close();

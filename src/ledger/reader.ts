@@ -13,7 +13,9 @@ import { Kind, RECORD_BYTES, type DecodedRecord, decode, setU128 } from '../code
 import { resultName } from '../codec/results.js';
 import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
 import { merkleProof } from '../crypto/merkle.js';
-import { type RocksDb, P_REFUSED, P_TX, blockKey, idKey, readLocation } from '../store/store.js';
+import {
+  type RocksDb, P_CERTIFICATE, P_REFUSED, P_TX, blockKey, heightKey, idKey, readLocation,
+} from '../store/store.js';
 import type { AccountHistory } from './history.js';
 import { type LedgerState, opKeyOf } from './state.js';
 
@@ -38,6 +40,8 @@ export interface TransactionView {
 
 export interface BlockView {
   header: BlockHeader; headerBytes: Uint8Array; signatures: Uint8Array; records: Uint8Array[]; codes: number[];
+  /** In a consortium, the quorum certificate once the block is final (n × 96-byte entries); else absent. */
+  certificate?: Uint8Array;
 }
 
 export interface AccountTransfersOptions {
@@ -103,10 +107,19 @@ export class LedgerReader {
   async getBlock(height: number): Promise<BlockView | undefined> {
     const b = await this.#readBlock(height);
     if (!b) return undefined;
+    const certificate = await this.certificate(height);
     return {
       header: decodeHeader(b.header), headerBytes: b.header.slice(), signatures: b.signatures.slice(),
       records: recordViews(b.records.slice(), b.count), codes: Array.from(b.codes),
+      ...(certificate ? { certificate } : {}),
     };
+  }
+
+  /** The quorum certificate of block `height` (consortium, once final), or undefined. */
+  async certificate(height: number): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(height) || height < 0) return undefined;
+    const v = await this.#s.db.get(heightKey(P_CERTIFICATE, height));
+    return v ? Uint8Array.from(v) : undefined;
   }
 
   /** A record by its tx hash H(record) (needs the tx hash index), or a transfer by id — applied or refused. */
@@ -223,9 +236,11 @@ export class LedgerReader {
     const b = await this.#readBlock(at.height);
     if (!b || !Number.isSafeInteger(at.index) || at.index < 0 || at.index >= b.count) return undefined;
     const hashes = txHashes(b.records, b.count, this.#s.alg);
+    const certificate = await this.certificate(at.height);
     return {
       record: recordAt(b.records, at.index), index: at.index, treeSize: b.count,
       proof: merkleProof(hashes, at.index, this.#s.alg), header: b.header.slice(), signatures: b.signatures.slice(),
+      ...(certificate ? { certificate } : {}),
     };
   }
 
