@@ -2,7 +2,7 @@
 // gmledger command line: `init <dir>` creates a chain, `verify <dir>` rechecks one offline,
 // `info <dir>` prints its tip. Exit code 0 on success, 1 on a failed check, 2 on bad usage.
 
-import { initChain } from './chain/init.js';
+import { initChain, initConsortium, CONSORTIUM_NODES_MAX } from './chain/init.js';
 import { verifyChain } from './chain/verify.js';
 import { toHex } from './crypto/bytes.js';
 import { sm2Backend } from './crypto/sm2-backend.js';
@@ -18,6 +18,8 @@ import { parseArgs } from 'node:util';
 
 const USAGE = `usage:
   gmledger init <dir> [--chain-id <u32>]   create a chain: keys (0600), config, genesis block
+  gmledger init <dir> --nodes <n> [--quorum <q>] [--require-regulator]
+                                           a consortium's chain: <dir>/node-1 … node-<n>, one per node
   gmledger verify <dir> [--threads <n>]    recheck the whole chain offline; names the first bad block
                                            (record signatures on <n> worker threads; default: all cores)
   gmledger info <dir>                      print the chain's config and tip
@@ -27,8 +29,14 @@ const USAGE = `usage:
   gmledger --help | --version               (every subcommand takes -h/--help)`;
 
 const SUBCOMMAND_USAGE: Record<string, string> = {
-  init: 'usage: gmledger init <dir> [--chain-id <u32>]\n' +
-    '  create a chain in <dir> (missing or empty): keys (0600), config, genesis block',
+  init: 'usage: gmledger init <dir> [--chain-id <u32>] [--nodes <n> [--quorum <q>] [--require-regulator]]\n' +
+    '  create a chain in <dir> (missing or empty): keys (0600), config, genesis block\n' +
+    `  --nodes <n>          a consortium's chain (docs/consortium.md): one genesis registering n node keys,\n` +
+    '                       copied to <dir>/node-1 … <dir>/node-<n>, each with its own node key\n' +
+    `                       (1..${CONSORTIUM_NODES_MAX})\n` +
+    '  --quorum <q>         signatures that make a block final (default: more than two thirds of the nodes)\n' +
+    '  --require-regulator  node-1 is the regulator\'s node (it holds regulator.key): every certificate\n' +
+    '                       must carry its signature',
   verify: 'usage: gmledger verify <dir> [--threads <n>]\n' +
     '  recheck the whole chain offline; names the first bad block\n' +
     '  --threads <n>  verify record signatures on n worker threads, 1..256 (default: all cores)',
@@ -51,7 +59,7 @@ function intOption(name: string, v: string | undefined, min: number, max: number
 }
 
 /** The subcommand's options and its one positional <dir>, strictly: unknown options are errors. */
-function parseSub(cmd: string, args: string[], options: Record<string, { type: 'string' }>) {
+function parseSub(cmd: string, args: string[], options: Record<string, { type: 'string' | 'boolean' }>) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -64,7 +72,7 @@ function parseSub(cmd: string, args: string[], options: Record<string, { type: '
   const [dir, ...extra] = parsed.positionals;
   if (dir === undefined) throw new Usage(`${cmd} needs a <${cmd === 'keygen' ? 'file' : 'dir'}>`);
   if (extra.length > 0) throw new Usage(`unexpected argument ${JSON.stringify(extra[0])}`);
-  return { help: false as const, dir, values: parsed.values as Record<string, string | undefined> };
+  return { help: false as const, dir, values: parsed.values as Record<string, string | boolean | undefined> };
 }
 
 /** `dir` must hold a chain (its RocksDB folder); otherwise say so, instead of a RocksDB error. */
@@ -74,8 +82,23 @@ async function needChain(dir: string): Promise<void> {
   }
 }
 
-async function init(dir: string, values: Record<string, string | undefined>): Promise<number> {
-  const chainId = intOption('chain-id', values['chain-id'], 0, 0xffffffff);
+async function init(dir: string, values: Record<string, string | boolean | undefined>): Promise<number> {
+  const chainId = intOption('chain-id', values['chain-id'] as string | undefined, 0, 0xffffffff);
+  const nodes = intOption('nodes', values.nodes as string | undefined, 1, CONSORTIUM_NODES_MAX);
+  if (nodes === undefined && (values.quorum !== undefined || values['require-regulator'] === true)) {
+    throw new Usage('--quorum and --require-regulator need --nodes');
+  }
+  if (nodes !== undefined) {
+    const quorum = intOption('quorum', values.quorum as string | undefined, 1, nodes);
+    const requireRegulator = values['require-regulator'] === true;
+    const c = await initConsortium({ dir, nodes, chainId, quorum, requireRegulator });
+    console.log(JSON.stringify({
+      dir, chainId: c.config.chainId, admin: toHex(c.admin.keyId), regulator: toHex(c.regulator.keyId),
+      nodes: c.dirs.map((d, k) => ({ dir: d, node: toHex(c.nodes[k].keyId) })), consortium: c.config.consortium,
+      keys: `${c.dirs[0]}/keys/admin.key, regulator.key (mode 0600); each node's own keys/node.key`,
+    }, null, 2));
+    return 0;
+  }
   const r = await initChain({ dir, chainId });
   console.log(JSON.stringify({
     dir, chainId: r.config.chainId, admin: toHex(r.admin.keyId), regulator: toHex(r.regulator.keyId),
@@ -84,8 +107,8 @@ async function init(dir: string, values: Record<string, string | undefined>): Pr
   return 0;
 }
 
-async function verify(dir: string, values: Record<string, string | undefined>): Promise<number> {
-  const threads = intOption('threads', values.threads, 1, 256) ?? availableParallelism();
+async function verify(dir: string, values: Record<string, string | boolean | undefined>): Promise<number> {
+  const threads = intOption('threads', values.threads as string | undefined, 1, 256) ?? availableParallelism();
   await needChain(dir);
   const started = Date.now();
   const pool = threads > 1 ? createVerifyPool({ threads }) : undefined;
@@ -157,8 +180,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const options: Record<string, { type: 'string' }> = cmd === 'init' ? { 'chain-id': { type: 'string' } }
-      : cmd === 'verify' ? { threads: { type: 'string' } } : {};
+    const options: Record<string, { type: 'string' | 'boolean' }> = cmd === 'init' ? {
+      'chain-id': { type: 'string' }, nodes: { type: 'string' }, quorum: { type: 'string' },
+      'require-regulator': { type: 'boolean' },
+    } : cmd === 'verify' ? { threads: { type: 'string' } } : {};
     const p = parseSub(cmd, rest, options);
     if (p.help) { console.log(sub); return 0; }
     if (cmd === 'init') return await init(p.dir, p.values);

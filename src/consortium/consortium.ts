@@ -138,6 +138,10 @@ export class ConsortiumNode extends EventEmitter {
     tip: { height: number; timeMs: number }, sink: Parameters<NonNullable<LedgerOptions['sequencer']>>[1],
     o: Parameters<NonNullable<LedgerOptions['sequencer']>>[2],
   ): LedgerSequencer {
+    if (!o.config.consortium) {
+      throw new Error('this chain is not a consortium\'s (its config has no consortium section: ' +
+        'make one with gmledger init --nodes <n>)');
+    }
     this.#state = o.state;
     this.#chainId = o.config.chainId;
     this.#node = o.node;
@@ -387,7 +391,7 @@ export class ConsortiumNode extends EventEmitter {
   status(): {
     chainId: number; node: string; height: number; durableHeight: number; finalHeight: number;
     quorum: number; members: string[]; lastSigned: Record<string, number>; halted: string | undefined;
-    alarms: Record<AlarmKind, number>;
+    alarms: Record<AlarmKind, number>; recentAlarms: Alarm[];
   } {
     const ledger = this.ledger;
     const members = [...this.#members(ledger.height + 1).keys()];
@@ -396,7 +400,26 @@ export class ConsortiumNode extends EventEmitter {
       durableHeight: ledger.durableHeight, finalHeight: ledger.finalHeight,
       quorum: this.#config.quorum ?? quorumDefault(members.length), members,
       lastSigned: Object.fromEntries(this.lastSigned), halted: ledger.failed?.message, alarms: { ...this.alarmCounts },
+      recentAlarms: this.alarms.slice(-16),
     };
+  }
+
+  /** Prometheus lines: finality, halts, alarms by kind, each node's last co-signed height. */
+  metrics(): string {
+    const ledger = this.ledger;
+    let out = '# HELP gmledger_final_height Highest block certified by a quorum here.\n' +
+      `# TYPE gmledger_final_height gauge\ngmledger_final_height ${ledger.finalHeight}\n` +
+      '# HELP gmledger_consortium_halted 1 once this node stopped (its header differed from a quorum\'s).\n' +
+      `# TYPE gmledger_consortium_halted gauge\ngmledger_consortium_halted ${ledger.failed ? 1 : 0}\n` +
+      '# HELP gmledger_consortium_alarms_total Misbehaviour seen here, by kind.\n' +
+      '# TYPE gmledger_consortium_alarms_total counter\n';
+    for (const [k, v] of Object.entries(this.alarmCounts)) {
+      out += `gmledger_consortium_alarms_total{kind="${k}"} ${v}\n`;
+    }
+    out += '# HELP gmledger_consortium_signed_height Last block each node key co-signed in a certificate seen here.\n' +
+      '# TYPE gmledger_consortium_signed_height gauge\n';
+    for (const [id, h] of this.lastSigned) out += `gmledger_consortium_signed_height{node="${id}"} ${h}\n`;
+    return out;
   }
 
   async close(): Promise<void> {

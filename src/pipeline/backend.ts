@@ -59,6 +59,11 @@ export interface NodeBackend extends Queries {
    * server sets it only for connections authenticated with a configured gateway key.
    */
   submit(batch: Uint8Array, count: number, options?: { trusted?: boolean }): Promise<SubmitOutcome>;
+  /**
+   * Resolves once block `height` is final (a consortium: certified by a quorum); absent
+   * when durable is final (one node). Rejects if this node will never see it final.
+   */
+  waitFinal?(height: number): Promise<void>;
   /** Whether submit() honours `trusted`. */
   readonly supportsTrusted: boolean;
   /** Most records one submit() may carry (the server clamps SUBMIT_RECORDS_MAX to it). */

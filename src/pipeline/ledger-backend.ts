@@ -50,13 +50,20 @@ export class LedgerBackend implements NodeBackend {
   };
 
   readonly #extraMetrics: (() => string) | undefined;
+  readonly #consortium: { status(): object; metrics(): string } | undefined;
 
-  constructor(ledger: Ledger, extraMetrics?: () => string, blockRecords?: number) {
+  constructor(ledger: Ledger, extraMetrics?: () => string, blockRecords?: number,
+    consortium?: { status(): object; metrics(): string }) {
     this.ledger = ledger;
+    this.#consortium = consortium;
     this.submitRecordsMax = Math.min(BATCH_RECORDS_MAX, blockRecords ?? BATCH_RECORDS_MAX);
     this.#extraMetrics = extraMetrics;
     this.chainId = ledger.config.chainId;
     ledger.on('block', this.#onLedgerBlock);
+  }
+
+  waitFinal(height: number): Promise<void> {
+    return this.ledger.waitFinal(height);
   }
 
   async submit(batch: Uint8Array, count: number, options?: { trusted?: boolean }): Promise<SubmitOutcome> {
@@ -83,7 +90,7 @@ export class LedgerBackend implements NodeBackend {
   }
 
   metrics(): string {
-    return this.#extraMetrics?.() ?? '';
+    return (this.#extraMetrics?.() ?? '') + (this.#consortium?.metrics() ?? '');
   }
 
   key(keyId: Uint8Array): KeyInfo | undefined {
@@ -101,7 +108,10 @@ export class LedgerBackend implements NodeBackend {
   }
 
   status(): Json {
-    return toJson({ ...this.ledger.info(), backend: 'ledger' });
+    return toJson({
+      ...this.ledger.info(), finalHeight: this.ledger.finalHeight, backend: 'ledger',
+      ...(this.#consortium ? { consortium: this.#consortium.status() } : {}),
+    });
   }
 
   /** As of the last durable block: a balance shows acknowledged transfers only. */

@@ -6,7 +6,7 @@
 //
 //   offset 0  u8   protocol version (PROTOCOL_VERSION)
 //   offset 1  u8   frame type (Frame.*)
-//   offset 2  u16  flags (SUBMIT_TRUSTED on submit; zero otherwise)
+//   offset 2  u16  flags (SUBMIT_TRUSTED, SUBMIT_FINAL on submit; zero otherwise)
 //   offset 4  u32  request id, chosen by the client, echoed in the reply (0 = unsolicited)
 //   offset 8  u32  count: records, results or events in the payload (0 if not applicable)
 //   offset 12 u32  reserved, zero
@@ -51,6 +51,11 @@ export const Frame = {
 
 /** SUBMIT flag: the records are unsigned and the connection's (gateway) key vouches for them. */
 export const SUBMIT_TRUSTED = 1 << 0;
+/**
+ * SUBMIT flag: reply once the block holding the records is final (certified by a quorum of
+ * the consortium's nodes), not merely durable at this node; on a single node the two coincide.
+ */
+export const SUBMIT_FINAL = 1 << 1;
 
 /**
  * Frame-level errors (an ERROR frame's u16 code). Record-level outcomes are result codes in
@@ -79,6 +84,9 @@ export const ErrorCode = {
   bad_json: 19,
   shutting_down: 20,
   internal: 21,
+  // SUBMIT_FINAL: the records are durable here (their outcome is in the chain) but this node
+  // will not see their block final: it halted (its header differs from the quorum's) or stopped.
+  not_final: 22,
 } as const;
 export type ErrorName = keyof typeof ErrorCode;
 const ERROR_NAMES: string[] = [];

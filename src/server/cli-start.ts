@@ -16,6 +16,8 @@ import { LIMITS, type Limits } from '../protocol/limits.js';
 import type { NodeBackend } from '../pipeline/backend.js';
 import { measureVerifier } from '../pipeline/verify-metrics.js';
 import { availableParallelism } from 'node:os';
+import type { Alarm, ConsortiumNode } from '../consortium/consortium.js';
+import type { RecordVerifier } from '../ledger/verify.js';
 
 export const DEFAULT_PORT = 7300;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -47,6 +49,10 @@ export const START_USAGE = `usage: gmledger start [options]
                         blocks bound the main-thread work of closing one
   --cors-origin <url>   a web origin (https://host[:port]) whose pages may read the HTTP API; repeatable;
                         default none (no access-control-allow-origin header)
+  --nats <url,…>        join a consortium: order blocks on the NATS JetStream cluster at these URLs
+                        (the chain must be a consortium's, made by gmledger init --nodes; docs/consortium.md)
+  --replicas <n>        with --nats: stream replicas if this node creates the streams (default 1; 3 on a
+                        3-server cluster)
   --limit NAME=<n>      override a limit from src/protocol/limits.ts, e.g. --limit QUEUE_RECORDS_MAX=65536
   --verify-threads <n>  verify SM2 signatures on n worker threads (default: one per core when there
                         are 2 or more; 0 = on the main thread)
@@ -68,6 +74,9 @@ export interface StartOptions {
   backend?: 'ledger' | 'memory';
   verifyThreads?: number;
   blockRecords?: number;
+  /** Consortium: the NATS cluster's client URLs. */
+  nats?: string[];
+  replicas?: number;
 }
 
 export function parseStartArgs(argv: string[]): StartOptions {
@@ -94,6 +103,15 @@ export function parseStartArgs(argv: string[]): StartOptions {
       case '--block-ms': o.blockMs = int(next(), 60_000); break;
       case '--verify-threads': o.verifyThreads = int(next(), 64); break;
       case '--block-records': o.blockRecords = int(next(), 1 << 16, 1); break;
+      case '--replicas': o.replicas = int(next(), 5, 1); break;
+      case '--nats': {
+        const urls = next().split(',');
+        if (urls.length > 16 || !urls.every((u) => /^(nats|tls):\/\/[^\s/,]+$/.test(u))) {
+          throw new Error(`--nats takes up to 16 comma-separated nats://host:port URLs, got ${JSON.stringify(urls.join(','))}`);
+        }
+        o.nats = urls;
+        break;
+      }
       case '--backend': {
         const b = next();
         if (b !== 'ledger' && b !== 'memory') throw new Error('--backend ledger|memory');
@@ -169,6 +187,26 @@ async function createDevChain(o: StartOptions, dir: string, log: (line: string) 
   log(`gmledger:   regulator key id ${toHex(r.regulator.keyId)}`);
 }
 
+/** A consortium node: the ledger on the shared stream; alarms go to the log as JSON lines. */
+async function openConsortium(
+  o: StartOptions,
+  ledgerOptions: { dir: string; blockMaxMs?: number; blockMaxRecords: number; verifier: RecordVerifier },
+  log: (line: string) => void,
+): Promise<ConsortiumNode> {
+  const { openConsortiumLedger } = await import('../consortium/consortium.js');
+  const node = await openConsortiumLedger(ledgerOptions, { servers: o.nats, replicas: o.replicas });
+  node.on('alarm', (a: Alarm) => log(JSON.stringify({ event: 'alarm', ...a })));
+  node.on('error', (e: Error) => log(`gmledger: consortium: ${e.message}`));
+  log(`gmledger: consortium node ${toHex(node.ledger.nodePublicKey).slice(0, 16)}… on ${o.nats!.join(',')}, ` +
+    `final height ${node.ledger.finalHeight}`);
+  return node;
+}
+
+function defaultVerifyThreads(): number {
+  const cores = availableParallelism();
+  return cores > 1 ? Math.min(cores, VERIFY_THREADS_DEFAULT_MAX) : 0;
+}
+
 export async function runNode(
   o: StartOptions, log: (line: string) => void = (l) => console.error(l),
 ): Promise<RunningNode> {
@@ -178,8 +216,7 @@ export async function runNode(
   const { poolRecordVerifier, sm2RecordVerifier } = await import('../ledger/verify.js');
   // Verification is the stage that scales with cores: off the main thread (which runs uWS,
   // admission and the sequencer) whenever there is more than one core.
-  const cores = availableParallelism();
-  const threads = o.verifyThreads ?? (cores > 1 ? Math.min(cores, VERIFY_THREADS_DEFAULT_MAX) : 0);
+  const threads = o.verifyThreads ?? defaultVerifyThreads();
   let pool: { close(): Promise<void> } | undefined;
   let inner = sm2RecordVerifier();
   if (threads > 0) {
@@ -190,7 +227,11 @@ export async function runNode(
   }
   const verifier = measureVerifier(inner, threads);
   const blockRecords = o.blockRecords ?? BLOCK_RECORDS_DEFAULT;
-  const ledger = await Ledger.open({ dir, blockMaxMs: o.blockMs, blockMaxRecords: blockRecords, verifier });
+  const ledgerOptions = { dir, blockMaxMs: o.blockMs, blockMaxRecords: blockRecords, verifier };
+  const consortium = o.nats ? await openConsortium(o, ledgerOptions, log).catch(async (e: unknown) => {
+    throw await pool?.close().then(() => e, () => e) ?? e;
+  }) : undefined;
+  const ledger = consortium?.ledger ?? await Ledger.open(ledgerOptions);
   if (o.chainId !== undefined && ledger.config.chainId !== o.chainId) {
     await ledger.close();
     await pool?.close();
@@ -198,7 +239,7 @@ export async function runNode(
   }
   let backend: NodeBackend;
   let closeLedger = async () => {
-    await ledger.close();
+    await (consortium ?? ledger).close();
     await pool?.close();
   };
   if (o.backend === 'memory') {
@@ -210,7 +251,7 @@ export async function runNode(
     closeLedger = async () => { await pool?.close(); };
     log('gmledger: --backend memory: nothing is persisted; for measuring the network layer only');
   } else {
-    backend = new LedgerBackend(ledger, () => verifier.metrics(), blockRecords);
+    backend = new LedgerBackend(ledger, () => verifier.metrics(), blockRecords, consortium);
   }
   let server: NodeServer;
   try {

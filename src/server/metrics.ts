@@ -63,6 +63,9 @@ class RateWindow {
 export class Metrics {
   readonly submitLatency = new Histogram('gmledger_submit_latency_seconds',
     'Time from a submit frame arriving to its results being sent (block durable).', LATENCY_BOUNDS_S);
+  readonly finalLatency = new Histogram('gmledger_final_latency_seconds',
+    'Time from a SUBMIT_FINAL frame arriving to its results being sent (block certified by a quorum).',
+    LATENCY_BOUNDS_S);
   readonly blockInterval = new Histogram('gmledger_block_interval_seconds', 'Time between consecutive durable blocks.',
     LATENCY_BOUNDS_S);
   readonly blockRecords = new Histogram('gmledger_block_records', 'Records per block.',
@@ -117,7 +120,8 @@ export class Metrics {
     for (const [k, v] of [...this.errors].sort()) out += `gmledger_frame_errors_total{error="${k}"} ${v}\n`;
     out += metricLines('gauge', 'gmledger_tps', 'Records committed per second, mean over the last 9 s.', this.tps());
     for (const [name, [help, v]] of Object.entries(gauges)) out += metricLines('gauge', name, help, v);
-    out += this.submitLatency.render() + this.blockInterval.render() + this.blockRecords.render();
+    out += this.submitLatency.render() + this.finalLatency.render() + this.blockInterval.render() +
+      this.blockRecords.render();
     return out + extra;
   }
 }

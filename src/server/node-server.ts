@@ -24,7 +24,8 @@ import { type Limits, resolveLimits } from '../protocol/limits.js';
 import { Metrics, metricLines } from './metrics.js';
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES,
-  SIGNATURE_BYTES, SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic, readBlockEvent,
+  SIGNATURE_BYTES, SUBMIT_FINAL, SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic,
+  readBlockEvent,
   readRecordEvents,
 } from '../protocol/wire.js';
 
@@ -412,7 +413,7 @@ export class NodeServer {
   }
 
   #submitFrame(c: Conn, message: ArrayBuffer, requestId: number, flags: number, count: number): void {
-    if ((flags & ~SUBMIT_TRUSTED) !== 0) {
+    if ((flags & ~(SUBMIT_TRUSTED | SUBMIT_FINAL)) !== 0) {
       this.#sendError(c, requestId, ErrorCode.bad_frame, 'unknown submit flags', false);
       return;
     }
@@ -424,7 +425,7 @@ export class NodeServer {
     }
     // Copy out of uWS's buffer (valid only during this callback).
     const batch = count === 0 ? new Uint8Array(0) : copyBytes(message, HEADER_BYTES);
-    this.#submit(c, requestId, batch, count, (flags & SUBMIT_TRUSTED) !== 0, false);
+    this.#submit(c, requestId, batch, count, (flags & SUBMIT_TRUSTED) !== 0, false, (flags & SUBMIT_FINAL) !== 0);
   }
 
   #authFrame(c: Conn, b: Uint8Array, requestId: number): void {
@@ -436,7 +437,9 @@ export class NodeServer {
     this.#auth(c, requestId, body.slice(0, KEY_ID_BYTES), body.slice(KEY_ID_BYTES), false);
   }
 
-  #submit(c: Conn, requestId: number, batch: Uint8Array, count: number, trusted: boolean, json: boolean): void {
+  #submit(
+    c: Conn, requestId: number, batch: Uint8Array, count: number, trusted: boolean, json: boolean, final = false,
+  ): void {
     const L = this.limits;
     const fail = (code: number, message: string) => this.#sendError(c, requestId, code, message, json);
     if (this.#closing) return fail(ErrorCode.shutting_down, 'node stopping');
@@ -468,9 +471,22 @@ export class NodeServer {
         }
         this.#countOutcome(outcome);
         this.metrics.submitLatency.observe((performance.now() - started) / 1000);
-        this.#send(c, json
+        const reply = () => this.#send(c, json
           ? { json: this.#resultsJson(requestId, outcome) }
           : { binary: this.#resultsFrame(requestId, outcome) });
+        const height = final && this.backend.waitFinal ? Math.max(-1, ...outcome.heights) : -1;
+        if (height < 0) { reply(); return; }
+        // The frame stays in flight (and counts against the connection's window) until final.
+        c.inFlight.add(requestId);
+        this.backend.waitFinal!(height).then(() => {
+          c.inFlight.delete(requestId);
+          this.metrics.finalLatency.observe((performance.now() - started) / 1000);
+          reply();
+        }, (err: Error) => {
+          c.inFlight.delete(requestId);
+          const why = `durable at this node, but not final: ${err.message}`;
+          this.#sendError(c, requestId, ErrorCode.not_final, why, json);
+        });
       },
     });
     if (!admitted) {
@@ -678,7 +694,7 @@ export class NodeServer {
         return bad(`records[${i}]: ${(e as Error).message}`);
       }
     }
-    this.#submit(c, id, batch, n, m.trusted === true, true);
+    this.#submit(c, id, batch, n, m.trusted === true, true, m.final === true);
   }
 
   /**

@@ -1,0 +1,182 @@
+// A consortium of three nodes (copies of one genesis, each its own node key) on one NATS
+// JetStream server, in this process: every node re-admits every batch, co-signs every block,
+// and a block is final at a node once a quorum (here 2 of 3) signed the header it computed.
+// Checks: submits through any node become final everywhere with identical headers and a
+// certificate that a light client verifies with only the node public keys; a batch that
+// fails re-admission is left out by every node and the appender is named; a node made to
+// compute a different header halts, is named by the others, and they keep finalising.
+// nats-server as in test/jetstream.test.ts: in CI it must be there.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, headers } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { initConsortium } from '../dist/src/chain/init.js';
+import { verifyChain } from '../dist/src/chain/verify.js';
+import { records, type Signer } from '../dist/src/codec/builders.js';
+import { verifyCertificate, verifyFinalProof } from '../dist/src/codec/certificate.js';
+import { OFF_SIGNATURE } from '../dist/src/codec/record.js';
+import { toHex } from '../dist/src/crypto/bytes.js';
+import { sm3 } from '../dist/src/crypto/hash.js';
+import { sm2Backend } from '../dist/src/crypto/sm2-backend.js';
+import {
+  APPENDER_HEADER, APPENDER_SIG_HEADER, type Alarm, ConsortiumNode, openConsortiumLedger,
+} from '../dist/src/consortium/consortium.js';
+import { findNatsServer, startNatsCluster, type NatsCluster } from '../dist/src/consortium/nats-cluster.js';
+import { Ledger } from '../dist/src/ledger/ledger.js';
+
+const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+const LONG = 120_000;
+
+async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const HAVE_NATS = findNatsServer() !== undefined;
+if (!HAVE_NATS && !IN_CI) console.warn('test/consortium.test.ts SKIPPED: no nats-server (apt-get install -y nats-server)');
+
+describe.skipIf(!HAVE_NATS && !IN_CI)('consortium: three nodes on one JetStream server', () => {
+  let root: string;
+  let cluster: NatsCluster;
+  let admin: Signer;
+  let chainId: number;
+  let dirs: string[];
+  let nodeKeys: Signer[];
+  const nodes: ConsortiumNode[] = [];
+  const alarms: Alarm[][] = [[], [], []];
+  let nextId = 1000n;
+  const anchor = () =>
+    records.anchor({ chainId, id: nextId++, digest: new Uint8Array(32).fill(Number(nextId & 0xffn)) }, admin);
+
+  beforeAll(async () => {
+    if (!HAVE_NATS) throw new Error('CI must run the consortium test: install nats-server');
+    root = mkdtempSync(join(tmpdir(), 'gmledger-consortium-'));
+    const made = await initConsortium({ dir: join(root, 'chain'), nodes: 3, quorum: 2 });
+    ({ admin, dirs, nodes: nodeKeys } = made);
+    chainId = made.config.chainId;
+    cluster = await startNatsCluster({ servers: 1, dir: join(root, 'nats') });
+    for (let i = 0; i < 3; i++) {
+      const node = await openConsortiumLedger({ dir: dirs[i], blockMaxMs: 50 }, { servers: cluster.urls });
+      node.on('alarm', (a: Alarm) => alarms[i].push(a));
+      nodes.push(node);
+    }
+  }, LONG);
+
+  afterAll(async () => {
+    for (const n of nodes) await n.close().catch(() => undefined);
+    await cluster?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  }, LONG);
+
+  it('a submit through any node becomes final at every node, with identical headers and a checkable certificate', async () => {
+    for (const [k, n] of nodes.entries()) {
+      const r = await n.ledger.submit([anchor(), anchor()], { final: true });
+      expect(r.map((x) => x.name), `through node ${k + 1}`).toEqual(['ok', 'ok']);
+      expect(n.ledger.finalHeight).toBeGreaterThanOrEqual(r[0].height!);
+    }
+    const target = nodes[2].ledger.finalHeight;
+    await until('every node final at the last submit', () => nodes.every((n) => n.ledger.finalHeight >= target));
+    const members = nodeKeys.map((s) => s.publicKey);
+    for (let h = 1; h <= target; h++) {
+      const blocks = await Promise.all(nodes.map((n) => n.ledger.getBlock(h)));
+      const heads = blocks.map((b) => toHex(b!.headerBytes));
+      expect(new Set(heads).size, `block ${h}: one header at every node`).toBe(1);
+    }
+    // The last final block carries a certificate at each node, valid against the members only.
+    for (const n of nodes) {
+      const h = n.ledger.finalHeight;
+      const b = await n.ledger.getBlock(h);
+      expect(b!.certificate, `node certificate at ${h}`).toBeDefined();
+      const check = verifyCertificate(b!.headerBytes, b!.certificate!, { members, quorum: 2 });
+      expect(check).toMatchObject({ ok: true });
+      expect(check.signers.length).toBeGreaterThanOrEqual(2);
+      // Not a certificate under a stricter policy it does not meet, or other keys.
+      expect(verifyCertificate(b!.headerBytes, b!.certificate!, { members: [members[0]], quorum: 1 }).ok).toBe(false);
+    }
+    // Light client: a transaction's proof with the certificate, checked against the node keys alone.
+    const r = await nodes[0].ledger.submit([anchor()], { final: true });
+    const proof = await nodes[1].ledger.proveTransaction({ height: r[0].height!, index: r[0].index! });
+    await until('node 2 certifies the block', () => nodes[1].ledger.finalHeight >= r[0].height!);
+    const withCert = await nodes[1].ledger.proveTransaction({ height: r[0].height!, index: r[0].index! });
+    expect(proof).toBeDefined();
+    expect(verifyFinalProof(withCert!, { members, quorum: 2 })).toMatchObject({ ok: true });
+    const forged = { ...withCert!, record: withCert!.record.slice() };
+    forged.record[40] ^= 1;
+    expect(verifyFinalProof(forged, { members, quorum: 2 }).ok).toBe(false);
+    expect(alarms.flat()).toEqual([]);
+  }, LONG);
+
+  it('a batch that fails re-admission is left out by every node, and its appender is named and recorded', async () => {
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      const js = jetstream(nc);
+      const bad = anchor();
+      bad[OFF_SIGNATURE + 5] ^= 0xff; // the admin's signature no longer holds
+      // Node 3's key (held by this test) appends it, signing the batch as a node would.
+      const h = headers();
+      h.set(APPENDER_HEADER, toHex(nodeKeys[2].keyId));
+      h.set(APPENDER_SIG_HEADER, toHex(sm2Backend.sign(sm3(bad), nodeKeys[2].privateKey).subarray(0, 64)));
+      await js.publish(`gmledger.${chainId}.batches`, bad, { headers: h, msgID: toHex(sm3(bad)) });
+      // An anonymous batch (no appender identity) is refused the same way.
+      const anon = anchor();
+      await js.publish(`gmledger.${chainId}.batches`, anon, { msgID: toHex(sm3(anon)) });
+    } finally {
+      await nc.close();
+    }
+    await until('every node alarms twice', () => alarms.every((a) => a.filter((x) => x.kind === 'bad_batch').length >= 2));
+    for (const a of alarms) {
+      const named = a.find((x) => x.kind === 'bad_batch' && x.node === toHex(nodeKeys[2].keyId));
+      expect(named?.detail).toMatch(/bad_signature/);
+      expect(a.some((x) => x.kind === 'bad_batch' && /no appender identity/.test(x.detail))).toBe(true);
+    }
+    // The chain goes on, and the refused records are nowhere.
+    const r = await nodes[1].ledger.submit([anchor()], { final: true });
+    expect(r[0].name).toBe('ok');
+    const evidence = await nodes[0].ledger.evidence();
+    expect(evidence.some((e) => e.kind === 'bad_batch' && e.node === toHex(nodeKeys[2].keyId))).toBe(true);
+  }, LONG);
+
+  it('a node made to compute a different header halts and is named; the others keep finalising', async () => {
+    // Node 3 reopened with a fault injected: it commits every block with its time 1 ms later.
+    await nodes[2].close();
+    const faulty = new ConsortiumNode(await connect({ servers: cluster.urls }), {});
+    const ledger = await Ledger.open({
+      dir: dirs[2], blockMaxMs: 50, finality: 'certified',
+      sequencer: (tip, sink, o) => faulty.sequencer(tip, {
+        begin: (h, t) => sink.begin(h, t), apply: (rs, n) => sink.apply(rs, n),
+        commit: (e, c) => sink.commit({ ...e, timeMs: e.timeMs + 1 }, c),
+      }, o),
+    });
+    await faulty.attach(ledger);
+    const faultyAlarms: Alarm[] = [];
+    faulty.on('alarm', (a: Alarm) => faultyAlarms.push(a));
+    nodes[2] = faulty;
+    const r = await nodes[0].ledger.submit([anchor()], { final: true });
+    expect(r[0].name).toBe('ok');
+    await until('the faulty node to halt', () => ledger.failed !== undefined);
+    expect(ledger.failed!.message).toMatch(/diverged/);
+    expect(faultyAlarms.some((a) => a.kind === 'diverged' && a.node === toHex(nodeKeys[2].keyId))).toBe(true);
+    expect(ledger.finalHeight).toBeLessThan(r[0].height!);
+    await until('the others to name it', () => alarms.slice(0, 2).every((a) =>
+      a.some((x) => x.kind === 'divergent_signer' && x.node === toHex(nodeKeys[2].keyId))));
+    const more = await nodes[1].ledger.submit([anchor()], { final: true });
+    expect(more[0].name).toBe('ok');
+    expect(nodes[0].ledger.finalHeight).toBeGreaterThanOrEqual(r[0].height!);
+  }, LONG);
+
+  it('the honest nodes\' chains pass verify', async () => {
+    for (const n of nodes.splice(0, 2)) await n.close();
+    for (const dir of dirs.slice(0, 2)) {
+      const report = await verifyChain(dir);
+      expect(report).toMatchObject({ ok: true });
+      // Every stored certificate was checked against the chain's node keys and its quorum.
+      expect(report.certified).toBeGreaterThan(0);
+      expect(report.finalHeight).toBeGreaterThan(1);
+    }
+  }, LONG);
+});
