@@ -6,17 +6,17 @@
 // fails re-admission is left out by every node and the appender is named; a node made to
 // compute a different header halts, is named by the others, and they keep finalising.
 // nats-server as in test/jetstream.test.ts: in CI it must be there.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { initConsortium } from '../dist/src/chain/init.js';
+import { initConsortium, joinNodeDir } from '../dist/src/chain/init.js';
 import { verifyChain } from '../dist/src/chain/verify.js';
 import { records, type Signer } from '../dist/src/codec/builders.js';
 import { verifyCertificate, verifyFinalProof } from '../dist/src/codec/certificate.js';
-import { OFF_SIGNATURE } from '../dist/src/codec/record.js';
+import { OFF_SIGNATURE, ROLE_NODE } from '../dist/src/codec/record.js';
 import { toHex } from '../dist/src/crypto/bytes.js';
 import { sm3 } from '../dist/src/crypto/hash.js';
 import { sm2Backend } from '../dist/src/crypto/sm2-backend.js';
@@ -59,6 +59,8 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium: three nodes on one JetStream 
     const made = await initConsortium({ dir: join(root, 'chain'), nodes: 3, quorum: 2 });
     ({ admin, dirs, nodes: nodeKeys } = made);
     chainId = made.config.chainId;
+    // A genesis copy (a stopped node's directory) for a node that joins later.
+    cpSync(dirs[1], join(root, 'genesis-copy'), { recursive: true });
     cluster = await startNatsCluster({ servers: 1, dir: join(root, 'nats') });
     for (let i = 0; i < 3; i++) {
       const node = await openConsortiumLedger({ dir: dirs[i], blockMaxMs: 50 }, { servers: cluster.urls });
@@ -169,7 +171,29 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium: three nodes on one JetStream 
     expect(nodes[0].ledger.finalHeight).toBeGreaterThanOrEqual(r[0].height!);
   }, LONG);
 
+  it('a node added by a register_key record catches up from the stream and co-signs', async () => {
+    const dir = join(root, 'chain', 'node-4');
+    const fourth = await joinNodeDir({ from: join(root, 'genesis-copy'), dir });
+    const reg = await nodes[0].ledger.submit([records.registerKey({
+      chainId, id: 90n, publicKey: fourth.publicKey, roles: ROLE_NODE,
+    }, admin)], { final: true });
+    expect(reg[0].name).toBe('ok');
+    const node = await openConsortiumLedger({ dir, blockMaxMs: 50 }, { servers: cluster.urls });
+    nodes.push(node);
+    // Replayed from the stream: the same headers as the others up to their height.
+    const h = nodes[0].ledger.finalHeight;
+    await until('node 4 to catch up', () => node.ledger.durableHeight >= h);
+    const [a, b] = await Promise.all([nodes[0].ledger.getBlock(h), node.ledger.getBlock(h)]);
+    expect(toHex(b!.headerBytes)).toBe(toHex(a!.headerBytes));
+    const r = await node.ledger.submit([anchor()], { final: true });
+    expect(r[0].name).toBe('ok');
+    expect(node.status().members).toContain(toHex(fourth.keyId));
+    await until('node 4 counted in a certificate', () => (node.lastSigned.get(toHex(fourth.keyId)) ?? -1) >= r[0].height!);
+    expect(alarms[0].filter((x) => x.node === toHex(fourth.keyId))).toEqual([]);
+  }, LONG);
+
   it('the honest nodes\' chains pass verify', async () => {
+    await nodes[3].close();
     for (const n of nodes.splice(0, 2)) await n.close();
     for (const dir of dirs.slice(0, 2)) {
       const report = await verifyChain(dir);

@@ -9,7 +9,7 @@ import { ROLE_ADMIN, ROLE_NODE, ROLE_REGULATOR } from '../codec/record.js';
 import { toHex } from '../crypto/bytes.js';
 import { META_CONFIG } from '../store/store.js';
 import { Ledger, type ChainConfig } from '../ledger/ledger.js';
-import type { ConsortiumConfig } from '../ledger/config.js';
+import { type ConsortiumConfig, readChainConfig } from '../ledger/config.js';
 import { type Signer, generateSigner, records } from '../codec/builders.js';
 import type { RecordVerifier } from '../ledger/verify.js';
 
@@ -144,4 +144,29 @@ export async function initConsortium(
     }, false);
   }
   return { ...r, dirs, nodes };
+}
+
+/**
+ * A new node's directory for a consortium chain: a copy of `from` (a stopped node's chain
+ * directory, or a genesis copy) with its own node key and config. The node takes part once
+ * the admin registers its public key with ROLE_NODE (a register_key record): register first,
+ * then start it, or the other nodes alarm on its signatures (docs/consortium.md).
+ */
+export async function joinNodeDir(o: { from: string; dir: string; node?: Signer }): Promise<Signer> {
+  if (await exists(join(o.dir, 'db'))) throw new Error(`${o.dir} already holds a chain`);
+  const db = await RocksDb.open(join(o.from, 'db'), { createIfMissing: false, readOnly: true });
+  let config: ChainConfig;
+  try {
+    config = await readChainConfig(db, o.from);
+  } finally {
+    await db.close();
+  }
+  if (!config.consortium) throw new Error(`${o.from} is not a consortium's chain`);
+  const node = o.node ?? generateSigner();
+  await mkdir(join(o.dir, 'keys'), { recursive: true, mode: 0o700 });
+  await cp(join(o.from, 'db'), join(o.dir, 'db'), { recursive: true });
+  await writeFile(join(o.dir, 'keys', 'node.key'), toHex(node.privateKey) + '\n', { mode: 0o600 });
+  await writeFile(join(o.dir, 'keys', 'node.pub'), toHex(node.publicKey) + '\n', { mode: 0o644 });
+  await writeConfig(o.dir, { ...config, nodeKeyId: toHex(node.keyId), nodePublicKey: toHex(node.publicKey) }, false);
+  return node;
 }

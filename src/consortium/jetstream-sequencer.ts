@@ -32,7 +32,7 @@
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy, jetstream, jetstreamManager, StorageType,
-  type ConsumerMessages, type JetStreamClient, type JsMsg, type StreamInfo,
+  type ConsumerMessages, type JetStreamClient, type JsMsg, type PubAck, type StreamInfo,
 } from '@nats-io/jetstream';
 import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES, u16 } from '../codec/record.js';
 import { sm3 } from '../crypto/hash.js';
@@ -49,6 +49,11 @@ export const TRUSTED_HEADER = 'Gmledger-Trusted';
 /** Largest stream message: an 8,190-record batch (2,096,640 bytes) plus room for headers. */
 export const STREAM_MAX_MSG_BYTES = BATCH_RECORDS_MAX * RECORD_BYTES + 16_384;
 const DUPLICATE_WINDOW_MS_DEFAULT = 120_000;
+const ACK_TIMEOUT_MS_DEFAULT = 30_000;
+/** One publish attempt's ack wait, and the backoff between attempts (a leader election takes seconds). */
+const PUBLISH_ATTEMPT_MS = 5_000;
+const PUBLISH_RETRY_MS_MIN = 50;
+const PUBLISH_RETRY_MS_MAX = 1_000;
 /** Results of blocks already cut, kept for acks that arrive late (duplicates, races). */
 const RESULTS_KEPT = 16_384;
 
@@ -73,7 +78,7 @@ export interface JetStreamSequencerOptions {
   /** Stream settings, used when the stream is created here. */
   replicas?: number;
   duplicateWindowMs?: number;
-  /** Publish ack timeout (ms). */
+  /** How long an append keeps retrying its publish until the stream acks it (ms; default 30,000). */
   ackTimeoutMs?: number;
   /**
    * Re-admission of every batch read (a consortium: no node trusts another's admission),
@@ -330,9 +335,7 @@ export class JetStreamSequencer implements LedgerSequencer {
       // Only a trusted batch comes with admission's tx hashes (the vouch digests use them).
       if (hashes) h.set(TRUSTED_HEADER, '1');
     }
-    const published = this.#js.publish(this.#o.subject, payload, {
-      msgID, timeout: this.#o.ackTimeoutMs ?? 30_000, ...(h ? { headers: h } : {}),
-    });
+    const published = this.#publishRetrying(payload, msgID, h);
     this.#publishing.add(published);
     return published.then((ack) => {
       this.#publishing.delete(published);
@@ -343,6 +346,28 @@ export class JetStreamSequencer implements LedgerSequencer {
       this.#hashes.delete(msgID);
       throw new Error(`append: publish to stream ${this.#o.stream} failed: ${err.message}`, { cause: err });
     });
+  }
+
+  /**
+   * Publishes until acked or ackTimeoutMs have passed: while a stream leader is elected (a
+   * server died) publishes time out or find no responder. Retrying with the same msgID is
+   * safe: the stream keeps one copy and acks the retry with the first copy's sequence.
+   */
+  async #publishRetrying(
+    payload: Uint8Array, msgID: string, h: ReturnType<typeof headers> | undefined,
+  ): Promise<PubAck> {
+    const deadline = Date.now() + (this.#o.ackTimeoutMs ?? ACK_TIMEOUT_MS_DEFAULT);
+    for (let wait = PUBLISH_RETRY_MS_MIN; ; wait = Math.min(wait * 2, PUBLISH_RETRY_MS_MAX)) {
+      const left = deadline - Date.now();
+      try {
+        return await this.#js!.publish(this.#o.subject, payload, {
+          msgID, timeout: Math.max(1, Math.min(left, PUBLISH_ATTEMPT_MS)), ...(h ? { headers: h } : {}),
+        });
+      } catch (err) {
+        if (this.#closed || this.#failed || Date.now() + wait >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   /**
