@@ -204,3 +204,37 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium: three nodes on one JetStream 
     }
   }, LONG);
 });
+
+describe.skipIf(!HAVE_NATS && !IN_CI)('consortium: the regulator\'s signature required', () => {
+  it('no block is final without the regulator\'s node; once it runs, they are', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'gmledger-consortium-reg-'));
+    const cluster = await startNatsCluster({ servers: 1, dir: join(root, 'nats') });
+    const open: ConsortiumNode[] = [];
+    try {
+      const made = await initConsortium({ dir: join(root, 'chain'), nodes: 3, quorum: 2, requireRegulator: true });
+      expect(made.config.consortium?.required).toEqual([toHex(made.nodes[0].keyId)]);
+      // Nodes 2 and 3 make a quorum of 2, but node 1 (the regulator's) is down.
+      for (const dir of made.dirs.slice(1)) {
+        open.push(await openConsortiumLedger({ dir, blockMaxMs: 50 }, { servers: cluster.urls }));
+      }
+      const r = await open[0].ledger.submit([records.anchor({
+        chainId: made.config.chainId, id: 1n, digest: new Uint8Array(32).fill(1),
+      }, made.admin)]);
+      const h = r[0].height!;
+      await until('both running nodes to have signed', () => open[0].signersPending(h).length >= 2);
+      expect(open[0].ledger.finalHeight).toBeLessThan(h);
+      const regulator = await openConsortiumLedger({ dir: made.dirs[0], blockMaxMs: 50 }, { servers: cluster.urls });
+      open.push(regulator);
+      await until('final everywhere once the regulator signs', () => open.every((n) => n.ledger.finalHeight >= h));
+      const b = await open[0].ledger.getBlock(h);
+      const members = made.nodes.map((n) => n.publicKey);
+      expect(verifyCertificate(b!.headerBytes, b!.certificate!, {
+        members, quorum: 2, required: [made.nodes[0].publicKey],
+      })).toMatchObject({ ok: true });
+    } finally {
+      for (const n of open) await n.close().catch(() => undefined);
+      await cluster.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, LONG);
+});

@@ -387,6 +387,12 @@ export class ConsortiumNode extends EventEmitter {
     this.emit('alarm', alarm);
   }
 
+  /** Hex key ids that signed some header for `height`, while it is not yet final here. */
+  signersPending(height: number): string[] {
+    const t = this.#tallies.get(height);
+    return t ? [...new Set([...t.byHash.values()].flatMap((m) => [...m.keys()]))] : [];
+  }
+
   /** What a status endpoint shows. */
   status(): {
     chainId: number; node: string; height: number; durableHeight: number; finalHeight: number;
