@@ -131,6 +131,7 @@ export class LedgerBackend implements NodeBackend {
     // Records are not inlined (a block holds up to thousands); fetch them by transaction.
     return toJson({
       header: b.header, headerBytes: b.headerBytes, signatures: b.signatures, count: b.records.length, codes: b.codes,
+      ...(b.certificate ? { certificate: b.certificate } : {}),
     });
   }
 
