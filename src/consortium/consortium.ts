@@ -38,6 +38,8 @@ const HASHES_KEPT = 4096;
 /** Own signatures waiting to be published while NATS is unreachable. */
 const OUTBOX_MAX = 65_536;
 const ALARMS_KEPT = 256;
+/** Own published batches remembered until read back (more would mean the stream lost them). */
+const OWN_KEPT = 65_536;
 
 export type AlarmKind = 'diverged' | 'divergent_signer' | 'bad_batch' | 'bad_signature';
 
@@ -108,6 +110,8 @@ export class ConsortiumNode extends EventEmitter {
   #outbox: { height: number; body: Uint8Array }[] = [];
   #flushing = false;
   #closed = false;
+  /** Appender signatures of batches this node admitted and published, until read back. */
+  readonly #own = new Set<string>();
   /** Highest height certified here, set before the certificate's write completes. */
   #certified = 0;
   readonly alarms: Alarm[] = [];
@@ -154,6 +158,10 @@ export class ConsortiumNode extends EventEmitter {
       admit: async (records, n, headers) => {
         const why = this.#checkAppender(records, n, headers);
         if (why) return why;
+        // Our own batch, proven ours by the appender signature just checked: this node admitted
+        // exactly these bytes before publishing them, and admission only ever gets more
+        // permissive with time (keys and roles are never removed), so it would pass again.
+        if (this.#own.delete(headers!.get(APPENDER_SIG_HEADER))) return undefined;
         const codes = new Uint16Array(n);
         const trusted = headers?.get(TRUSTED_HEADER) === '1';
         const admitted = trusted
@@ -171,10 +179,11 @@ export class ConsortiumNode extends EventEmitter {
 
   #appenderHeaders(digest: Uint8Array): Record<string, string> {
     const node = this.#node!;
-    return {
-      [APPENDER_HEADER]: toHex(node.keyId),
-      [APPENDER_SIG_HEADER]: toHex(sm2Backend.sign(digest, node.privateKey).subarray(0, 64)),
-    };
+    const sig = toHex(sm2Backend.sign(digest, node.privateKey).subarray(0, 64));
+    // Remembered by signature (only this node can make it): its read-back skips re-admission.
+    if (this.#own.size >= OWN_KEPT) this.#own.delete(this.#own.values().next().value as string);
+    this.#own.add(sig);
+    return { [APPENDER_HEADER]: toHex(node.keyId), [APPENDER_SIG_HEADER]: sig };
   }
 
   /** The batch names a node key of this chain, which signed its SM3: who appended it is provable. */
