@@ -3,6 +3,8 @@
 //   import { Client, records, generateSigner, authSigner } from 'gmledger/client';
 //   const client = await Client.connect('ws://127.0.0.1:7300/ws', { signer: authSigner(mySigner) });
 //   const [r] = await client.submitBatch([records.transfer({ chainId: client.chainId, id, ... }, mySigner)]);
+//   // A consortium: any node takes submits; on a lost connection the client moves to the next.
+//   const c2 = await Client.connect(['ws://node-a:7300/ws', 'ws://node-b:7300/ws'], { signer: authSigner(mySigner) });
 //
 // Runs in Node 20 and in browsers: the connection, protocol and submit/subscribe logic
 // (client.ts, ../protocol/wire.ts) has no Node dependencies, NodeWebSocket is imported
@@ -15,17 +17,24 @@ import { bytesField } from '../codec/record.js';
 
 export { Client, ClientError } from './client.js';
 export type {
-  AuthSigner, ClientOptions, Result, BlockEvent, RecordEvent, EventHandler, WebSocketConstructor, WebSocketLike,
+  AuthSigner, ClientOptions, SubmitOptions, Result, BlockEvent, RecordEvent, EventHandler, WebSocketConstructor,
+  WebSocketLike,
 } from './client.js';
 export {
-  Frame, ErrorCode, CloseCode, PROTOCOL_VERSION, HEADER_BYTES, RESULT_BYTES, SUBMIT_TRUSTED, authMessage, errorName,
-  parseTopic, TOPIC_BLOCKS, TOPIC_FIREHOSE, TOPIC_ACCOUNT_PREFIX, TOPIC_LEDGER_PREFIX,
+  Frame, ErrorCode, CloseCode, PROTOCOL_VERSION, HEADER_BYTES, RESULT_BYTES, SUBMIT_TRUSTED, SUBMIT_FINAL, authMessage,
+  errorName, parseTopic, TOPIC_BLOCKS, TOPIC_FIREHOSE, TOPIC_ACCOUNT_PREFIX, TOPIC_LEDGER_PREFIX,
 } from '../protocol/wire.js';
 export { LIMITS } from '../protocol/limits.js';
 export { ResultCode, resultName } from '../codec/results.js';
 export { records, generateSigner, signerFromKeyPair, signRecord, buildRecord, keyIdOf } from '../codec/builders.js';
 export type { Signer } from '../codec/builders.js';
 export { vouchBatch, markVouched, vouchDigest, VOUCH_DOMAIN } from '../codec/vouch.js';
+// The light client: a consortium's certificate, and a transaction's proof under it, checked
+// with only the node public keys (docs/consortium.md).
+export { verifyCertificate, verifyFinalProof, quorumDefault } from '../codec/certificate.js';
+export type { ConsortiumKeys, CertificateCheck } from '../codec/certificate.js';
+export { verifyInclusionProof } from '../codec/block.js';
+export type { InclusionProof } from '../codec/block.js';
 
 /** An AuthSigner for a key pair held in this process (SM2 through the ledger's backend). */
 export function authSigner(signer: { keyId: Uint8Array; privateKey: Uint8Array }): AuthSigner {
