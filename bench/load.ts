@@ -12,17 +12,27 @@
 //     JSON, prints a markdown table row, and with `--docs docs/benchmarks.md` records the
 //     row (with its date and command) in that file's load-harness log.
 //
+// With `--consortium n` the target is n nodes over 3 nats-servers (bench/consortium.ts):
+// setup goes through node 1 and waits until every node has it final, connections are spread
+// over the nodes, and the report adds each process's CPU and each node's server-side latency
+// histograms. `--wait final` times each batch to its final result (SUBMIT_FINAL) instead of
+// its durable one; submit→durable then comes from the nodes' histograms.
+//
 // Latency is measured from the scheduled send time, so time spent waiting for a free
 // in-flight slot counts (no coordinated omission).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parseOrUsage } from '../src/server/cli-usage.js';
+import {
+  cpuReport, cpuSnapshot, serverLatency, stageUtilisation, startConsortium, waitAllFinal,
+  type CpuReport, type ServerLatency, type Target,
+} from './consortium.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LEDGER = 1;
@@ -50,29 +60,43 @@ export interface BenchOptions {
   keep: boolean;
   /** Markdown file whose load-harness log gets this run's row (between DOCS_BEGIN and DOCS_END). */
   docs?: string;
+  /** Consortium nodes over 3 nats-servers; 0 = one node, no NATS. */
+  consortium: number;
+  /** When a batch counts as answered: its block durable at the node, or final (SUBMIT_FINAL). */
+  wait: 'durable' | 'final';
 }
 
 const DEFAULTS: BenchOptions = {
   connections: 4, rate: 10_000, durationS: 60, batch: 256, window: 8, signers: 64, accounts: 1024, count: 200_000,
   trusted: false, backend: 'ledger', nodeArgs: [], out: 'bench-results/load.json', keep: false,
+  consortium: 0, wait: 'durable',
 };
+/** Consortium nodes `--consortium` takes (initConsortium's own bound is higher; 2 cores are not). */
+const CONSORTIUM_NODES_MAX = 7;
 
 export const BENCH_USAGE = `usage: gmledger bench [options]
   --rate <n>          target records/s (default ${DEFAULTS.rate}); 0 = flat out
   --duration <s>      seconds at the target rate (default ${DEFAULTS.durationS})
   --count <n>         records when flat out (default ${DEFAULTS.count})
-  --connections <n>   WebSocket connections (default ${DEFAULTS.connections})
+  --connections <n>   WebSocket connections (default ${DEFAULTS.connections}; with --consortium, 2 per node),
+                      spread over the nodes round-robin
   --batch <n>         records per frame (default ${DEFAULTS.batch})
   --window <n>        frames in flight per connection (default ${DEFAULTS.window})
   --signers <n>       participant keys (default ${DEFAULTS.signers})
   --accounts <n>      accounts (default ${DEFAULTS.accounts})
   --trusted           gateway mode: unsigned records, one vouch (gateway SM2 signature) per frame
   --backend memory    measure the network layer alone (node with no ledger behind it)
+  --consortium <n>    n nodes (quorum floor(n/2)+1) over 3 nats-servers (JetStream, R3) instead of one
+                      node; the table's node CPU is all nodes', its RSS the largest node's
+  --wait <when>       durable (default): time each batch to its durable result; final: to its final
+                      result (SUBMIT_FINAL: block co-signed by a quorum of the consortium's nodes)
   --block-ms <n>      node block time limit
-  --verify-threads <n> node verifies SM2 on n worker threads (default: main thread)
+  --verify-threads <n> node verifies SM2 on n worker threads (default: the node's own, one per core up
+                      to 4; 0 = main thread)
   --limit NAME=<n>    passed to the node (repeatable)
   --block-records <n> passed to the node
-  --out <file>        JSON results (default ${DEFAULTS.out})
+  --out <file>        JSON results (default ${DEFAULTS.out}); every run also prints CPU seconds per
+                      process and per 1,000 transfers, and the nodes' own latency histograms
   --docs <file>       also record the run's row in <file>'s load-harness log (e.g. docs/benchmarks.md)
   --keep              keep the chain directory`;
 
@@ -95,6 +119,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       case '--signers': o.signers = Math.max(1, num()); break;
       case '--accounts': o.accounts = Math.max(2, num()); break;
       case '--block-ms': o.blockMs = num(); break;
+      case '--consortium': o.consortium = num(); break;
+      case '--wait': {
+        const w = argv[++i];
+        if (w !== 'durable' && w !== 'final') throw new Error('--wait durable|final');
+        o.wait = w;
+        break;
+      }
       case '--verify-threads': o.verifyThreads = num(); break;
       case '--limit': o.nodeArgs.push('--limit', argv[++i] ?? ''); break;
       case '--block-records': o.nodeArgs.push('--block-records', argv[++i] ?? ''); break;
@@ -116,6 +147,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       default: throw new Error(`unknown option ${a}`);
     }
   }
+  if (o.consortium > CONSORTIUM_NODES_MAX) throw new Error(`--consortium takes 0..${CONSORTIUM_NODES_MAX} nodes`);
+  if (o.consortium > 0 && o.backend === 'memory') throw new Error('--consortium needs the ledger backend');
+  // Two connections per node keep the nodes evenly loaded (4 over 3 nodes would not).
+  if (o.consortium > 0 && !argv.includes('--connections')) o.connections = 2 * o.consortium;
   return o;
 }
 
@@ -214,7 +249,7 @@ async function presign(base: Omit<SignJob, 'first' | 'count'>, total: number): P
 // The node process and its resource use.
 
 async function spawnNode(
-  dir: string, o: BenchOptions, gateway?: Uint8Array,
+  dir: string, o: BenchOptions, gateway?: Uint8Array, extra: string[] = [],
 ): Promise<{ child: ChildProcess; url: string; http: string }> {
   const { toHex } = await import(pathToFileURL(join(ROOT, 'dist/src/crypto/bytes.js')).href);
   // GMLEDGER_BENCH_NODE_FLAGS: extra node flags for the node process (e.g. --cpu-prof).
@@ -226,6 +261,7 @@ async function spawnNode(
   if (o.verifyThreads !== undefined) args.push('--verify-threads', String(o.verifyThreads));
   args.push(...o.nodeArgs);
   if (gateway) args.push('--gateway', toHex(gateway));
+  args.push(...extra);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = createInterface({ input: child.stdout! });
   return new Promise((resolve, reject) => {
@@ -279,14 +315,25 @@ export interface BenchReport {
   nodeCpu: { meanCores: number; peakCores: number };
   nodeRssMiB: { start: number; peak: number; end: number };
   loadgenCpuCores: number;
-  /** The node's /metrics at the end of the run. */
+  /** The node's /metrics at the end of the run (with --consortium: node 1's). */
   nodeMetrics: string;
+  /** Where the CPU went: every node (by thread group), nats-server and the load generator. */
+  cpu: CpuReport;
+  /**
+   * Server-side latency from the nodes' histograms over the run (bucket-interpolated, per
+   * frame): first all nodes merged, then node by node. `durable`: frame in → block durable at
+   * that node; `final`: frame in → final (frames sent with --wait final only).
+   */
+  serverLatencyMs: { durable: ServerLatency[]; final: ServerLatency[] };
+  /** Per node: the share of the run its ledger stage and its verify stage were busy (0..1). */
+  utilisation: { ledger: number; verify: number }[];
 }
 
 interface KeyPair { keyId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array }
+type Wait = { wait: BenchOptions['wait'] };
 interface BenchClient {
-  submitBatch(records: Uint8Array): Promise<{ ok: boolean }[]>;
-  submitTrusted(records: Uint8Array, gateway: KeyPair): Promise<{ ok: boolean }[]>;
+  submitBatch(records: Uint8Array, options: Wait): Promise<{ ok: boolean }[]>;
+  submitTrusted(records: Uint8Array, gateway: KeyPair, options: Wait): Promise<{ ok: boolean }[]>;
   close(): Promise<void>;
 }
 /** The SDK as loaded from dist/ at run time. */
@@ -294,14 +341,20 @@ interface Sdk { Client: any; authSigner: any; records: any; generateSigner: () =
 
 const ACCOUNT_BASE = 1_000_000n;
 
-/** Registers the participant keys (and the gateway's) and creates the accounts; returns the participants. */
+/**
+ * Registers the participant keys (and the gateway's) and creates the accounts through node 1;
+ * returns the participants. In a consortium, only once every node has them final: a
+ * connection to another node must find the keys and accounts there.
+ */
 async function setUpParticipants(
-  sdk: Sdk, roles: { ROLE_PARTICIPANT: number; ROLE_OPERATOR: number }, url: string, adminKey: KeyPair,
-  chainId: number, o: BenchOptions, gateway: KeyPair | undefined,
+  sdk: Sdk, roles: { ROLE_PARTICIPANT: number; ROLE_OPERATOR: number }, target: Target,
+  o: BenchOptions, gateway: KeyPair | undefined,
 ): Promise<KeyPair[]> {
+  const { admin: adminKey, chainId } = target;
+  const wait = { wait: o.consortium > 0 ? 'final' : 'durable' };
   const { Client, authSigner, records, generateSigner } = sdk;
   const { ROLE_PARTICIPANT, ROLE_OPERATOR } = roles;
-  const admin = await Client.connect(url, { signer: authSigner(adminKey) });
+  const admin = await Client.connect(target.nodes[0].url, { signer: authSigner(adminKey) });
   const signers = Array.from({ length: o.signers }, () => generateSigner());
   const regs = signers.map((s, i) => records.registerKey(
     { chainId, id: 10_000n + BigInt(i), publicKey: s.publicKey, roles: ROLE_PARTICIPANT }, adminKey));
@@ -310,7 +363,7 @@ async function setUpParticipants(
     regs.push(records.registerKey(
       { chainId, id: 9_999n, publicKey: gateway.publicKey, roles: ROLE_OPERATOR, ledger: LEDGER }, adminKey));
   }
-  const rr = await admin.submitBatch(regs);
+  const rr = await admin.submitBatch(regs, wait);
   if (!rr.every((r: { ok: boolean }) => r.ok)) {
     throw new Error(`key registration failed: ${rr.find((r: { ok: boolean }) => !r.ok).result}`);
   }
@@ -319,32 +372,48 @@ async function setUpParticipants(
     return records.createAccount(
       { chainId, id: ACCOUNT_BASE + BigInt(a), ledger: LEDGER, code: 1, controller: s.keyId }, s);
   });
-  const cr = await admin.submitBatch(creates);
+  const cr = await admin.submitBatch(creates, wait);
   if (!cr.every((r: { ok: boolean }) => r.ok)) {
     throw new Error(`account creation failed: ${cr.find((r: { ok: boolean }) => !r.ok).result}`);
   }
   await admin.close();
+  if (o.consortium > 0) await waitAllFinal(target.nodes, Math.max(...cr.map((r: { height: number }) => r.height)));
   process.stderr.write(`registered ${o.signers} keys, created ${o.accounts} accounts\n`);
   return signers;
 }
 
+/** One node on a new chain in `dir`, started like any node. */
+async function startSingle(
+  dir: string, o: BenchOptions, chainId: number, gateway: KeyPair | undefined,
+): Promise<Target> {
+  const { initChain } = await import(pathToFileURL(join(ROOT, 'dist/src/chain/init.js')).href);
+  const init = await initChain({ dir, chainId });
+  const node = await spawnNode(dir, o, gateway?.keyId);
+  process.stderr.write(`node pid ${node.child.pid} at ${node.url} (${o.backend})\n`);
+  return {
+    chainId, admin: init.admin, nodes: [{ url: node.url, http: node.http, pid: node.child.pid! }], natsPids: [],
+    stop: async () => {
+      node.child.kill('SIGTERM');
+      await new Promise((r) => node.child.once('exit', r));
+    },
+  };
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const imp = (p: string) => import(pathToFileURL(join(ROOT, p)).href);
-  const { initChain } = await imp('dist/src/chain/init.js');
   const sdk: Sdk = await imp('dist/src/client/index.js');
   const { ROLE_PARTICIPANT, ROLE_OPERATOR } = await imp('dist/src/codec/record.js');
   const { sm2Backend } = await imp('dist/src/crypto/sm2-backend.js');
 
   const dir = await mkdtemp(join(tmpdir(), 'gmledger-bench-'));
   const chainId = 77;
-  const init = await initChain({ dir, chainId });
   const gateway = o.trusted ? sdk.generateSigner() : undefined;
-  const node = await spawnNode(dir, o, gateway?.keyId);
-  const pid = node.child.pid!;
-  process.stderr.write(`node pid ${pid} at ${node.url} (${o.backend})\n`);
+  const target = o.consortium > 0
+    ? await startConsortium(dir, o.consortium, chainId, (d, extra) => spawnNode(d, o, gateway?.keyId, extra),
+      (line) => process.stderr.write(line + '\n'))
+    : await startSingle(dir, o, chainId, gateway);
   try {
-    const signers = await setUpParticipants(
-      sdk, { ROLE_PARTICIPANT, ROLE_OPERATOR }, node.url, init.admin, chainId, o, gateway);
+    const signers = await setUpParticipants(sdk, { ROLE_PARTICIPANT, ROLE_OPERATOR }, target, o, gateway);
 
     // Pre-sign.
     const total = o.rate > 0 ? o.rate * o.durationS : o.count;
@@ -354,17 +423,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       accounts: o.accounts, accountBase: ACCOUNT_BASE.toString(), trusted: o.trusted,
     }, total);
 
-    // Connections.
+    // Connections, spread over the nodes round-robin.
     const connSigner = gateway ?? signers[0];
     // Trusted frames carry one vouch record besides the batch's records.
     const clients: BenchClient[] = await Promise.all(Array.from({ length: o.connections },
-      () => sdk.Client.connect(node.url, {
+      (_, k) => sdk.Client.connect(target.nodes[k % target.nodes.length].url, {
         signer: sdk.authSigner(connSigner), maxInFlight: o.window, batchRecords: o.batch + (o.trusted ? 1 : 0),
       })));
-    return await measure(o, sm2Backend.name, pid, node.http, clients, txs, total, gateway);
+    return await measure(o, sm2Backend.name, target, clients, txs, total, gateway);
   } finally {
-    node.child.kill('SIGTERM');
-    await new Promise((r) => node.child.once('exit', r));
+    await target.stop();
     if (!o.keep) await rm(dir, { recursive: true, force: true });
     else process.stderr.write(`chain kept in ${dir}\n`);
   }
@@ -409,7 +477,8 @@ function stream(
     const c = clients[b % clients.length];
     t.sent += n;
     const slice = txs.subarray(first * 256, (first + n) * 256);
-    (gateway ? c.submitTrusted(slice, gateway) : c.submitBatch(slice)).then((rs: { ok: boolean }[]) => {
+    const wait = { wait: o.wait };
+    (gateway ? c.submitTrusted(slice, gateway, wait) : c.submitBatch(slice, wait)).then((rs: { ok: boolean }[]) => {
       const now = performance.now();
       t.lat[b] = now - scheduledMs;
       t.cnt[b] = n;
@@ -454,13 +523,20 @@ function stream(
   return finished;
 }
 
-/** The node's CPU and RSS at the start, and their peaks, sampled once a second until stop(). */
-async function watchNode(pid: number) {
-  const cpu0 = await procSample(pid);
-  const use = { cpu0, rssPeak: cpu0.rssBytes, peakCores: 0, stop: () => clearInterval(sampler) };
+/**
+ * The nodes' CPU and RSS at the start, and their peaks, sampled once a second until stop():
+ * CPU summed over the nodes, RSS of the largest node.
+ */
+async function watchNodes(pids: number[]) {
+  const sample = async () => {
+    const ss = await Promise.all(pids.map(procSample));
+    return { cpuS: ss.reduce((a, x) => a + x.cpuS, 0), rssBytes: Math.max(...ss.map((x) => x.rssBytes)) };
+  };
+  const cpu0 = await sample();
+  const use = { cpu0, sample, rssPeak: cpu0.rssBytes, peakCores: 0, stop: () => clearInterval(sampler) };
   let prev = { t: performance.now(), cpu: cpu0.cpuS };
   const sampler = setInterval(() => {
-    procSample(pid).then((s) => {
+    sample().then((s) => {
       const t = performance.now();
       use.peakCores = Math.max(use.peakCores, (s.cpuS - prev.cpu) / ((t - prev.t) / 1000));
       prev = { t, cpu: s.cpuS };
@@ -485,27 +561,40 @@ function weightedLatency(lat: Float64Array, cnt: Float64Array): BenchReport['lat
   };
 }
 
-/** Runs the load against the node and reports on it, the node's resource use included. */
+/** The verify threads each node runs: --verify-threads, else `gmledger start`'s default. */
+async function nodeVerifyThreads(o: BenchOptions): Promise<number> {
+  if (o.verifyThreads !== undefined) return o.verifyThreads;
+  const { VERIFY_THREADS_DEFAULT_MAX } = await import('../src/server/cli-start.js');
+  const n = availableParallelism();
+  return n > 1 ? Math.min(n, VERIFY_THREADS_DEFAULT_MAX) : 0;
+}
+
+const allMetrics = (t: Target) => Promise.all(t.nodes.map(async (n) => (await fetch(n.http + '/metrics')).text()));
+
+/** Runs the load against the target and reports on it, the target's resource use included. */
 async function measure(
-  o: BenchOptions, sm2: string, pid: number, http: string, clients: BenchClient[], txs: Uint8Array, total: number,
+  o: BenchOptions, sm2: string, target: Target, clients: BenchClient[], txs: Uint8Array, total: number,
   gateway: KeyPair | undefined,
 ): Promise<BenchReport> {
   const batches = Math.ceil(total / o.batch);
+  const metrics0 = await allMetrics(target);
+  const cpuA = await cpuSnapshot(target);
   const t: Tally = {
     start: performance.now(), sent: 0, answered: 0, committed: 0, rejected: 0, rejectedBy: {}, errors: 0,
     lat: new Float64Array(batches), cnt: new Float64Array(batches),
     perSecond: new Float64Array(Math.ceil(o.durationS * 4 + 600)),
   };
-  const use = await watchNode(pid);
+  const use = await watchNodes(target.nodes.map((n) => n.pid));
   const lg0 = process.cpuUsage();
   await stream(o, clients, txs, total, gateway, t);
   const elapsedS = (performance.now() - t.start) / 1000;
   use.stop();
-  const cpu1 = await procSample(pid);
+  const cpu1 = await use.sample();
+  const cpuB = await cpuSnapshot(target);
   const lg = process.cpuUsage(lg0);
   process.stderr.write('\n');
   for (const c of clients) await c.close();
-  const nodeMetrics = await (await fetch(http + '/metrics')).text();
+  const metrics1 = await allMetrics(target);
 
   const latencyMs = weightedLatency(t.lat, t.cnt);
   const full = Array.from(t.perSecond.subarray(0, Math.max(1, Math.floor(elapsedS)))).sort((x, y) => x - y);
@@ -522,7 +611,13 @@ async function measure(
       start: use.cpu0.rssBytes / MiB, peak: Math.max(use.rssPeak, cpu1.rssBytes) / MiB, end: cpu1.rssBytes / MiB,
     },
     loadgenCpuCores: (lg.user + lg.system) / 1e6 / elapsedS,
-    nodeMetrics,
+    nodeMetrics: metrics1[0],
+    cpu: cpuReport(cpuA, cpuB, t.committed, await nodeVerifyThreads(o)),
+    serverLatencyMs: {
+      durable: serverLatency(metrics0, metrics1, 'gmledger_submit_latency_seconds'),
+      final: serverLatency(metrics0, metrics1, 'gmledger_final_latency_seconds'),
+    },
+    utilisation: stageUtilisation(metrics0, metrics1, elapsedS),
   };
 }
 
@@ -532,7 +627,8 @@ export function markdownRow(r: BenchReport): string {
   const head = '| mode | target/s | conns × window × batch | committed | TPS | p50 ms | p95 ms | p99 ms | max ms ' +
     '| node CPU (cores, mean/peak) | node RSS MiB (peak) |\n' +
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n';
-  const mode = `${o.trusted ? 'trusted gateway' : 'SM2-signed'}${o.backend === 'memory' ? ', memory backend' : ''}`;
+  const mode = `${o.trusted ? 'trusted gateway' : 'SM2-signed'}${o.backend === 'memory' ? ', memory backend' : ''}` +
+    (o.consortium > 0 ? `, ${o.consortium}-node consortium` : '') + (o.wait === 'final' ? ', wait final' : '');
   return head + `| ${mode} | ${o.rate || 'flat out'} | ${o.connections} × ${o.window} × ${o.batch} ` +
     `| ${r.committed}/${r.sent} | ${Math.round(r.committedTps)} ` +
     `| ${f(r.latencyMs.p50)} | ${f(r.latencyMs.p95)} | ${f(r.latencyMs.p99)} | ${f(r.latencyMs.max)} | ` +
@@ -591,8 +687,34 @@ export async function benchCommand(argv: string[]): Promise<number> {
   console.log(`\nper-second committed: min ${r.perSecond.min}, median ${r.perSecond.median}, max ${r.perSecond.max}; ` +
     `errors ${r.errors}, rejected ${r.rejected}; load generator ${r.loadgenCpuCores.toFixed(2)} cores; ` +
     `sm2 ${r.sm2}; JSON in ${o.out}`);
-  for (const line of verdict(r, o)) console.log(line);
+  for (const line of [...resourceLines(r), ...verdict(r, o)]) console.log(line);
   return 0;
+}
+
+/** Where the CPU went, and the latency the nodes saw (their histograms). */
+function resourceLines(r: BenchReport): string[] {
+  const c = r.cpu;
+  const s = (x: number) => x.toFixed(1);
+  const k = (x: number) => x.toFixed(3);
+  const out = [
+    `CPU seconds over the run: nodes ${c.nodes.map((n, i) => `#${i + 1} ${s(n.cpuS)} ` +
+      `(main ${s(n.mainS)}, verify ${s(n.verifyS)}, other ${s(n.otherS)}, rocksdb ${s(n.rocksdbS)})`).join(', ')}` +
+    (c.nats.length > 0 ? `; nats-servers ${c.nats.map(s).join(', ')}` : '') +
+    `; load generator ${s(c.loadgenS)} (${(c.loadgenShare * 100).toFixed(0)} % of this run's CPU); ` +
+    `machine busy ${s(c.machineS)}, of which not this run ${s(c.othersS)}`,
+    `CPU s per 1,000 transfers: per node ${c.per1000.nodes.map(k).join(' / ')}, all nodes ${k(c.per1000.allNodes)}` +
+    (c.nats.length > 0 ? `, nats ${k(c.per1000.nats)}` : '') +
+    `, load generator ${k(c.per1000.loadgen)}, total ${k(c.per1000.total)}`,
+  ];
+  out.push(`busy share of the run by node (ledger stage / verify stage): ${r.utilisation.map((u) =>
+    `${u.ledger.toFixed(2)} / ${u.verify.toFixed(2)}`).join(', ')}`);
+  for (const [name, h] of Object.entries(r.serverLatencyMs)) {
+    if (h[0].frames === 0) continue;
+    out.push(`server-side submit→${name} (per frame, from the buckets): all nodes p50 ${s(h[0].p50)} ms, ` +
+      `p99 ${s(h[0].p99)} ms over ${h[0].frames} frames` + (h.length > 2
+      ? `; by node p99 ${h.slice(1).map((x) => s(x.p99)).join(' / ')} ms` : ''));
+  }
+  return out;
 }
 
 /** What a reader must not miss: a target rate not met, and why records were rejected. */

@@ -26,6 +26,7 @@ const USAGE = `usage:
   gmledger keygen <file>                   make an SM2 key pair: <file>.key (0600) and <file>.pub
   gmledger start [--dir <dir>] [--host <h>] [--port <p>] ...   run a node (--help for all options)
   gmledger bench [...]                     the load harness (--help for all options)
+  gmledger cluster up [--nodes <n>] ...    a local consortium: nats-servers and nodes (--help for all options)
   gmledger --help | --version               (every subcommand takes -h/--help)`;
 
 const SUBCOMMAND_USAGE: Record<string, string> = {
@@ -172,6 +173,7 @@ async function main(argv: string[]): Promise<number> {
     process.exit(Number(process.exitCode ?? code));
   }
   if (cmd === 'bench') process.exit(await (await import('../bench/load.js')).benchCommand(rest));
+  if (cmd === 'cluster') process.exit(await (await import('./server/cli-cluster.js')).clusterCommand(rest));
   if (cmd === '--help' || cmd === '-h') { console.log(USAGE); return 0; }
   if (cmd === '--version' || cmd === '-v') { console.log(PACKAGE_VERSION); return 0; }
   const sub = SUBCOMMAND_USAGE[cmd ?? ''];

@@ -12,9 +12,7 @@
 
 import { EventEmitter } from 'node:events';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  DeliverPolicy, jetstream, jetstreamManager, StorageType, type ConsumerMessages, type JetStreamClient, type JsMsg,
-} from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { HEADER_BYTES, SIGNATURE_ENTRY_BYTES, headerHash, H_HEIGHT } from '../codec/block.js';
 import { buildCertificate, quorumDefault } from '../codec/certificate.js';
 import { ROLE_NODE, RECORD_BYTES, u64 } from '../codec/record.js';
@@ -27,6 +25,7 @@ import type { BlockEvent, Ledger, LedgerOptions, LedgerSequencer } from '../ledg
 import type { ConsortiumConfig } from '../ledger/config.js';
 import type { LedgerState } from '../ledger/state.js';
 import { JetStreamSequencer, TRUSTED_HEADER } from './jetstream-sequencer.js';
+import { StreamReader } from './stream-reader.js';
 
 export const APPENDER_HEADER = 'Gmledger-Appender';
 export const APPENDER_SIG_HEADER = 'Gmledger-Appender-Sig';
@@ -102,8 +101,7 @@ export class ConsortiumNode extends EventEmitter {
   #node: Signer | undefined;
   #config: ConsortiumConfig = {};
   #js: JetStreamClient | undefined;
-  #sigs: ConsumerMessages | undefined;
-  #reading: Promise<void> | undefined;
+  #sigs: StreamReader | undefined;
   readonly #tallies = new Map<number, Tally>();
   /** Local header hash by height (the last HASHES_KEPT blocks). */
   readonly #hashes = new Map<number, string>();
@@ -220,15 +218,11 @@ export class ConsortiumNode extends EventEmitter {
       const b = await ledger.reader.getBlock(h);
       if (b) this.#onBlock({ height: h, header: b.headerBytes, signatures: b.signatures } as BlockEvent);
     }
-    const consumer = await this.#js.consumers.get(signatures, { deliver_policy: DeliverPolicy.All });
-    this.#sigs = await consumer.consume();
-    const sigs = this.#sigs;
-    this.#reading = (async () => {
-      for await (const m of sigs) {
-        if (this.#closed) break;
-        this.#onSignature(m.data);
-      }
-    })().catch((err: unknown) => { if (!this.#closed) this.emit('error', err); });
+    // From the start: a node that was down certifies what the others finalised meanwhile.
+    this.#sigs = new StreamReader({ nc: this.#nc, stream: signatures, startSeq: 1, onMessage: (m) => {
+      if (!this.#closed) this.#onSignature(m.data);
+    } });
+    await this.#sigs.start();
   }
 
   #onBlock(e: Pick<BlockEvent, 'height' | 'header' | 'signatures'>): void {
@@ -443,8 +437,7 @@ export class ConsortiumNode extends EventEmitter {
       await this.#ledger?.close();
     } finally {
       this.#closed = true;
-      this.#sigs?.stop();
-      await this.#reading;
+      await this.#sigs?.close();
       if (this.#ownsNc) await this.#nc.close().catch(() => undefined);
     }
   }

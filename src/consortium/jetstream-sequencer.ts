@@ -31,9 +31,9 @@
 
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
-  DeliverPolicy, jetstream, jetstreamManager, StorageType,
-  type ConsumerMessages, type JetStreamClient, type JsMsg, type PubAck, type StreamInfo,
+  jetstream, jetstreamManager, StorageType, type JetStreamClient, type JsMsg, type PubAck, type StreamInfo,
 } from '@nats-io/jetstream';
+import { StreamReader } from './stream-reader.js';
 import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES, u16 } from '../codec/record.js';
 import { sm3 } from '../crypto/hash.js';
 import { toHex } from '../crypto/bytes.js';
@@ -120,8 +120,7 @@ export class JetStreamSequencer implements LedgerSequencer {
   readonly #blockMaxMs: number;
   #nc: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
-  #messages: ConsumerMessages | undefined;
-  #reading: Promise<void> | undefined;
+  #reader: StreamReader | undefined;
   #height: number;
   #timeMs: number;
   #open: OpenBlock | undefined;
@@ -178,24 +177,29 @@ export class JetStreamSequencer implements LedgerSequencer {
     const info = await this.#stream(nc);
     this.#js = jetstream(nc);
     const startSeq = o.startSeq ?? this.#planReplay(info);
-    const consumer = await this.#js.consumers.get(o.stream, {
-      deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq,
-    });
-    this.#messages = await consumer.consume();
-    const messages = this.#messages;
-    this.#reading = (async () => {
-      for await (const m of messages) {
-        if (this.#closed || this.#failed) break;
+    this.#reader = new StreamReader({
+      nc, stream: o.stream, startSeq,
+      onMessage: (m) => {
+        if (this.#closed || this.#failed) return undefined;
         const pending = this.#read(m);
-        if (pending) await pending;
-        // Only now is the message read: its result (or its refusal) is known.
-        this.#lastSeq = m.seq;
-        this.#poke();
-      }
-      if (!this.#closed && !this.#failed) throw new Error(`JetStreamSequencer: reading ${o.stream} ended`);
-    })().catch((err: unknown) => { if (!this.#closed) this.#stop(err as Error); });
+        if (!pending) { this.#readDone(m); return undefined; }
+        return pending.then(() => this.#readDone(m));
+      },
+    });
+    await this.#reader.start();
     // start() resolves once the replay has reached the tip (or fails with the reason it cannot).
     await this.#until(() => this.#replaying === undefined);
+  }
+
+  /** Only now is the message read: its result (or its refusal) is known. */
+  #readDone(m: JsMsg): void {
+    this.#lastSeq = m.seq;
+    this.#poke();
+  }
+
+  /** Consumers re-created after a server failure (the reader's renewals). */
+  get consumerRenewals(): number {
+    return this.#reader?.renewals ?? 0;
   }
 
   /** The stream's info: created here with this sequencer's settings, or checked if it exists. */
@@ -593,7 +597,7 @@ export class JetStreamSequencer implements LedgerSequencer {
     clearTimeout(this.#tickTimer);
     block?.done.reject(this.#failed);
     this.#refuseAll(this.#failed);
-    this.#messages?.stop();
+    void this.#reader?.close();
   }
 
   /** Stops reading (the open block stays uncut: the stream still holds it), closes an owned connection. */
@@ -604,8 +608,7 @@ export class JetStreamSequencer implements LedgerSequencer {
     const err = new Error('JetStreamSequencer: closed');
     this.#refuseAll(err);
     this.#open?.done.reject(err);
-    this.#messages?.stop();
-    await this.#reading;
+    await this.#reader?.close();
     if (!this.#o.nc && this.#nc) await this.#nc.drain();
   }
 }
