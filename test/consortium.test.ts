@@ -238,3 +238,46 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium: the regulator\'s signature re
     }
   }, LONG);
 });
+
+describe.skipIf(!HAVE_NATS && !IN_CI)('consortium: a node cut off from NATS', () => {
+  it('stops finalising while the others go on, then catches up when NATS is back', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'gmledger-consortium-cut-'));
+    const cluster = await startNatsCluster({ servers: 3, dir: join(root, 'nats') });
+    const open: ConsortiumNode[] = [];
+    try {
+      const made = await initConsortium({ dir: join(root, 'chain'), nodes: 3, quorum: 2 });
+      for (const dir of made.dirs.slice(0, 2)) {
+        open.push(await openConsortiumLedger({ dir, blockMaxMs: 50 }, { servers: cluster.urls, replicas: 3 }));
+      }
+      // Node 3 reaches NATS through server 3 alone (and ignores the cluster's other addresses).
+      const nc = await connect({
+        servers: cluster.urls[2], ignoreClusterUpdates: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
+      });
+      const cut = await openConsortiumLedger({ dir: made.dirs[2], blockMaxMs: 50 }, { nc, replicas: 3 });
+      open.push(cut);
+      let id = 1n;
+      const submit = () => open[0].ledger.submit([records.anchor({
+        chainId: made.config.chainId, id: id++, digest: new Uint8Array(32).fill(Number(id & 0xffn)),
+      }, made.admin)], { final: true });
+      const first = await submit();
+      await until('node 3 final', () => cut.ledger.finalHeight >= first[0].height!);
+      await cluster.kill(2);
+      const during = [];
+      for (let k = 0; k < 5; k++) during.push(await submit());
+      const h = during[4][0].height!;
+      await until('node 2 final too', () => open[1].ledger.finalHeight >= h);
+      expect(cut.ledger.finalHeight).toBeLessThan(h);
+      await cluster.restart(2);
+      await until('node 3 to catch up and finalise', () => cut.ledger.finalHeight >= h, 90_000);
+      const [a, b] = await Promise.all([open[0].ledger.getBlock(h), cut.ledger.getBlock(h)]);
+      expect(toHex(b!.headerBytes)).toBe(toHex(a!.headerBytes));
+      await cut.close();
+      open.pop();
+      await nc.close();
+    } finally {
+      for (const n of open) await n.close().catch(() => undefined);
+      await cluster.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, LONG);
+});
