@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Client, authSigner, records, signerFromKeyPair, type Signer } from '../dist/src/client/index.js';
 import { findNatsServer } from '../dist/src/consortium/nats-cluster.js';
 import { startLocalCluster, type LocalCluster } from '../dist/src/server/local-cluster.js';
@@ -174,6 +174,36 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium faults: 3 nats-servers, 3 node
       (await Promise.all([0, 1, 2].map((k) => c.status(k)))).every((s) => Number(s.finalHeight) >= height));
     const alarms = [0, 1, 2].flatMap((k) => c.alarms(k));
     expect(alarms).toEqual([]);
+  }, LONG);
+
+  it('a batch no node would admit raises an alarm on the regulator\'s `alarms` topic of every node', async () => {
+    const c = cluster!;
+    const admin = adminOf(c.adminKeyFile);
+    const watchers = await Promise.all(c.nodes.map((n) => Client.connect(n.url, { signer: authSigner(admin) })));
+    const seen: Record<string, unknown>[][] = [[], [], []];
+    try {
+      for (const [k, w] of watchers.entries()) await w.subscribe('alarms', (e) => { seen[k].push(e as never); });
+      // An anonymous batch (no appender identity) published straight to the stream.
+      const nc = await connect({ servers: c.nats.urls });
+      const bad = records.transfer({
+        chainId: c.chainId, id: 1n << 60n, debitAccountId: 1n, creditAccountId: 2n, amount: 1n, ledger: 1, code: 1,
+      }, admin);
+      try {
+        await jetstream(nc).publish(`gmledger.${c.chainId}.batches`, bad);
+      } finally {
+        await nc.close();
+      }
+      await until('every node to publish the alarm', () => seen.every((s) => s.length > 0));
+      for (const s of seen) expect(s[0]).toMatchObject({ kind: 'bad_batch', node: '', topic: 'alarms' });
+      const unauth = await Client.connect(c.nodes[0].url);
+      await expect(unauth.subscribe('alarms', () => undefined)).rejects.toThrow(/not_authenticated|authenticate/);
+      await unauth.close();
+    } finally {
+      for (const w of watchers) await w.close();
+    }
+    // The refused transfer is nowhere.
+    const r = await fetch(`${c.nodes[1].http}/transactions/${(1n << 60n).toString()}`);
+    expect(r.status).toBe(404);
   }, LONG);
 
   it('every node\'s chain passes gmledger verify, certificates included', async () => {

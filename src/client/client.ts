@@ -13,8 +13,8 @@
 import { LIMITS } from '../protocol/limits.js';
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, RECORD_BYTES, SUBMIT_FINAL, SUBMIT_TRUSTED, authMessage,
-  errorName, makeFrame, parseError, readBlockEvent, readRecordEvents, readResults, type WireBlockEvent,
-  type WireRecordEvent,
+  errorName, makeFrame, parseError, readAlarmEvent, readBlockEvent, readRecordEvents, readResults, TOPIC_ALARMS,
+  type WireBlockEvent, type WireRecordEvent,
 } from '../protocol/wire.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import { resultName } from '../codec/results.js';
@@ -120,7 +120,11 @@ const notFinalFrom = new WeakMap<ClientError, WebSocketLike>();
 
 export type BlockEvent = WireBlockEvent;
 export interface RecordEvent extends WireRecordEvent { result: string; topic: string }
-export type EventHandler = (event: BlockEvent | RecordEvent) => void;
+/** An alarm of a consortium node (topic `alarms`; docs/consortium.md): kind, node, height?, seq?, detail, timeMs. */
+export interface AlarmEvent {
+  kind: string; node: string; height?: number; seq?: number; detail: string; timeMs: number; topic: string;
+}
+export type EventHandler = (event: BlockEvent | RecordEvent | AlarmEvent) => void;
 
 interface Pending {
   resolve(frame: Uint8Array): void;
@@ -402,7 +406,7 @@ export class Client {
   }
 
   /**
-   * Subscribes to a topic ('blocks', 'firehose', 'account/<id>', 'ledger/<n>'). Resolves with
+   * Subscribes to a topic ('blocks', 'firehose', 'account/<id>', 'ledger/<n>', 'alarms'). Resolves with
    * an unsubscribe function.
    */
   async subscribe(topic: string, handler: EventHandler): Promise<() => Promise<void>> {
@@ -681,6 +685,11 @@ export class Client {
       case Frame.event_records:
         this.#onRecordEvents(f);
         return;
+      case Frame.event_alarm: {
+        const a = { ...readAlarmEvent(f), topic: TOPIC_ALARMS } as AlarmEvent;
+        for (const h of this.#handlers.get(TOPIC_ALARMS) ?? []) h(a);
+        return;
+      }
       case Frame.error:
         this.#onError(f, id);
         return;

@@ -17,12 +17,13 @@ import { bytesField } from '../codec/record.js';
 
 export { Client, ClientError } from './client.js';
 export type {
-  AuthSigner, ClientOptions, SubmitOptions, Result, BlockEvent, RecordEvent, EventHandler, WebSocketConstructor,
+  AuthSigner, ClientOptions, SubmitOptions, Result, BlockEvent, RecordEvent, AlarmEvent, EventHandler,
+  WebSocketConstructor,
   WebSocketLike,
 } from './client.js';
 export {
   Frame, ErrorCode, CloseCode, PROTOCOL_VERSION, HEADER_BYTES, RESULT_BYTES, SUBMIT_TRUSTED, SUBMIT_FINAL, authMessage,
-  errorName, parseTopic, TOPIC_BLOCKS, TOPIC_FIREHOSE, TOPIC_ACCOUNT_PREFIX, TOPIC_LEDGER_PREFIX,
+  errorName, parseTopic, TOPIC_BLOCKS, TOPIC_FIREHOSE, TOPIC_ACCOUNT_PREFIX, TOPIC_LEDGER_PREFIX, TOPIC_ALARMS,
 } from '../protocol/wire.js';
 export { LIMITS } from '../protocol/limits.js';
 export { ResultCode, resultName } from '../codec/results.js';

@@ -74,6 +74,8 @@ export interface NodeBackend extends Queries {
    * unsubscribe function.
    */
   onBlock(listener: (block: BlockEvent) => void, wantRecords?: () => boolean): () => void;
+  /** A consortium node's alarms, as they are raised (absent: a backend that has none). */
+  onAlarm?(listener: (alarm: Record<string, unknown>) => void): () => void;
   /** A registered key by key id (SM3 of its public key). */
   key(keyId: Uint8Array): KeyInfo | undefined;
   /** Key id of an account's controller, for authorising account subscriptions. */

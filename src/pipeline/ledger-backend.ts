@@ -21,6 +21,14 @@ export function toJson(v: unknown): Json {
   return v as Json;
 }
 
+/** What the backend shows of a consortium node (src/consortium/consortium.ts). */
+export interface ConsortiumView {
+  status(): object;
+  metrics(): string;
+  on(event: 'alarm', listener: (alarm: object) => void): unknown;
+  off(event: 'alarm', listener: (alarm: object) => void): unknown;
+}
+
 export class LedgerBackend implements NodeBackend {
   readonly ledger: Ledger;
   readonly chainId: number;
@@ -50,10 +58,9 @@ export class LedgerBackend implements NodeBackend {
   };
 
   readonly #extraMetrics: (() => string) | undefined;
-  readonly #consortium: { status(): object; metrics(): string } | undefined;
+  readonly #consortium: ConsortiumView | undefined;
 
-  constructor(ledger: Ledger, extraMetrics?: () => string, blockRecords?: number,
-    consortium?: { status(): object; metrics(): string }) {
+  constructor(ledger: Ledger, extraMetrics?: () => string, blockRecords?: number, consortium?: ConsortiumView) {
     this.ledger = ledger;
     this.#consortium = consortium;
     this.submitRecordsMax = Math.min(BATCH_RECORDS_MAX, blockRecords ?? BATCH_RECORDS_MAX);
@@ -87,6 +94,14 @@ export class LedgerBackend implements NodeBackend {
   onBlock(listener: (b: BlockEvent) => void, wantRecords: () => boolean = () => true): () => void {
     this.#listeners.set(listener, wantRecords);
     return () => this.#listeners.delete(listener);
+  }
+
+  onAlarm(listener: (alarm: Record<string, unknown>) => void): () => void {
+    const c = this.#consortium;
+    if (!c) return () => undefined;
+    const l = (a: object) => listener({ ...a });
+    c.on('alarm', l);
+    return () => { c.off('alarm', l); };
   }
 
   metrics(): string {

@@ -47,6 +47,7 @@ export const Frame = {
   pong: 0x87,
   event_block: 0x90,
   event_records: 0x91,
+  event_alarm: 0x92,
 } as const;
 
 /** SUBMIT flag: the records are unsigned and the connection's (gateway) key vouches for them. */
@@ -191,6 +192,22 @@ export interface WireBlockEvent {
   hash: Uint8Array;
 }
 
+/** An event_alarm frame: its payload is one alarm as UTF-8 JSON (docs/consortium.md). */
+export function alarmFrame(alarm: Record<string, unknown>): Uint8Array {
+  let json = new TextEncoder().encode(JSON.stringify(alarm));
+  if (json.length > EVENT_ALARM_BYTES_MAX) {
+    json = new TextEncoder().encode(JSON.stringify({ ...alarm, detail: String(alarm.detail).slice(0, 1024) + '…' }));
+  }
+  const f = makeFrame(Frame.event_alarm, 0, 1, json.length);
+  f.set(json, HEADER_BYTES);
+  return f;
+}
+
+/** The alarm an event_alarm frame carries. */
+export function readAlarmEvent(f: Uint8Array): Record<string, unknown> {
+  return JSON.parse(new TextDecoder().decode(f.subarray(HEADER_BYTES))) as Record<string, unknown>;
+}
+
 export function readBlockEvent(f: Uint8Array): WireBlockEvent {
   const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
   const o = HEADER_BYTES;
@@ -229,16 +246,22 @@ export const TOPIC_BLOCKS = 'blocks';
 export const TOPIC_FIREHOSE = 'firehose';
 export const TOPIC_ACCOUNT_PREFIX = 'account/';
 export const TOPIC_LEDGER_PREFIX = 'ledger/';
+/** A consortium node's alarms (divergence, refused batches, bad signatures): the regulator's and admin's. */
+export const TOPIC_ALARMS = 'alarms';
+/** Largest event_alarm payload (its JSON); a longer alarm's detail is cut to fit. */
+export const EVENT_ALARM_BYTES_MAX = 4096;
 
 export type Topic =
   | { kind: 'blocks' }
   | { kind: 'firehose' }
   | { kind: 'account'; id: bigint }
-  | { kind: 'ledger'; ledger: number };
+  | { kind: 'ledger'; ledger: number }
+  | { kind: 'alarms' };
 
-/** Parses a topic name; undefined if it is not one of the four forms. Canonical decimal only. */
+/** Parses a topic name; undefined if it is not one of the five forms. Canonical decimal only. */
 export function parseTopic(name: string): Topic | undefined {
   if (name === TOPIC_BLOCKS) return { kind: 'blocks' };
+  if (name === TOPIC_ALARMS) return { kind: 'alarms' };
   if (name === TOPIC_FIREHOSE) return { kind: 'firehose' };
   if (name.startsWith(TOPIC_ACCOUNT_PREFIX)) {
     const s = name.slice(TOPIC_ACCOUNT_PREFIX.length);

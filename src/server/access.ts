@@ -23,6 +23,8 @@ export function topicAccess(topic: Topic, who: Identity | undefined, backend: No
   if (who === undefined) return ErrorCode.not_authenticated;
   const oversight = (who.roles & (ROLE_REGULATOR | ROLE_ADMIN)) !== 0;
   switch (topic.kind) {
+    case 'alarms':
+      return oversight ? 0 : ErrorCode.forbidden_topic;
     case 'firehose':
       // Every transaction and result: the regulator's stream, no one else's.
       return (who.roles & ROLE_REGULATOR) !== 0 ? 0 : ErrorCode.forbidden_topic;

@@ -25,8 +25,7 @@ import { Metrics, metricLines } from './metrics.js';
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES,
   SIGNATURE_BYTES, SUBMIT_FINAL, SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic,
-  readBlockEvent,
-  readRecordEvents,
+  readBlockEvent, readRecordEvents, TOPIC_ALARMS, type Topic, alarmFrame,
 } from '../protocol/wire.js';
 
 /** Failed authentication attempts a connection gets before it is closed. */
@@ -125,6 +124,7 @@ export class NodeServer {
   #verify: VerifySignature | undefined;
   #listening: Listening | undefined;
   #unsubscribeBlocks: () => void;
+  #unsubscribeAlarms: () => void;
   #nextConnId = 1;
   #recordSubscriptions = 0;
   #closing = false;
@@ -158,6 +158,7 @@ export class NodeServer {
     this.#app = createApp();
     this.#routes();
     this.#unsubscribeBlocks = this.backend.onBlock((b) => this.#onBlock(b), () => this.#recordSubscriptions > 0);
+    this.#unsubscribeAlarms = this.backend.onAlarm?.((a) => this.#onAlarm(a)) ?? (() => undefined);
     this.#loopDelay.enable();
     // Event-loop delay over windows of LOOP_WINDOW_MS: a figure "since start" never falls,
     // so it could not drive an alert. The last complete window is what /metrics shows.
@@ -191,6 +192,7 @@ export class NodeServer {
       server.#listening = await listen(server.#app, server.host, options.port ?? 0);
     } catch (e) {
       server.#unsubscribeBlocks();
+      server.#unsubscribeAlarms();
       throw e;
     }
     return server;
@@ -224,6 +226,7 @@ export class NodeServer {
     await this.#batcher.drain();
     if (this.#httpInFlight > 0) await new Promise<void>((resolve) => this.#httpIdle.push(resolve));
     this.#unsubscribeBlocks();
+    this.#unsubscribeAlarms();
     this.#loopDelay.disable();
     clearInterval(this.#loopWindowTimer);
     for (const c of [...this.#conns]) {
@@ -602,12 +605,12 @@ export class NodeServer {
         }
         ws.subscribe(uwsTopic);
         c.subscriptions++;
-        if (topic.kind !== 'blocks') { c.recordSubscriptions++; this.#recordSubscriptions++; }
+        if (carriesRecords(topic)) { c.recordSubscriptions++; this.#recordSubscriptions++; }
       }
     } else if (ws.isSubscribed(uwsTopic)) {
       ws.unsubscribe(uwsTopic);
       c.subscriptions--;
-      if (topic.kind !== 'blocks') { c.recordSubscriptions--; this.#recordSubscriptions--; }
+      if (carriesRecords(topic)) { c.recordSubscriptions--; this.#recordSubscriptions--; }
     }
     if (json) {
       this.#send(c, { json: { op: on ? 'subscribed' : 'unsubscribed', id: requestId, topic: name } });
@@ -746,6 +749,14 @@ export class NodeServer {
       const jt = JSON_TOPIC_PREFIX + topic;
       if (app.numSubscribers(jt) > 0) app.publish(jt, jsonText(eventJson(frame)), false);
     }
+  }
+
+  /** A consortium alarm to the `alarms` topic (binary event_alarm, or JSON `{op:"alarm",…}`). */
+  #onAlarm(alarm: Record<string, unknown>): void {
+    const app = this.#app;
+    if (app.numSubscribers(TOPIC_ALARMS) > 0) app.publish(TOPIC_ALARMS, alarmFrame(alarm), true);
+    const jt = JSON_TOPIC_PREFIX + TOPIC_ALARMS;
+    if (app.numSubscribers(jt) > 0) app.publish(jt, jsonText({ op: 'alarm', ...alarm }), false);
   }
 
   // ------------------------------------------------------------------------------------
@@ -888,6 +899,11 @@ export class NodeServer {
     const h = (this.backend.status() as { height?: unknown } | null)?.height;
     return typeof h === 'number' ? h : -1;
   }
+}
+
+/** Topics whose events need a block's records (the ledger then keeps them for the server). */
+function carriesRecords(topic: Topic): boolean {
+  return topic.kind !== 'blocks' && topic.kind !== 'alarms';
 }
 
 /** The JSON form of an event frame, for subscriptions made with JSON frames. */
