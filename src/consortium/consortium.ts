@@ -32,6 +32,8 @@ export const APPENDER_SIG_HEADER = 'Gmledger-Appender-Sig';
 const SIG_MESSAGE_BYTES = HEADER_BYTES + SIGNATURE_ENTRY_BYTES;
 /** Heights ahead of the local chain whose signatures are kept until the chain gets there. */
 const SIGS_AHEAD_MAX = 4096;
+/** Heights with signatures but no certificate yet, kept at most (the newest win). */
+const TALLIES_MAX = 8192;
 /** Local header hashes kept to check signatures that arrive after their block is final. */
 const HASHES_KEPT = 4096;
 /** Own signatures waiting to be published while NATS is unreachable. */
@@ -213,8 +215,10 @@ export class ConsortiumNode extends EventEmitter {
     }
     this.#js = jetstream(this.#nc);
     ledger.on('block', (e: BlockEvent) => this.#onBlock(e));
-    // Blocks applied while the ledger opened (catch-up) are signed now, from the store.
-    for (let h = ledger.finalHeight + 1; h <= ledger.durableHeight; h++) {
+    // Blocks applied while the ledger opened (catch-up) are signed now, from the store: the
+    // last HASHES_KEPT of them (a certificate of a later block makes every earlier one final).
+    const from = Math.max(ledger.finalHeight + 1, ledger.durableHeight - HASHES_KEPT + 1);
+    for (let h = from; h <= ledger.durableHeight; h++) {
       const b = await ledger.reader.getBlock(h);
       if (b) this.#onBlock({ height: h, header: b.headerBytes, signatures: b.signatures } as BlockEvent);
     }
@@ -281,6 +285,12 @@ export class ConsortiumNode extends EventEmitter {
   #count(height: number, hash: string, body: Uint8Array): void {
     let t = this.#tallies.get(height);
     if (!t) {
+      // Bounded while nothing certifies (a required signer down): the oldest heights go first.
+      if (this.#tallies.size >= TALLIES_MAX) {
+        const oldest = Math.min(...this.#tallies.keys());
+        if (oldest > height) return;
+        this.#tallies.delete(oldest);
+      }
       t = { byHash: new Map(), header: new Map(), verified: new Set() };
       this.#tallies.set(height, t);
     }
