@@ -153,8 +153,11 @@ function listenOnce(host: string, port: number): Promise<Server | undefined> {
   });
 }
 
-/** count distinct free ports on host, each held open until all are found. */
-async function freePorts(host: string, count: number): Promise<number[]> {
+/**
+ * `count` distinct ports free on `host`, below the ephemeral range, each held open until all
+ * are found (also used for the nodes of a local cluster).
+ */
+export async function freePorts(host: string, count: number): Promise<number[]> {
   const held: Server[] = [];
   const ports: number[] = [];
   try {

@@ -20,10 +20,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNatsCluster, type NatsCluster } from '../consortium/nats-cluster.js';
+import { freePorts, startNatsCluster, type NatsCluster } from '../consortium/nats-cluster.js';
 
 export interface LocalClusterOptions {
   /** 1..7 consortium nodes. */
@@ -89,10 +88,6 @@ const STDERR_TAIL_BYTES = 4_096;
 const LISTEN_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 10_000;
 const STATUS_TIMEOUT_MS = 5_000;
-/** As in nats-cluster.ts: below the ephemeral port range. */
-const PORT_LOW = 10_000;
-const PORT_HIGH = 32_000;
-const PORT_TRIES_MAX = 200;
 const NON_TERMINATING: ReadonlySet<NodeJS.Signals> = new Set(['SIGSTOP', 'SIGCONT']);
 
 const alive = new Set<ChildProcess>();
@@ -127,21 +122,6 @@ function checkOptions(o: LocalClusterOptions): void {
   if (o.cli !== undefined && (typeof o.cli !== 'string' || !existsSync(o.cli))) {
     throw new RangeError(`cli must be the path of gmledger's cli-start.js or cli.js, got ${JSON.stringify(o.cli)}`);
   }
-}
-
-/** A port free on HOST right now, in [PORT_LOW, PORT_HIGH), not among `taken`. */
-async function freePort(taken: ReadonlySet<number>): Promise<number> {
-  for (let tries = 0; tries < PORT_TRIES_MAX; tries++) {
-    const port = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW));
-    if (taken.has(port)) continue;
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen({ host: HOST, port, exclusive: true }, () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-  throw new Error(`no free port found on ${HOST}`);
 }
 
 /** One node's process state; `LocalNode` is its public face. */
@@ -370,9 +350,8 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   const [dirs, nats] = [made.value, started.value];
   let cluster: Cluster | undefined;
   try {
-    const ports = new Set<number>();
-    for (let k = 0; k < dirs.length; k++) ports.add(await freePort(ports));
-    const nodes = [...ports].map((port, k) => new NodeProc(k, dirs[k], port));
+    const ports = await freePorts(HOST, dirs.length);
+    const nodes = ports.map((port, k) => new NodeProc(k, dirs[k], port));
     const args = [
       '--nats', nats.urls.join(','), '--replicas', String(Math.min(3, natsServers)),
       '--block-ms', String(o.blockMs ?? BLOCK_MS_DEFAULT), ...(o.nodeArgs ?? []),
