@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// gmledger command line: `init <dir>` creates a chain, `verify <dir>` rechecks one offline,
-// `info <dir>` prints its tip. Exit code 0 on success, 1 on a failed check, 2 on bad usage.
+// gmledger command line: `init <dir>` creates a chain, `join` makes a consortium node's
+// directory from a genesis, `verify <dir>` rechecks one offline, `info <dir>` prints its tip.
+// Exit code 0 on success, 1 on a failed check, 2 on bad usage.
 
-import { initChain, initConsortium, CONSORTIUM_NODES_MAX } from './chain/init.js';
+import {
+  initChain, initConsortium, initGenesis, joinGenesis, readNodePublicKeys, CONSORTIUM_NODES_MAX,
+} from './chain/init.js';
 import { verifyChain } from './chain/verify.js';
 import { toHex } from './crypto/bytes.js';
 import { sm2Backend } from './crypto/sm2-backend.js';
@@ -20,6 +23,10 @@ const USAGE = `usage:
   gmledger init <dir> [--chain-id <u32>]   create a chain: keys (0600), config, genesis block
   gmledger init <dir> --nodes <n> [--quorum <q>] [--require-regulator]
                                            a consortium's chain: <dir>/node-1 … node-<n>, one per node
+  gmledger init <dir> --node-pub <a.pub>,<b.pub>,… [--quorum <q>] [--require-regulator]
+                                           a consortium's genesis from the nodes' public keys only
+  gmledger join <genesis dir> <node dir> --key <base>
+                                           a node's directory from a genesis and its own key pair
   gmledger verify <dir> [--threads <n>]    recheck the whole chain offline; names the first bad block
                                            (record signatures on <n> worker threads; default: all cores)
   gmledger info <dir>                      print the chain's config and tip
@@ -31,13 +38,23 @@ const USAGE = `usage:
 
 const SUBCOMMAND_USAGE: Record<string, string> = {
   init: 'usage: gmledger init <dir> [--chain-id <u32>] [--nodes <n> [--quorum <q>] [--require-regulator]]\n' +
+    '       gmledger init <dir> [--chain-id <u32>] --node-pub <file>[,<file>…] [--quorum <q>] [--require-regulator]\n' +
     '  create a chain in <dir> (missing or empty): keys (0600), config, genesis block\n' +
     `  --nodes <n>          a consortium's chain (docs/consortium.md): one genesis registering n node keys,\n` +
     '                       copied to <dir>/node-1 … <dir>/node-<n>, each with its own node key\n' +
     `                       (1..${CONSORTIUM_NODES_MAX})\n` +
+    '  --node-pub <files>   the key ceremony (docs/consortium.md, On separate machines): a genesis directory\n' +
+    '                       <dir> registering these node PUBLIC keys (gmledger keygen\'s <base>.pub; comma-\n' +
+    '                       separated, or repeat the option), holding no node private key; each organisation\n' +
+    '                       then runs gmledger join on a copy of it\n' +
     '  --quorum <q>         signatures that make a block final (default: more than two thirds of the nodes)\n' +
-    '  --require-regulator  node-1 is the regulator\'s node (it holds regulator.key): every certificate\n' +
-    '                       must carry its signature',
+    '  --require-regulator  node-1 (with --node-pub: the first key) is the regulator\'s node: every\n' +
+    '                       certificate must carry its signature',
+  join: 'usage: gmledger join <genesis dir> <node dir> --key <base>\n' +
+    '  an organisation\'s node directory (docs/consortium.md, On separate machines): copies the chain of\n' +
+    '  <genesis dir> (made by gmledger init --node-pub) to <node dir> with the node key pair <base>.key\n' +
+    '  (mode 0600) and <base>.pub from gmledger keygen <base>; the key must be one the genesis registered.\n' +
+    '  <node dir> gets no admin or regulator private key (only their .pub files)',
   verify: 'usage: gmledger verify <dir> [--threads <n>]\n' +
     '  recheck the whole chain offline; names the first bad block\n' +
     '  --threads <n>  verify record signatures on n worker threads, 1..256 (default: all cores)',
@@ -59,8 +76,8 @@ function intOption(name: string, v: string | undefined, min: number, max: number
   return Number(v);
 }
 
-/** The subcommand's options and its one positional <dir>, strictly: unknown options are errors. */
-function parseSub(cmd: string, args: string[], options: Record<string, { type: 'string' | 'boolean' }>) {
+/** The subcommand's options and positionals (`names`; default one <dir>), strictly: unknown options are errors. */
+function parseSub(cmd: string, args: string[], options: Record<string, Opt>, names = [defaultName(cmd)]) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -70,10 +87,17 @@ function parseSub(cmd: string, args: string[], options: Record<string, { type: '
     throw new Usage((e as Error).message);
   }
   if (parsed.values.help) return { help: true as const };
-  const [dir, ...extra] = parsed.positionals;
-  if (dir === undefined) throw new Usage(`${cmd} needs a <${cmd === 'keygen' ? 'file' : 'dir'}>`);
-  if (extra.length > 0) throw new Usage(`unexpected argument ${JSON.stringify(extra[0])}`);
-  return { help: false as const, dir, values: parsed.values as Record<string, string | boolean | undefined> };
+  const pos = parsed.positionals;
+  if (pos.length < names.length) throw new Usage(`${cmd} needs ${names.map((n) => `a <${n}>`).join(' and ')}`);
+  if (pos.length > names.length) throw new Usage(`unexpected argument ${JSON.stringify(pos[names.length])}`);
+  return { help: false as const, dir: pos[0], pos, values: parsed.values as Values };
+}
+
+type Opt = { type: 'string' | 'boolean'; multiple?: boolean };
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function defaultName(cmd: string): string {
+  return cmd === 'keygen' ? 'file' : 'dir';
 }
 
 /** `dir` must hold a chain (its RocksDB folder); otherwise say so, instead of a RocksDB error. */
@@ -83,11 +107,16 @@ async function needChain(dir: string): Promise<void> {
   }
 }
 
-async function init(dir: string, values: Record<string, string | boolean | undefined>): Promise<number> {
+async function init(dir: string, values: Values): Promise<number> {
   const chainId = intOption('chain-id', values['chain-id'] as string | undefined, 0, 0xffffffff);
   const nodes = intOption('nodes', values.nodes as string | undefined, 1, CONSORTIUM_NODES_MAX);
+  const nodePub = values['node-pub'] as string[] | undefined;
+  if (nodePub !== undefined) {
+    if (nodes !== undefined) throw new Usage('--nodes and --node-pub exclude each other');
+    return await initFromPublicKeys(dir, chainId, nodePub, values);
+  }
   if (nodes === undefined && (values.quorum !== undefined || values['require-regulator'] === true)) {
-    throw new Usage('--quorum and --require-regulator need --nodes');
+    throw new Usage('--quorum and --require-regulator need --nodes or --node-pub');
   }
   if (nodes !== undefined) {
     const quorum = intOption('quorum', values.quorum as string | undefined, 1, nodes);
@@ -108,7 +137,36 @@ async function init(dir: string, values: Record<string, string | boolean | undef
   return 0;
 }
 
-async function verify(dir: string, values: Record<string, string | boolean | undefined>): Promise<number> {
+/** `init --node-pub`: the key ceremony's genesis directory (no node private key in it). */
+async function initFromPublicKeys(dir: string, chainId: number | undefined, nodePub: string[], values: Values) {
+  const files = nodePub.flatMap((v) => v.split(',')).filter((f) => f !== '');
+  if (files.length < 1 || files.length > CONSORTIUM_NODES_MAX) {
+    throw new Usage(`--node-pub takes 1..${CONSORTIUM_NODES_MAX} files, got ${files.length}`);
+  }
+  const quorum = intOption('quorum', values.quorum as string | undefined, 1, files.length);
+  const nodePublicKeys = await readNodePublicKeys(files);
+  const requireRegulator = values['require-regulator'] === true;
+  const g = await initGenesis({ dir, chainId, nodePublicKeys, quorum, requireRegulator });
+  console.log(JSON.stringify({
+    dir, chainId: g.config.chainId, admin: toHex(g.admin.keyId), regulator: toHex(g.regulator.keyId),
+    genesisKey: toHex(g.genesisKeyId), nodes: files.map((file, k) => ({ pub: file, node: toHex(g.nodeKeyIds[k]) })),
+    consortium: g.config.consortium,
+    keys: `${dir}/keys/admin.key, regulator.key (mode 0600); no node key: each organisation runs gmledger join`,
+  }, null, 2));
+  return 0;
+}
+
+/** `join`: an organisation's node directory from the genesis directory and its own key pair. */
+async function joinCommand(from: string, dir: string, values: Values): Promise<number> {
+  const key = values.key as string | undefined;
+  if (key === undefined) throw new Usage('join needs --key <base> (the node key pair from gmledger keygen <base>)');
+  const node = await joinGenesis({ from, dir, keyBase: key });
+  console.log(JSON.stringify({ dir, from, nodeKeyId: toHex(node.keyId), keys: `${dir}/keys/node.key (mode 0600)` },
+    null, 2));
+  return 0;
+}
+
+async function verify(dir: string, values: Values): Promise<number> {
   const threads = intOption('threads', values.threads as string | undefined, 1, 256) ?? availableParallelism();
   await needChain(dir);
   const started = Date.now();
@@ -182,13 +240,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const options: Record<string, { type: 'string' | 'boolean' }> = cmd === 'init' ? {
+    const options: Record<string, Opt> = cmd === 'init' ? {
       'chain-id': { type: 'string' }, nodes: { type: 'string' }, quorum: { type: 'string' },
-      'require-regulator': { type: 'boolean' },
-    } : cmd === 'verify' ? { threads: { type: 'string' } } : {};
-    const p = parseSub(cmd, rest, options);
+      'require-regulator': { type: 'boolean' }, 'node-pub': { type: 'string', multiple: true },
+    } : cmd === 'verify' ? { threads: { type: 'string' } } : cmd === 'join' ? { key: { type: 'string' } } : {};
+    const p = parseSub(cmd, rest, options, cmd === 'join' ? ['genesis dir', 'node dir'] : undefined);
     if (p.help) { console.log(sub); return 0; }
     if (cmd === 'init') return await init(p.dir, p.values);
+    if (cmd === 'join') return await joinCommand(p.pos[0], p.pos[1], p.values);
     if (cmd === 'keygen') return await keygen(p.dir);
     return cmd === 'verify' ? await verify(p.dir, p.values) : await info(p.dir);
   } catch (e) {

@@ -2,15 +2,18 @@
 // 0) that registers the admin (self-signed bootstrap), regulator and node keys on-chain.
 
 import { randomInt } from 'node:crypto';
-import { cp, mkdir, writeFile, access } from 'node:fs/promises';
+import { cp, mkdir, writeFile, access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RocksDb, WriteBatch } from '../../native/rocksdb.js';
-import { ROLE_ADMIN, ROLE_NODE, ROLE_REGULATOR } from '../codec/record.js';
-import { toHex } from '../crypto/bytes.js';
-import { META_CONFIG } from '../store/store.js';
+import { ROLE_ADMIN, ROLE_NODE, ROLE_REGULATOR, RECORD_BYTES, decode } from '../codec/record.js';
+import { decodeBlock } from '../codec/block.js';
+import { quorumDefault } from '../codec/certificate.js';
+import { equalBytes, fromHex, toHex } from '../crypto/bytes.js';
+import { sm2Backend } from '../crypto/sm2-backend.js';
+import { META_CONFIG, blockKey } from '../store/store.js';
 import { Ledger, type ChainConfig } from '../ledger/ledger.js';
-import { type ConsortiumConfig, readChainConfig } from '../ledger/config.js';
-import { type Signer, generateSigner, records } from '../codec/builders.js';
+import { type ConsortiumConfig, readChainConfig, readPrivateKeyFile } from '../ledger/config.js';
+import { type Signer, generateSigner, keyIdOf, records, signerFromKeyPair } from '../codec/builders.js';
 import type { RecordVerifier } from '../ledger/verify.js';
 
 export interface InitOptions {
@@ -24,8 +27,10 @@ export interface InitOptions {
   /** Block clock for the genesis block (default Date.now). */
   clock?: () => number;
   /** A consortium's chain: the other nodes' keys, registered with the node role at genesis. */
-  otherNodes?: Signer[];
+  otherNodes?: Pick<Signer, 'publicKey'>[];
   consortium?: ConsortiumConfig;
+  /** false: `node` only signs the genesis block; its key is not written (initGenesis). */
+  writeNodeKey?: boolean;
 }
 
 export interface InitResult {
@@ -50,7 +55,8 @@ export async function initChain(options: InitOptions): Promise<InitResult> {
   const regulator = options.regulator ?? generateSigner();
   const node = options.node ?? generateSigner();
   await mkdir(join(dir, 'keys'), { recursive: true, mode: 0o700 });
-  for (const [name, s] of [['admin', admin], ['regulator', regulator], ['node', node]] as const) {
+  const written = options.writeNodeKey === false ? [] : [['node', node] as const];
+  for (const [name, s] of [['admin', admin], ['regulator', regulator], ...written] as const) {
     await writeFile(join(dir, 'keys', `${name}.key`), toHex(s.privateKey) + '\n', { mode: 0o600 });
     await writeFile(join(dir, 'keys', `${name}.pub`), toHex(s.publicKey) + '\n', { mode: 0o644 });
   }
@@ -168,5 +174,154 @@ export async function joinNodeDir(o: { from: string; dir: string; node?: Signer 
   await writeFile(join(o.dir, 'keys', 'node.key'), toHex(node.privateKey) + '\n', { mode: 0o600 });
   await writeFile(join(o.dir, 'keys', 'node.pub'), toHex(node.publicKey) + '\n', { mode: 0o644 });
   await writeConfig(o.dir, { ...config, nodeKeyId: toHex(node.keyId), nodePublicKey: toHex(node.publicKey) }, false);
+  return node;
+}
+
+/**
+ * A node's public key from a file as `gmledger keygen <base>` writes `<base>.pub`: 130 hex
+ * digits (65 bytes, 04 ‖ x ‖ y), a point on the SM2 curve. Errors name the file.
+ */
+export async function readPublicKeyFile(file: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`${file}: cannot read the public key (${why})`, { cause: err });
+  }
+  if (!/^04[0-9a-fA-F]{128}$/.test(text)) {
+    throw new Error(`${file}: not an SM2 public key (expected 130 hex digits starting 04, as gmledger keygen ` +
+      `writes to <base>.pub; found ${text.length === 0 ? 'an empty file' : `${text.length} characters`})`);
+  }
+  const publicKey = fromHex(text);
+  if (!sm2Backend.validatePublicKey(publicKey)) throw new Error(`${file}: not a point on the SM2 curve`);
+  return publicKey;
+}
+
+/** The node public keys of `files` (readPublicKeyFile), 1..CONSORTIUM_NODES_MAX, no key twice. */
+export async function readNodePublicKeys(files: string[]): Promise<Uint8Array[]> {
+  if (files.length < 1 || files.length > CONSORTIUM_NODES_MAX) {
+    throw new RangeError(`a consortium has 1..${CONSORTIUM_NODES_MAX} node keys, got ${files.length}`);
+  }
+  const keys: Uint8Array[] = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const publicKey = await readPublicKeyFile(file);
+    const hex = toHex(publicKey);
+    const first = seen.get(hex);
+    if (first !== undefined) {
+      throw new Error(`${file}: ${first === file ? 'given twice' : `the same node key as ${first}`} ` +
+        '(each node needs its own key)');
+    }
+    seen.set(hex, file);
+    keys.push(publicKey);
+  }
+  return keys;
+}
+
+export interface GenesisInitOptions {
+  /** Made here: the genesis directory (chain, admin and regulator keys; no node key). */
+  dir: string;
+  /** The organisations' node public keys (65 bytes each), registered with ROLE_NODE. */
+  nodePublicKeys: Uint8Array[];
+  chainId?: number;
+  /** Default: more than two thirds of the given node keys, written into the config. */
+  quorum?: number;
+  /** The first node key is the regulator's node: every certificate must carry its signature. */
+  requireRegulator?: boolean;
+  clock?: () => number;
+}
+
+export interface GenesisInitResult {
+  config: ChainConfig;
+  admin: Signer;
+  regulator: Signer;
+  /** The one-off key that signed the genesis block; its private key was never written. */
+  genesisKeyId: Uint8Array;
+  nodeKeyIds: Uint8Array[];
+}
+
+/**
+ * A consortium's genesis from the organisations' node PUBLIC keys (the key ceremony,
+ * docs/consortium.md "On separate machines"). The genesis block registers the admin, the
+ * regulator, a one-off genesis key and the node keys. The genesis key signs block 0 (a block
+ * signature must be by a key with the node role after the block) and is then forgotten: its
+ * private key exists only in this process. It stays a registered node key that never signs,
+ * so the quorum is written into the config, computed over the organisations' keys only.
+ * Each organisation then makes its node directory with joinGenesis.
+ */
+export async function initGenesis(o: GenesisInitOptions): Promise<GenesisInitResult> {
+  const n = o.nodePublicKeys.length;
+  if (n < 1 || n > CONSORTIUM_NODES_MAX) {
+    throw new RangeError(`a consortium has 1..${CONSORTIUM_NODES_MAX} node keys, got ${n}`);
+  }
+  const ids = o.nodePublicKeys.map((pk) => keyIdOf(pk));
+  const unique = new Set(ids.map((id) => toHex(id)));
+  if (unique.size !== n) throw new Error('the same node key is given twice (each node needs its own)');
+  if (o.quorum !== undefined && (!Number.isSafeInteger(o.quorum) || o.quorum < 1 || o.quorum > n)) {
+    throw new RangeError(`quorum must be an integer in 1..${n} (the nodes), got ${String(o.quorum)}`);
+  }
+  const consortium: ConsortiumConfig = {
+    quorum: o.quorum ?? quorumDefault(n),
+    ...(o.requireRegulator === true ? { required: [toHex(ids[0])] } : {}),
+  };
+  const genesis = generateSigner();
+  const r = await initChain({
+    dir: o.dir, chainId: o.chainId, node: genesis, writeNodeKey: false, clock: o.clock, consortium,
+    otherNodes: o.nodePublicKeys.map((publicKey) => ({ publicKey })),
+  });
+  genesis.privateKey.fill(0);
+  return { config: r.config, admin: r.admin, regulator: r.regulator, genesisKeyId: genesis.keyId, nodeKeyIds: ids };
+}
+
+
+/** The ROLE_NODE public keys that `dir`'s genesis block registers, and its config. */
+async function genesisNodeKeys(dir: string): Promise<{ config: ChainConfig; keys: Uint8Array[] }> {
+  const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false, readOnly: true });
+  try {
+    const config = await readChainConfig(db, dir);
+    const raw = await db.get(blockKey(0));
+    if (!raw) throw new Error(`${dir}: the chain has no genesis block`);
+    const b = decodeBlock(raw);
+    const keys: Uint8Array[] = [];
+    for (let i = 0; i < b.count; i++) {
+      const rec = decode(b.records, i * RECORD_BYTES);
+      const body = rec.body as { publicKey?: Uint8Array; roles?: number };
+      if (rec.kind === 'register_key' && b.codes[i] === 0 && ((body.roles ?? 0) & ROLE_NODE) !== 0) {
+        keys.push(body.publicKey!);
+      }
+    }
+    return { config, keys };
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * An organisation's node directory from a received genesis directory and its own key pair
+ * (`<keyBase>.key`, mode 0600, and `<keyBase>.pub`, as gmledger keygen writes them): the
+ * key must be a node key that the genesis registered. The node directory gets the chain,
+ * keys/node.key and node.pub, and only the public keys of the admin and the regulator.
+ */
+export async function joinGenesis(o: { from: string; dir: string; keyBase: string }): Promise<Signer> {
+  const privateKey = await readPrivateKeyFile(`${o.keyBase}.key`, 'make it with gmledger keygen');
+  const publicKey = await readPublicKeyFile(`${o.keyBase}.pub`);
+  if (!equalBytes(sm2Backend.getPublicKey(privateKey), publicKey)) {
+    throw new Error(`${o.keyBase}.key and ${o.keyBase}.pub are not one key pair`);
+  }
+  const node = signerFromKeyPair({ privateKey, publicKey });
+  if (!(await exists(join(o.from, 'db')))) throw new Error(`${o.from} holds no gmledger chain`);
+  const { config, keys } = await genesisNodeKeys(o.from);
+  if (!config.consortium) throw new Error(`${o.from} is not a consortium's chain`);
+  if (!keys.some((k) => equalBytes(k, publicKey))) {
+    throw new Error(`${o.keyBase}.pub (key ${toHex(node.keyId)}) is not a node key of the genesis in ${o.from}: ` +
+      'send this .pub file to the founder before gmledger init ' +
+      '(a node added later: docs/consortium.md, Adding a node)');
+  }
+  await joinNodeDir({ from: o.from, dir: o.dir, node });
+  for (const name of ['admin', 'regulator']) {
+    const pub = join(o.from, 'keys', `${name}.pub`);
+    if (await exists(pub)) await cp(pub, join(o.dir, 'keys', `${name}.pub`));
+  }
   return node;
 }

@@ -58,7 +58,15 @@ export async function readChainConfig(db: RocksDb, dir: string): Promise<ChainCo
  * saying what to do: the key signs every block header.
  */
 export async function readNodeKey(dir: string): Promise<Uint8Array> {
-  const file = join(dir, 'keys', 'node.key');
+  return readPrivateKeyFile(join(dir, 'keys', 'node.key'),
+    'it is made by gmledger init, or pass LedgerOptions.nodePrivateKey');
+}
+
+/**
+ * An SM2 private key file (64 hex characters) that only its owner can read; `origin` says
+ * where such a file comes from, for the message when it cannot be read.
+ */
+export async function readPrivateKeyFile(file: string, origin: string): Promise<Uint8Array> {
   let mode: number;
   let text: string;
   try {
@@ -66,8 +74,7 @@ export async function readNodeKey(dir: string): Promise<Uint8Array> {
     text = (await readFile(file, 'utf8')).trim();
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new Error(`${file}: cannot read the node key (${why}); ` +
-      'it is made by gmledger init, or pass LedgerOptions.nodePrivateKey', { cause: err });
+    throw new Error(`${file}: cannot read the node key (${why}); ${origin}`, { cause: err });
   }
   if ((mode & 0o077) !== 0) {
     const octal = (mode & 0o777).toString(8);
