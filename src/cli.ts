@@ -32,6 +32,7 @@ const USAGE = `usage:
   gmledger info <dir>                      print the chain's config and tip
   gmledger keygen <file>                   make an SM2 key pair: <file>.key (0600) and <file>.pub
   gmledger start [--dir <dir>] [--host <h>] [--port <p>] ...   run a node (--help for all options)
+  gmledger config [start options]          print the configuration start would use (flags, env, --config file)
   gmledger bench [...]                     the load harness (--help for all options)
   gmledger cluster up [--nodes <n>] ...    a local consortium: nats-servers and nodes (--help for all options)
   gmledger --help | --version               (every subcommand takes -h/--help)`;
@@ -230,6 +231,7 @@ async function main(argv: string[]): Promise<number> {
     const code = await (await import('./server/cli-start.js')).startCommand(rest);
     process.exit(Number(process.exitCode ?? code));
   }
+  if (cmd === 'config') return (await import('./server/cli-start.js')).configCommand(rest);
   if (cmd === 'bench') process.exit(await (await import('../bench/load.js')).benchCommand(rest));
   if (cmd === 'cluster') process.exit(await (await import('./server/cli-cluster.js')).clusterCommand(rest));
   if (cmd === '--help' || cmd === '-h') { console.log(USAGE); return 0; }

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, headers } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { RocksDb } from '../dist/native/rocksdb.js';
+import { META_POSITION } from '../dist/src/store/store.js';
 import { initConsortium, joinNodeDir } from '../dist/src/chain/init.js';
 import { verifyChain } from '../dist/src/chain/verify.js';
 import { records, type Signer } from '../dist/src/codec/builders.js';
@@ -190,6 +192,30 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium: three nodes on one JetStream 
     expect(node.status().members).toContain(toHex(fourth.keyId));
     await until('node 4 counted in a certificate', () => (node.lastSigned.get(toHex(fourth.keyId)) ?? -1) >= r[0].height!);
     expect(alarms[0].filter((x) => x.node === toHex(fourth.keyId))).toEqual([]);
+  }, LONG);
+
+  it('a restarted node resumes at its stored stream position, so the stream may be trimmed before it', async () => {
+    await nodes[1].close();
+    const db = await RocksDb.open(join(dirs[1], 'db'), { createIfMissing: false, readOnly: true });
+    const raw = await db.get(META_POSITION);
+    await db.close();
+    expect(raw).toBeDefined();
+    const position = Number(Buffer.from(raw!).readBigUInt64LE(8));
+    // Every message before node 2's position goes: a replay from the stream's start is now impossible.
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.purge(`gmledger-${chainId}`, { seq: position });
+      expect((await jsm.streams.info(`gmledger-${chainId}`)).state.first_seq).toBe(position);
+    } finally {
+      await nc.close();
+    }
+    nodes[1] = await openConsortiumLedger({ dir: dirs[1], blockMaxMs: 50 }, { servers: cluster.urls });
+    const r = await nodes[1].ledger.submit([anchor()], { final: true });
+    expect(r[0].name).toBe('ok');
+    await until('node 1 at that block', () => nodes[0].ledger.durableHeight >= r[0].height!);
+    const [a, b] = await Promise.all([nodes[0].ledger.getBlock(r[0].height!), nodes[1].ledger.getBlock(r[0].height!)]);
+    expect(toHex(b!.headerBytes)).toBe(toHex(a!.headerBytes));
   }, LONG);
 
   it('the honest nodes\' chains pass verify', async () => {

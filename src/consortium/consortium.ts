@@ -65,6 +65,8 @@ export interface ConsortiumOptions {
 }
 
 /** Signatures seen for one height: by header hash, by signer; `verified` holds `<hash>.<id>` checked. */
+type SequencerArgs = Parameters<NonNullable<LedgerOptions['sequencer']>>;
+
 interface Tally { byHash: Map<string, Map<string, Uint8Array>>; header: Map<string, Uint8Array>; verified: Set<string> }
 
 /**
@@ -138,10 +140,7 @@ export class ConsortiumNode extends EventEmitter {
   }
 
   /** LedgerOptions.sequencer: the shared stream, with re-admission and this node's identity on each batch. */
-  sequencer(
-    tip: { height: number; timeMs: number }, sink: Parameters<NonNullable<LedgerOptions['sequencer']>>[1],
-    o: Parameters<NonNullable<LedgerOptions['sequencer']>>[2],
-  ): LedgerSequencer {
+  sequencer(tip: SequencerArgs[0], sink: SequencerArgs[1], o: SequencerArgs[2]): LedgerSequencer {
     if (!o.config.consortium) {
       throw new Error('this chain is not a consortium\'s (its config has no consortium section: ' +
         'make one with gmledger init --nodes <n>)');
@@ -153,6 +152,8 @@ export class ConsortiumNode extends EventEmitter {
     return new JetStreamSequencer({
       nc: this.#nc, stream: `gmledger-${this.#chainId}`, subject: `gmledger.${this.#chainId}.batches`,
       height: tip.height, timeMs: tip.timeMs, sink, blockMaxRecords: o.blockMaxRecords, blockMaxMs: o.blockMaxMs,
+      // Where this node's chain left the stream (stored with its tip block): no replay.
+      startSeq: tip.position,
       replicas: this.#o.replicas, ackTimeoutMs: this.#o.ackTimeoutMs,
       appenderHeaders: (digest) => this.#appenderHeaders(digest),
       admit: async (records, n, headers) => {

@@ -177,6 +177,11 @@ export class JetStreamSequencer implements LedgerSequencer {
     const info = await this.#stream(nc);
     this.#js = jetstream(nc);
     const startSeq = o.startSeq ?? this.#planReplay(info);
+    const { first_seq: first, last_seq: last } = info.state;
+    if (o.startSeq !== undefined && (startSeq > last + 1 || (startSeq <= last && startSeq < first))) {
+      throw new Error(`JetStreamSequencer: stream ${o.stream} holds messages ${first}..${last}; ` +
+        `this chain resumes at ${startSeq}: not this chain's stream, or trimmed past this node`);
+    }
     this.#reader = new StreamReader({
       nc, stream: o.stream, startSeq,
       onMessage: (m) => {
@@ -450,7 +455,7 @@ export class JetStreamSequencer implements LedgerSequencer {
     }
     const t = Number(m.timestampNanos / 1_000_000n);
     if (isTick(m)) {
-      if (this.#cutRule(this.#open, 0, t).before) this.#cut();
+      if (this.#cutRule(this.#open, 0, t).before) this.#cut(m.seq + 1);
       else this.#armTick();
       return undefined;
     }
@@ -460,7 +465,7 @@ export class JetStreamSequencer implements LedgerSequencer {
       return undefined;
     }
     const rule = this.#cutRule(this.#open, n, t);
-    if (rule.before) this.#cut();
+    if (rule.before) this.#cut(m.seq);
     if (!this.#o.admit) {
       this.#join(m, n, t, rule.fills, undefined);
       return undefined;
@@ -495,7 +500,7 @@ export class JetStreamSequencer implements LedgerSequencer {
       this.#stop(err as Error);
       return;
     }
-    if (fills) this.#cut();
+    if (fills) this.#cut(m.seq + 1);
   }
 
   /**
@@ -553,7 +558,8 @@ export class JetStreamSequencer implements LedgerSequencer {
   }
 
   /** Cuts the open block: commits it to the sink, then settles its appends once durable. */
-  #cut(): void {
+  /** `next`: the stream sequence the block after this one starts at (stored with the block). */
+  #cut(next: number): void {
     const block = this.#open;
     if (!block) return;
     this.#open = undefined;
@@ -564,7 +570,8 @@ export class JetStreamSequencer implements LedgerSequencer {
     const records = block.batches.length === 1 ? block.batches[0] :
       block.batches.length === 0 ? new Uint8Array(0) : concat(block.batches, block.count);
     try {
-      this.#sink.commit({ height: block.height, timeMs: block.timeMs, records, count: block.count }, block.chunks)
+      const entry = { height: block.height, timeMs: block.timeMs, records, count: block.count, position: next };
+      this.#sink.commit(entry, block.chunks)
         .then(block.done.resolve, block.done.reject);
     } catch (err) {
       block.done.reject(err as Error);

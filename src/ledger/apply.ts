@@ -14,6 +14,11 @@ export interface LogEntry {
   /** count × 256 bytes; every linked chain closes inside the block. */
   records: Uint8Array;
   count: number;
+  /**
+   * A replicated sequencer's position: the stream sequence the next block starts at. Stored
+   * with the block, so a restart resumes there instead of replaying the stream.
+   */
+  position?: number;
 }
 
 export interface AppliedBlock {

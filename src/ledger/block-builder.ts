@@ -12,7 +12,7 @@ import { encodeBlock, encodeHeader, headerHash, packDigests, signHeader } from '
 import type { Signer } from '../crypto/signer.js';
 import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
 import {
-  LOCATION_BYTES, META_TIP, P_REFUSED, P_TX, type RocksDb, blockKey, encodeTip, idKey, writeLocation,
+  LOCATION_BYTES, META_POSITION, META_TIP, P_REFUSED, P_TX, type RocksDb, blockKey, encodeTip, idKey, writeLocation,
 } from '../store/store.js';
 import { BlockApply, type LogEntry } from './apply.js';
 import { assert } from './assert.js';
@@ -158,6 +158,12 @@ export class BlockBuilder implements BlockSink {
     const { height, records } = entry;
     wb.put(blockKey(height), encodeBlock(header, signatures, records, codes));
     wb.put(META_TIP, encodeTip(height, entry.timeMs, hash));
+    if (entry.position !== undefined) {
+      const v = wb.alloc(16);
+      v.writeBigUInt64LE(BigInt(height), 0);
+      v.writeBigUInt64LE(BigInt(entry.position), 8);
+      wb.put(META_POSITION, v);
+    }
     // Transfers the state machine refused are on the chain but not in the transfer table:
     // a small index keeps them findable by id. Applied transfers are never indexed here.
     for (let i = 0; i < codes.length; i++) {

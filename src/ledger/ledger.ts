@@ -15,7 +15,9 @@ import { toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
 import { sm2Backend } from '../crypto/sm2-backend.js';
 import { type Signer, signerFromKeyPair } from '../crypto/signer.js';
-import { META_FINAL, P_CERTIFICATE, P_EVIDENCE, RocksDb, WriteBatch, heightKey } from '../store/store.js';
+import {
+  META_FINAL, META_POSITION, P_CERTIFICATE, P_EVIDENCE, RocksDb, WriteBatch, heightKey,
+} from '../store/store.js';
 import { Admission } from './admission.js';
 import { BlockBuilder, type BlockEvent } from './block-builder.js';
 import { Checkpoints, recover } from './checkpoint.js';
@@ -68,7 +70,7 @@ export interface LedgerOptions {
    * Started by open, closed by close.
    */
   sequencer?: (
-    tip: { height: number; timeMs: number }, sink: BlockSink,
+    tip: { height: number; timeMs: number; position?: number }, sink: BlockSink,
     options: {
       blockMaxRecords?: number; blockMaxMs?: number; admission: Admission; state: LedgerState;
       config: ChainConfig; node: Signer;
@@ -103,6 +105,14 @@ export interface SubmitResult {
 interface Parts {
   db: RocksDb; state: LedgerState; seal: SealWorker; admission: Admission;
   builder: BlockBuilder; sequencer: LedgerSequencer; reader: LedgerReader; checkpoints: Checkpoints;
+}
+
+/** The stored sequencer position, if it belongs to the tip (written with the tip's block). */
+async function readPosition(db: RocksDb, tipHeight: number | undefined): Promise<number | undefined> {
+  const raw = await db.get(META_POSITION);
+  if (!raw || tipHeight === undefined) return undefined;
+  const b = Buffer.from(raw);
+  return Number(b.readBigUInt64LE(0)) === tipHeight ? Number(b.readBigUInt64LE(8)) : undefined;
 }
 
 export class Ledger extends EventEmitter {
@@ -173,7 +183,8 @@ export class Ledger extends EventEmitter {
       if (tip && options.genesis === true) throw new Error(`${dir} already has a genesis block`);
       await started;
       const finalRaw = await db.get(META_FINAL);
-      ledger = Ledger.#assemble(dir, config, node, options, { db, state, seal, checkpoints }, tip);
+      const position = await readPosition(db, tip?.height);
+      ledger = Ledger.#assemble(dir, config, node, options, { db, state, seal, checkpoints }, tip, position);
       if (finalRaw && options.finality === 'certified') {
         const certified = Number(Buffer.from(finalRaw).readBigUInt64LE(0));
         ledger.#finalHeight = Math.min(certified, ledger.#p.builder.durableHeight);
@@ -191,7 +202,8 @@ export class Ledger extends EventEmitter {
   }
 
   static #assemble(dir: string, config: ChainConfig, node: Signer, options: LedgerOptions,
-    p: Pick<Parts, 'db' | 'state' | 'seal' | 'checkpoints'>, tip: Awaited<ReturnType<typeof recover>>): Ledger {
+    p: Pick<Parts, 'db' | 'state' | 'seal' | 'checkpoints'>, tip: Awaited<ReturnType<typeof recover>>,
+    position?: number): Ledger {
     const start = tip ?? { height: -1, timeMs: 0, hash: new Uint8Array(DIGEST_BYTES) };
     const txHashIndex = options.txHashIndex ?? false;
     // The builder's and the reader's callbacks reach `ledger`, made last: they only run once it exists.
@@ -203,7 +215,7 @@ export class Ledger extends EventEmitter {
     const sizes = { blockMaxRecords: options.blockMaxRecords, blockMaxMs: options.blockMaxMs };
     const verifier = options.verifier ?? sm2RecordVerifier();
     const admission = new Admission(config.chainId, config.alg, (b, o) => p.state.keyById(b, o), verifier);
-    const sequencer = options.sequencer?.({ height: start.height, timeMs: start.timeMs }, builder, {
+    const sequencer = options.sequencer?.({ height: start.height, timeMs: start.timeMs, position }, builder, {
       ...sizes, admission, state: p.state, config, node,
     }) ??
       new LocalSequencer({ height: start.height, timeMs: start.timeMs, sink: builder, ...sizes, clock: options.clock });

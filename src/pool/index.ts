@@ -1,11 +1,13 @@
 // A pool of worker threads for SM2 batch verification (piscina). Each worker loads the
-// WASM core once. A batch is split into one part per thread, each part packed into its own
-// buffer (packBatch layout) and transferred — never JSON, never copied twice.
+// WASM core once. A batch is grouped by signer key (key-order.ts), then split into one part
+// per thread, each part packed into its own buffer (packBatch layout) and transferred —
+// never JSON, never copied twice.
 
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { packBatch, SM2_BATCH_MAX, type VerifyBatchItem } from '../crypto/sm2.js';
 import { workerExecArgv } from './exec-argv.js';
+import { keyOrder } from './key-order.js';
 
 export interface VerifyPoolOptions {
   /** Worker threads; default os.availableParallelism(). */
@@ -44,6 +46,7 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     execArgv: workerExecArgv(),
   });
   let closed = false;
+  let outstanding = 0; // parts sent to the workers and not yet answered
 
   async function runPacked(packed: Uint8Array, count: number): Promise<Uint8Array> {
     if (closed) throw new Error('verify pool is closed');
@@ -51,8 +54,13 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     const own = packed.byteOffset === 0 && packed.byteLength === packed.buffer.byteLength &&
       packed.buffer instanceof ArrayBuffer ? packed : packed.slice();
     const buffer = own.buffer as ArrayBuffer;
-    const out = (await piscina.run({ buffer, count }, { transferList: [buffer] })) as ArrayBuffer;
-    return new Uint8Array(out);
+    outstanding++;
+    try {
+      const out = (await piscina.run({ buffer, count }, { transferList: [buffer] })) as ArrayBuffer;
+      return new Uint8Array(out);
+    } finally {
+      outstanding--;
+    }
   }
 
   return {
@@ -62,17 +70,25 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
       if (items.length > SM2_BATCH_MAX) {
         throw new RangeError(`batch of ${items.length} items exceeds SM2_BATCH_MAX (${SM2_BATCH_MAX})`);
       }
-      const parts = Math.max(1, Math.min(threads, Math.floor(items.length / minPart)));
+      // Grouped by key first (key-order.ts): parts and the core's chunks then share as few
+      // keys as possible, and per-key work is not repeated in every part.
+      const order = keyOrder(items);
+      const sorted = order ? Array.from(order, (k) => items[k]) : items;
+      // Split only over idle threads: a part that must queue behind another batch's gains
+      // no latency, and every extra part repeats the batch equation's fixed work.
+      const parts = Math.max(1, Math.min(threads - outstanding, Math.floor(items.length / minPart)));
       const per = Math.ceil(items.length / parts);
       const jobs: Promise<Uint8Array>[] = [];
-      for (let at = 0; at < items.length; at += per) {
-        const part = items.slice(at, at + per);
+      for (let at = 0; at < sorted.length; at += per) {
+        const part = sorted.slice(at, at + per);
         jobs.push(runPacked(packBatch(part), part.length));
       }
       const results = await Promise.all(jobs);
       const out: boolean[] = new Array(items.length);
       let i = 0;
-      for (const r of results) for (let j = 0; j < r.length; j++) out[i++] = r[j] === 1;
+      for (const r of results) {
+        for (let j = 0; j < r.length; j++, i++) out[order ? order[i] : i] = r[j] === 1;
+      }
       return out;
     },
     verifyPacked(packed: Uint8Array, count: number): Promise<Uint8Array> {

@@ -18,6 +18,14 @@ import { measureVerifier } from '../pipeline/verify-metrics.js';
 import { availableParallelism } from 'node:os';
 import type { Alarm, ConsortiumNode } from '../consortium/consortium.js';
 import type { RecordVerifier } from '../ledger/verify.js';
+import { PACKAGE_VERSION } from '../protocol/version.js';
+import {
+  optionsFromArgv, optionsFromEnv, readConfigFile, type RawOptions, type Source,
+} from './config-file.js';
+import {
+  createLogger, defaultLogFormat, LOG_FORMATS, LOG_LEVELS, pinoNodeLog, toNodeLog,
+  type LogFormat, type LogLevel, type NodeLog,
+} from './log.js';
 
 export const DEFAULT_PORT = 7300;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -57,7 +65,18 @@ export const START_USAGE = `usage: gmledger start [options]
   --verify-threads <n>  verify SM2 signatures on n worker threads (default: one per core when there
                         are 2 or more; 0 = on the main thread)
   --backend memory      MEASUREMENT ONLY: serve the network layer over an in-memory stand-in
-                        (no state machine, nothing persisted) to separate network cost from ledger cost`;
+                        (no state machine, nothing persisted) to separate network cost from ledger cost
+  --log-level <level>   trace, debug, info (default), warn or error
+  --log-format <f>      json (JSON lines on stderr; the default unless stderr is a terminal) or pretty
+  --config <file.toml>  read options from a TOML file: the option names without --, e.g. port = 7301,
+                        nats = ["nats://a:4222"], limit = { QUEUE_RECORDS_MAX = 65536 }
+Every option can also be set as an environment variable GMLEDGER_<NAME> (GMLEDGER_BLOCK_MS=10,
+GMLEDGER_GATEWAY=<hex>,<hex>; GMLEDGER_CONFIG for --config). Precedence: flags > environment >
+file > defaults. gmledger config [options] prints the result without starting.`;
+
+export const CONFIG_USAGE = `usage: gmledger config [start options]
+  print the configuration gmledger start would run with, as JSON: each option's value and its
+  source (default, file, env or flag); starts nothing. The options are gmledger start's (--help there)`;
 
 export interface StartOptions {
   dir: string;
@@ -77,75 +96,141 @@ export interface StartOptions {
   /** Consortium: the NATS cluster's client URLs. */
   nats?: string[];
   replicas?: number;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
 }
 
-export function parseStartArgs(argv: string[]): StartOptions {
-  const o: StartOptions = { dir: DEFAULT_DIR, host: DEFAULT_HOST, port: DEFAULT_PORT, gateways: [], limits: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = (v: string, max = Number.MAX_SAFE_INTEGER, min = 0) => {
-      if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
-        throw new Error(`${a} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+const NUMBER_OPTIONS: Record<string, { key: keyof StartOptions; max: number; min?: number }> = {
+  port: { key: 'port', max: 65535 },
+  'chain-id': { key: 'chainId', max: 0xffffffff },
+  'block-ms': { key: 'blockMs', max: 60_000 },
+  'verify-threads': { key: 'verifyThreads', max: 64 },
+  'block-records': { key: 'blockRecords', max: 1 << 16, min: 1 },
+  replicas: { key: 'replicas', max: 5, min: 1 },
+};
+
+function integer(label: string, v: string, max: number, min = 0): number {
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new Error(`${label} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return Number(v);
+}
+
+function oneOf<T extends string>(label: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new Error(`${label} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+/** Sets one option from one value (an occurrence of its flag); `label` names it in errors. */
+function applyOption(o: StartOptions, name: string, v: string, label: string): void {
+  const num = NUMBER_OPTIONS[name];
+  if (num !== undefined) {
+    (o as unknown as Record<string, number>)[num.key] = integer(label, v, num.max, num.min);
+    return;
+  }
+  switch (name) {
+    case 'dir': o.dir = v; break;
+    case 'dev': o.dev = v === 'true'; break;
+    case 'host': o.host = v; break;
+    case 'backend': o.backend = oneOf(label, v, ['ledger', 'memory'] as const); break;
+    case 'log-level': o.logLevel = oneOf(label, v, LOG_LEVELS); break;
+    case 'log-format': o.logFormat = oneOf(label, v, LOG_FORMATS); break;
+    case 'nats': {
+      const urls = v.split(',');
+      if (urls.length > 16 || !urls.every((u) => /^(nats|tls):\/\/[^\s/,]+$/.test(u))) {
+        throw new Error(`${label} takes up to 16 comma-separated nats://host:port URLs, got ${JSON.stringify(v)}`);
       }
-      return Number(v);
-    };
-    switch (a) {
-      case '--dir': o.dir = next(); break;
-      case '--dev': o.dev = true; break;
-      case '--host': o.host = next(); break;
-      case '--port': o.port = int(next(), 65535); break;
-      case '--chain-id': o.chainId = int(next(), 0xffffffff); break;
-      case '--block-ms': o.blockMs = int(next(), 60_000); break;
-      case '--verify-threads': o.verifyThreads = int(next(), 64); break;
-      case '--block-records': o.blockRecords = int(next(), 1 << 16, 1); break;
-      case '--replicas': o.replicas = int(next(), 5, 1); break;
-      case '--nats': {
-        const urls = next().split(',');
-        if (urls.length > 16 || !urls.every((u) => /^(nats|tls):\/\/[^\s/,]+$/.test(u))) {
-          throw new Error(`--nats takes up to 16 comma-separated nats://host:port URLs, got ${JSON.stringify(urls.join(','))}`);
-        }
-        o.nats = urls;
-        break;
+      o.nats = urls;
+      break;
+    }
+    case 'cors-origin':
+      if (!/^https?:\/\/[^/\s]+$/.test(v)) {
+        throw new Error(`${label} takes an origin like https://host:port, got ${JSON.stringify(v)}`);
       }
-      case '--backend': {
-        const b = next();
-        if (b !== 'ledger' && b !== 'memory') throw new Error('--backend ledger|memory');
-        o.backend = b;
-        break;
+      (o.corsOrigins ??= []).push(v);
+      break;
+    case 'gateway': {
+      const k = /^[0-9a-fA-F]{64}$/.test(v) ? fromHex(v) : undefined;
+      if (k === undefined) throw new Error(`${label} takes a 32-byte key id in hex, got ${JSON.stringify(v)}`);
+      o.gateways.push(k);
+      break;
+    }
+    case 'limit': {
+      const m = /^([A-Z_]+)=([0-9]+)$/.exec(v);
+      if (!m) throw new Error(`${label}: NAME=<n>, got ${JSON.stringify(v)}`);
+      if (!Object.hasOwn(LIMITS, m[1])) {
+        throw new Error(`${label}: unknown limit ${m[1]} (the names are in src/protocol/limits.ts)`);
       }
-      case '--cors-origin': {
-        const origin = next();
-        if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-          throw new Error(`--cors-origin takes an origin like https://host:port, got ${JSON.stringify(origin)}`);
-        }
-        (o.corsOrigins ??= []).push(origin);
-        break;
-      }
-      case '--gateway': {
-        const k = fromHex(next());
-        if (k.length !== 32) throw new Error('--gateway takes a 32-byte key id in hex');
-        o.gateways.push(k);
-        break;
-      }
-      case '--limit': {
-        const m = /^([A-Z_]+)=([0-9]+)$/.exec(next());
-        if (!m) throw new Error('--limit NAME=<n>');
-        if (!(m[1] in LIMITS)) {
-          throw new Error(`--limit: unknown limit ${m[1]} (the names are in src/protocol/limits.ts)`);
-        }
-        (o.limits as Record<string, number>)[m[1]] = Number(m[2]);
-        break;
-      }
-      default:
-        throw new Error(`unknown option ${a}`);
+      (o.limits as Record<string, number>)[m[1]] = Number(m[2]);
+      break;
+    }
+    default: throw new Error(`unknown option ${name}`);
+  }
+}
+
+function defaultOptions(): StartOptions {
+  return { dir: DEFAULT_DIR, host: DEFAULT_HOST, port: DEFAULT_PORT, gateways: [], limits: {} };
+}
+
+function applyAll(o: StartOptions, raw: RawOptions): StartOptions {
+  for (const [name, values] of raw.values) for (const v of values) applyOption(o, name, v, raw.label(name));
+  return o;
+}
+
+/** Start options with where each came from; `config` is the file read (--config or GMLEDGER_CONFIG). */
+export interface ResolvedStartOptions {
+  options: StartOptions;
+  /** Option name → its source; options not listed have their default. */
+  sources: Record<string, Source>;
+  config?: string;
+}
+
+/**
+ * The options from flags, environment (GMLEDGER_<NAME>) and the --config file, in that order
+ * of precedence, each option as a whole (a --gateway flag replaces the file's gateways).
+ * Every source is checked, also where a higher one overrides it.
+ */
+export function resolveStartOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ResolvedStartOptions {
+  const flags = optionsFromArgv(argv);
+  const fromEnv = optionsFromEnv(env);
+  const configPath = flags.config ?? (env.GMLEDGER_CONFIG || undefined);
+  const file = configPath === undefined ? undefined : readConfigFile(configPath);
+  const ordered = [file, fromEnv, flags.raw].filter((s): s is RawOptions => s !== undefined);
+  const merged = new Map<string, string[]>();
+  const sources: Record<string, Source> = {};
+  for (const raw of ordered) {
+    applyAll(defaultOptions(), raw);
+    for (const [name, values] of raw.values) {
+      merged.set(name, values);
+      sources[name] = raw.source;
     }
   }
-  return o;
+  const options = applyAll(defaultOptions(), { source: 'flag', values: merged, label: (n) => `--${n}` });
+  return { options, sources, config: configPath === undefined ? undefined : resolve(configPath) };
+}
+
+export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): StartOptions {
+  return resolveStartOptions(argv, env).options;
+}
+
+/** The effective configuration as `gmledger config` prints it: each option's value and source. */
+export function describeStartOptions(r: ResolvedStartOptions): {
+  config: string | null; options: Record<string, { value: unknown; source: Source }>;
+} {
+  const o = r.options;
+  const values: Record<string, unknown> = {
+    dir: resolve(o.dir), dev: o.dev ?? false, host: o.host, port: o.port, 'chain-id': o.chainId ?? null,
+    gateway: o.gateways.map(toHex), 'block-ms': o.blockMs ?? null,
+    'block-records': o.blockRecords ?? BLOCK_RECORDS_DEFAULT, 'cors-origin': o.corsOrigins ?? [], nats: o.nats ?? [],
+    replicas: o.replicas ?? 1, limit: o.limits,
+    'verify-threads': o.verifyThreads ?? defaultVerifyThreads(), backend: o.backend ?? 'ledger',
+    'log-level': o.logLevel ?? 'info', 'log-format': o.logFormat ?? defaultLogFormat(),
+  };
+  const options = Object.fromEntries(Object.entries(values).map(([k, value]) =>
+    [k, { value, source: r.sources[k] ?? 'default' as Source }]));
+  return { config: r.config ?? null, options };
 }
 
 export interface RunningNode {
@@ -169,7 +254,7 @@ async function exists(p: string): Promise<boolean> {
  * Creating a chain is gmledger init's job: a mistyped --dir must not start a new chain
  * beside the real one. --dev (npm start) may create one, in a missing or empty folder.
  */
-async function createDevChain(o: StartOptions, dir: string, log: (line: string) => void): Promise<void> {
+async function createDevChain(o: StartOptions, dir: string, log: NodeLog): Promise<void> {
   if (o.dev !== true) {
     throw new Error(`${dir} holds no gmledger chain: create one with \`gmledger init ${o.dir}\` ` +
       '(or pass --dev for a development chain)');
@@ -180,25 +265,23 @@ async function createDevChain(o: StartOptions, dir: string, log: (line: string) 
   }
   const { initChain } = await import('../chain/init.js');
   const r = await initChain({ dir, chainId: o.chainId });
-  log(`gmledger: created a development chain (id ${r.config.chainId}) in ${dir}`);
-  log(`gmledger: keys are in ${join(dir, 'keys')}: admin.key, regulator.key, node.key (private, mode 0600) ` +
-    'and their .pub');
-  log(`gmledger:   admin key id     ${toHex(r.admin.keyId)}`);
-  log(`gmledger:   regulator key id ${toHex(r.regulator.keyId)}`);
+  log.info(`created a development chain (id ${r.config.chainId}) in ${dir}`, { chainId: r.config.chainId, dir });
+  log.info(`keys are in ${join(dir, 'keys')}: admin.key, regulator.key, node.key (private, mode 0600) ` +
+    'and their .pub', { adminKeyId: toHex(r.admin.keyId), regulatorKeyId: toHex(r.regulator.keyId) });
 }
 
-/** A consortium node: the ledger on the shared stream; alarms go to the log as JSON lines. */
+/** A consortium node: the ledger on the shared stream; alarms go to the log with event 'alarm'. */
 async function openConsortium(
   o: StartOptions,
   ledgerOptions: { dir: string; blockMaxMs?: number; blockMaxRecords: number; verifier: RecordVerifier },
-  log: (line: string) => void,
+  log: NodeLog,
 ): Promise<ConsortiumNode> {
   const { openConsortiumLedger } = await import('../consortium/consortium.js');
   const node = await openConsortiumLedger(ledgerOptions, { servers: o.nats, replicas: o.replicas });
-  node.on('alarm', (a: Alarm) => log(JSON.stringify({ event: 'alarm', ...a })));
-  node.on('error', (e: Error) => log(`gmledger: consortium: ${e.message}`));
-  log(`gmledger: consortium node ${toHex(node.ledger.nodePublicKey).slice(0, 16)}… on ${o.nats!.join(',')}, ` +
-    `final height ${node.ledger.finalHeight}`);
+  node.on('alarm', (a: Alarm) => log.warn(`consortium alarm: ${a.kind}`, { event: 'alarm', ...a }));
+  node.on('error', (e: Error) => log.error(`consortium: ${e.message}`));
+  log.info(`consortium node ${toHex(node.ledger.nodePublicKey).slice(0, 16)}… on ${o.nats!.join(',')}, ` +
+    `final height ${node.ledger.finalHeight}`, { nats: o.nats, finalHeight: node.ledger.finalHeight });
   return node;
 }
 
@@ -207,15 +290,12 @@ function defaultVerifyThreads(): number {
   return cores > 1 ? Math.min(cores, VERIFY_THREADS_DEFAULT_MAX) : 0;
 }
 
-export async function runNode(
-  o: StartOptions, log: (line: string) => void = (l) => console.error(l),
-): Promise<RunningNode> {
-  const dir = resolve(o.dir);
-  if (!(await exists(join(dir, 'db')))) await createDevChain(o, dir, log);
-  const { Ledger } = await import('../ledger/ledger.js');
+/**
+ * Verification is the stage that scales with cores: off the main thread (which runs uWS,
+ * admission and the sequencer) whenever there is more than one core.
+ */
+async function openVerifier(o: StartOptions) {
   const { poolRecordVerifier, sm2RecordVerifier } = await import('../ledger/verify.js');
-  // Verification is the stage that scales with cores: off the main thread (which runs uWS,
-  // admission and the sequencer) whenever there is more than one core.
   const threads = o.verifyThreads ?? defaultVerifyThreads();
   let pool: { close(): Promise<void> } | undefined;
   let inner = sm2RecordVerifier();
@@ -225,7 +305,21 @@ export async function runNode(
     pool = p;
     inner = poolRecordVerifier(p);
   }
-  const verifier = measureVerifier(inner, threads);
+  return { pool, verifier: measureVerifier(inner, threads) };
+}
+
+/**
+ * Runs a node. `logTo` is a NodeLog (log.ts; startCommand's logs JSON lines through pino) or a
+ * plain `(line) => void`, which gets one text line per message; by default, JSON on stderr.
+ */
+export async function runNode(
+  o: StartOptions, logTo: ((line: string) => void) | NodeLog = pinoNodeLog(createLogger()),
+): Promise<RunningNode> {
+  const log = toNodeLog(logTo);
+  const dir = resolve(o.dir);
+  if (!(await exists(join(dir, 'db')))) await createDevChain(o, dir, log);
+  const { Ledger } = await import('../ledger/ledger.js');
+  const { pool, verifier } = await openVerifier(o);
   const blockRecords = o.blockRecords ?? BLOCK_RECORDS_DEFAULT;
   const ledgerOptions = { dir, blockMaxMs: o.blockMs, blockMaxRecords: blockRecords, verifier };
   const consortium = o.nats ? await openConsortium(o, ledgerOptions, log).catch(async (e: unknown) => {
@@ -249,14 +343,15 @@ export async function runNode(
     backend = new MemoryBackend({ chainId: ledger.config.chainId, keys });
     await ledger.close();
     closeLedger = async () => { await pool?.close(); };
-    log('gmledger: --backend memory: nothing is persisted; for measuring the network layer only');
+    log.warn('--backend memory: nothing is persisted; for measuring the network layer only');
   } else {
     backend = new LedgerBackend(ledger, () => verifier.metrics(), blockRecords, consortium);
   }
   let server: NodeServer;
   try {
     server = await NodeServer.start({
-      backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, log, corsOrigins: o.corsOrigins,
+      backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, corsOrigins: o.corsOrigins,
+      log: (line) => log.error(line),
     });
   } catch (e) {
     await backend.close();
@@ -289,13 +384,23 @@ export async function startCommand(argv: string[]): Promise<number> {
   }
   const o = parseOrUsage('start', START_USAGE, parseStartArgs, argv);
   if (o === undefined) return 2;
-  const node = await runNode(o);
+  const log = pinoNodeLog(createLogger({ level: o.logLevel, format: o.logFormat }));
+  let node: RunningNode;
+  try {
+    node = await runNode(o, log);
+  } catch (e) {
+    log.error(`start failed: ${(e as Error).message}`, { dir: resolve(o.dir) });
+    return 1;
+  }
   const info = node.info();
   const stopped = new Promise<void>((done) => {
-    const stop = (sig: string) => {
-      console.error(`gmledger: ${sig}, stopping`);
-      node.stop().then(done, (e) => {
-        console.error(`gmledger: stop failed: ${(e as Error).message}`);
+    const stop = (signal: string) => {
+      log.info(`${signal}, stopping`, { signal });
+      node.stop().then(() => {
+        log.info('stopped');
+        done();
+      }, (e) => {
+        log.error(`stop failed: ${(e as Error).message}`);
         process.exitCode = 1;
         done();
       });
@@ -308,7 +413,23 @@ export async function startCommand(argv: string[]): Promise<number> {
     event: 'listening', url: node.server.url, http: node.server.httpUrl, chainId: info.chainId, height: info.height,
     dir: resolve(o.dir), pid: process.pid, sm2: info.sm2,
   }));
+  log.info('listening', {
+    version: PACKAGE_VERSION, dir: resolve(o.dir), chainId: info.chainId, height: info.height, url: node.server.url,
+    http: node.server.httpUrl, pid: process.pid, sm2: info.sm2,
+  });
   await stopped;
+  return 0;
+}
+
+/** `gmledger config [start options…]`: the effective configuration as JSON; starts nothing. */
+export function configCommand(argv: string[]): number {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(CONFIG_USAGE);
+    return 0;
+  }
+  const r = parseOrUsage('config', CONFIG_USAGE, resolveStartOptions, argv);
+  if (r === undefined) return 2;
+  console.log(JSON.stringify(describeStartOptions(r), null, 2));
   return 0;
 }
 

@@ -26,6 +26,7 @@ export const P_EVIDENCE = 0x45;    // 'E' + stream sequence u64 BE: a consortium
 export const P_TX = 0x58;         // 'X' + tx hash (32): only with LedgerOptions.txHashIndex
 
 export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)
+export const META_POSITION = new Uint8Array([P_META, 0x70]); // 'Mp': height u64 LE ‖ stream seq u64 LE (consortium)
 export const META_FINAL = new Uint8Array([P_META, 0x66]);    // 'Mf': consortium: highest certified height u64 LE
 export const META_TIP = new Uint8Array([P_META, 0x74]);      // 'Mt': height u64 LE ‖ time u64 LE ‖ hash 32
 export const META_CHECKPOINT = new Uint8Array([P_META, 0x6b]); // 'Mk': the checkpoint (below)
