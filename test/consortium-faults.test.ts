@@ -195,6 +195,8 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium faults: 3 nats-servers, 3 node
       }
       await until('every node to publish the alarm', () => seen.every((s) => s.length > 0));
       for (const s of seen) expect(s[0]).toMatchObject({ kind: 'bad_batch', node: '', topic: 'alarms' });
+      // The same alarm in every node's log.
+      await until('the alarm in every node\'s log', () => [0, 1, 2].every((k) => c.alarms(k).some((a) => a.kind === 'bad_batch')));
       const unauth = await Client.connect(c.nodes[0].url);
       await expect(unauth.subscribe('alarms', () => undefined)).rejects.toThrow(/not_authenticated|authenticate/);
       await unauth.close();

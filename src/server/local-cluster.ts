@@ -53,7 +53,7 @@ export interface LocalNode {
   pid: number | undefined;
 }
 
-/** One alarm line a node logged ({"event":"alarm",…}), as parsed. */
+/** One alarm a node logged (its log line's alarm fields, `event: "alarm"` included). */
 export type NodeAlarm = Record<string, unknown>;
 
 export interface LocalCluster {
@@ -156,9 +156,11 @@ class NodeProc implements LocalNode {
   /** Called with whole lines: an alarm is one JSON line, and a tail cut mid-line is still readable. */
   stderrLine(line: string): void {
     this.#stderr = (this.#stderr + line + '\n').slice(-STDERR_TAIL_BYTES);
-    if (!line.startsWith('{"event":"alarm"')) return;
+    // A log line (JSON: level, time, msg, then the alarm's fields with event "alarm").
+    if (!line.includes('"event":"alarm"')) return;
     try {
-      this.alarms.push(JSON.parse(line) as NodeAlarm);
+      const { level: _level, time: _time, msg: _msg, ...alarm } = JSON.parse(line) as NodeAlarm;
+      if (alarm.event === 'alarm') this.alarms.push(alarm);
     } catch {
       // Not JSON after all: it stays in the tail.
     }
