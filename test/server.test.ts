@@ -14,8 +14,9 @@ import {
 
 describe('node server: submit, auth, subscriptions, HTTP', () => {
   let node: Awaited<ReturnType<typeof startNode>>;
+  const logged: { line: string; level?: string; fields?: Record<string, unknown> }[] = [];
   beforeAll(async () => {
-    node = await startNode();
+    node = await startNode({}, { log: (line, level, fields) => logged.push({ line, level, fields }) });
   });
   afterAll(async () => {
     await node.close();
@@ -108,6 +109,11 @@ describe('node server: submit, auth, subscriptions, HTTP', () => {
     await expect(anon.authenticate({ keyId: k.alice.keyId, sign: () => new Uint8Array(64).fill(7) }))
       .rejects.toBeInstanceOf(ClientError);
     expect(await closed).toBe(CloseCode.too_many_errors);
+    // Every failed login is logged as a warning naming the key id it claimed.
+    const failed = logged.filter((l) => l.fields?.event === 'auth_failed');
+    expect(failed.map((l) => [l.level, l.fields?.keyId, l.fields?.attempt])).toEqual([
+      ['warn', toHex(k.stranger.keyId), 1], ['warn', toHex(k.alice.keyId), 2], ['warn', toHex(k.alice.keyId), 3],
+    ]);
     // After a failure a fresh challenge is issued and a correct response succeeds.
     const c2 = await connectAs(server.url);
     await expect(c2.authenticate({ keyId: k.alice.keyId, sign: (m) => sm2Backend.sign(m, k.bob.privateKey) })).rejects.toThrow();

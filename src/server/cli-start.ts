@@ -351,7 +351,7 @@ export async function runNode(
   try {
     server = await NodeServer.start({
       backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, corsOrigins: o.corsOrigins,
-      log: (line) => log.error(line),
+      log: (line, level = 'error', fields) => log[level](line, fields),
     });
   } catch (e) {
     await backend.close();

@@ -46,7 +46,8 @@ export interface NodeServerOptions {
   gatewayKeys?: Uint8Array[];
   /** SM2 verification for authentication; default: the ledger's SM2 backend. */
   verifySignature?: VerifySignature;
-  log?: (line: string) => void;
+  /** Where the node's own log lines go: errors by default; failed logins as 'warn' with fields. */
+  log?: (line: string, level?: 'warn' | 'error', fields?: Record<string, unknown>) => void;
   /**
    * Web origins (e.g. `https://console.example`) whose pages may read the HTTP API
    * cross-origin; default none: no access-control-allow-origin header at all.
@@ -120,7 +121,7 @@ export class NodeServer {
   #httpIdle: (() => void)[] = [];
   /** Closes connections idle and anonymous past UNAUTHENTICATED_IDLE_MS. */
   #idleSweep: ReturnType<typeof setInterval> | undefined;
-  readonly #log: (line: string) => void;
+  readonly #log: (line: string, level?: 'warn' | 'error', fields?: Record<string, unknown>) => void;
   #verify: VerifySignature | undefined;
   #listening: Listening | undefined;
   #unsubscribeBlocks: () => void;
@@ -557,6 +558,9 @@ export class NodeServer {
     if (!ok) {
       // Same answer for unknown key and bad signature: do not reveal which keys exist.
       this.#sendError(c, requestId, ErrorCode.auth_failed, 'unknown key or bad signature', json);
+      this.#log(`authentication failed on connection ${c.id}`, 'warn', {
+        event: 'auth_failed', connection: c.id, keyId: toHex(keyId), attempt: c.authFailures + 1,
+      });
       if (++c.authFailures >= AUTH_ATTEMPTS_MAX) {
         this.#end(c, CloseCode.too_many_errors, 'too many failed authentications');
         return;
