@@ -43,7 +43,7 @@ function verifyItems(
  * back to record positions (unknown keys stay 0).
  */
 function batchRecordVerifier(
-  name: string, verifyBatch: (items: VerifyItem[]) => boolean[] | Promise<boolean[]>,
+  name: string, verifyBatch: (items: VerifyItem[]) => boolean[] | Promise<boolean[]>, group: boolean,
 ): RecordVerifier {
   return {
     name,
@@ -52,7 +52,8 @@ function batchRecordVerifier(
       const { items, at } = verifyItems(batch, count, publicKeys);
       // Grouped by signer key (src/pool/key-order.ts): the batch equation's per-key work is
       // then paid once per key per 512-item chunk, not in every chunk the key appears in.
-      const order = keyOrder(items);
+      // (createVerifyPool groups its batches itself: poolRecordVerifier leaves it to the pool.)
+      const order = group ? keyOrder(items) : undefined;
       const ok = items.length === 0 ? [] : await verifyBatch(order ? Array.from(order, (k) => items[k]) : items);
       for (let k = 0; k < at.length; k++) out[at[order ? order[k] : k]] = ok[k] ? 1 : 0;
       return out;
@@ -62,7 +63,7 @@ function batchRecordVerifier(
 
 /** The default: SM2 (GB/T 32918) with the default ID, on this thread, in WASM. */
 export function sm2RecordVerifier(backend: Sm2Backend = sm2Backend): RecordVerifier {
-  return batchRecordVerifier(`sm2/${backend.name}`, (items) => backend.verifyBatch(items));
+  return batchRecordVerifier(`sm2/${backend.name}`, (items) => backend.verifyBatch(items), true);
 }
 
 /** Anything with the SM2 pool's batch call (src/pool: createVerifyPool). */
@@ -76,5 +77,5 @@ export interface BatchVerifyPool {
  * caller's (close it yourself); one pool can serve several ledgers.
  */
 export function poolRecordVerifier(pool: BatchVerifyPool): RecordVerifier {
-  return batchRecordVerifier(`sm2/pool×${pool.threads}`, (items) => pool.verifyBatch(items));
+  return batchRecordVerifier(`sm2/pool×${pool.threads}`, (items) => pool.verifyBatch(items), false);
 }

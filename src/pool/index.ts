@@ -46,7 +46,6 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     execArgv: workerExecArgv(),
   });
   let closed = false;
-  let outstanding = 0; // parts sent to the workers and not yet answered
 
   async function runPacked(packed: Uint8Array, count: number): Promise<Uint8Array> {
     if (closed) throw new Error('verify pool is closed');
@@ -54,13 +53,8 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     const own = packed.byteOffset === 0 && packed.byteLength === packed.buffer.byteLength &&
       packed.buffer instanceof ArrayBuffer ? packed : packed.slice();
     const buffer = own.buffer as ArrayBuffer;
-    outstanding++;
-    try {
-      const out = (await piscina.run({ buffer, count }, { transferList: [buffer] })) as ArrayBuffer;
-      return new Uint8Array(out);
-    } finally {
-      outstanding--;
-    }
+    const out = (await piscina.run({ buffer, count }, { transferList: [buffer] })) as ArrayBuffer;
+    return new Uint8Array(out);
   }
 
   return {
@@ -74,9 +68,7 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
       // keys as possible, and per-key work is not repeated in every part.
       const order = keyOrder(items);
       const sorted = order ? Array.from(order, (k) => items[k]) : items;
-      // Split only over idle threads: a part that must queue behind another batch's gains
-      // no latency, and every extra part repeats the batch equation's fixed work.
-      const parts = Math.max(1, Math.min(threads - outstanding, Math.floor(items.length / minPart)));
+      const parts = Math.max(1, Math.min(threads, Math.floor(items.length / minPart)));
       const per = Math.ceil(items.length / parts);
       const jobs: Promise<Uint8Array>[] = [];
       for (let at = 0; at < sorted.length; at += per) {
