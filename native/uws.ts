@@ -5,8 +5,10 @@
 //     copy it before any await;
 //   - a socket or response must not be touched after its close/abort callback.
 
-import { createServer } from 'node:net';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -80,7 +82,46 @@ interface UwsModule {
   DISABLED: number;
 }
 
-const uws = require('uWebSockets.js') as UwsModule;
+/** Node's module ABI (process.versions.modules) → its major version, for the start-up error. */
+const NODE_OF_ABI: Record<string, string> = { 93: '16', 108: '18', 115: '20', 127: '22', 137: '24' };
+
+/**
+ * Loads the uWS binary for this platform, arch and Node ABI directly: the package's own
+ * loader (src/uws.js) would, where there is none, warn and fall back to a pure-JS imitation
+ * whose publish() and endWithoutBody() throw "Not implemented" and whose listen() ignores
+ * the exclusive-port flag. Throws instead, naming the Node versions and C library it needs.
+ */
+function loadUws(): UwsModule {
+  const dir = join(dirname(require.resolve('uWebSockets.js/package.json')), 'binaries');
+  const name = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+  try {
+    return require(join(dir, name)) as UwsModule;
+  } catch (err) {
+    throw new Error(whyNoUws(dir, name, err instanceof Error ? err.message : String(err)), { cause: err });
+  }
+}
+
+function whyNoUws(dir: string, name: string, cause: string): string {
+  const here = `${process.platform}-${process.arch}`;
+  const prefix = `uws_${process.platform}_${process.arch}_`;
+  let abis: number[] = [];
+  try {
+    abis = readdirSync(dir).filter((f) => f.startsWith(prefix))
+      .map((f) => Number(f.slice(prefix.length, -'.node'.length))).sort((x, y) => x - y);
+  } catch { /* no binaries folder: abis stays empty */ }
+  const shipped = abis.map((a) => `Node ${NODE_OF_ABI[a] ?? '?'} (ABI ${a})`).join(', ') || 'nothing';
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+  const glibc = report.header?.glibcVersionRuntime;
+  const libc = process.platform !== 'linux' ? '' : glibc ? `, glibc ${glibc}` : ', no glibc (musl?)';
+  return `the server cannot start: uWebSockets.js has no binary that loads here (${name}). ` +
+    `This is Node ${process.version} (ABI ${process.versions.modules}) on ${here}${libc}. ` +
+    'The bundled build, @trufflesuite/uws-js-unofficial 20.30.0-unofficial.0, ships for ' +
+    `${here}: ${shipped}; its Linux binaries need glibc 2.27 or newer (2.28 on 32-bit ARM; no musl/Alpine build). ` +
+    'Run the server on Node 20 with glibc >= 2.27 (docs/operations.md, "Node versions"). ' +
+    `Loader: ${cause.split('\n')[0]}`;
+}
+
+const uws = loadUws();
 
 export const COMPRESSION_DISABLED = uws.DISABLED;
 export const SEND_SUCCESS = 1;
