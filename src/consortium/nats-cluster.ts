@@ -99,16 +99,17 @@ export function findNatsServer(): string | undefined {
   return undefined;
 }
 
-// Children of every cluster in this process, SIGKILLed if the process exits without stop().
+// Children of every cluster in this process (nats-servers, and a local cluster's nodes),
+// SIGKILLed if the process exits without stop().
 const alive = new Set<ChildProcess>();
 const killAlive = (): void => {
   for (const p of alive) p.kill('SIGKILL');
 };
-function track(p: ChildProcess): void {
+export function track(p: ChildProcess): void {
   if (alive.size === 0) process.on('exit', killAlive);
   alive.add(p);
 }
-function untrack(p: ChildProcess): void {
+export function untrack(p: ChildProcess): void {
   if (alive.delete(p) && alive.size === 0) process.off('exit', killAlive);
 }
 

@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, startNatsCluster, type NatsCluster } from '../consortium/nats-cluster.js';
+import { freePorts, startNatsCluster, track, untrack, type NatsCluster } from '../consortium/nats-cluster.js';
 
 export interface LocalClusterOptions {
   /** 1..7 consortium nodes. */
@@ -89,18 +89,6 @@ const LISTEN_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 10_000;
 const STATUS_TIMEOUT_MS = 5_000;
 const NON_TERMINATING: ReadonlySet<NodeJS.Signals> = new Set(['SIGSTOP', 'SIGCONT']);
-
-const alive = new Set<ChildProcess>();
-const killAlive = (): void => {
-  for (const p of alive) p.kill('SIGKILL');
-};
-function track(p: ChildProcess): void {
-  if (alive.size === 0) process.on('exit', killAlive);
-  alive.add(p);
-}
-function untrack(p: ChildProcess): void {
-  if (alive.delete(p) && alive.size === 0) process.off('exit', killAlive);
-}
 
 function intIn(name: string, v: number | undefined, min: number, max: number): void {
   if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
