@@ -171,16 +171,45 @@ async function verify(dir: string, values: Values): Promise<number> {
   const threads = intOption('threads', values.threads as string | undefined, 1, 256) ?? availableParallelism();
   await needChain(dir);
   const started = Date.now();
+  const progress = verifyProgress(await tipHeight(dir), started);
   const pool = threads > 1 ? createVerifyPool({ threads }) : undefined;
   let report;
   try {
-    report = await verifyChain(dir, pool ? { verifier: poolRecordVerifier(pool) } : {});
+    report = await verifyChain(dir, { ...(pool ? { verifier: poolRecordVerifier(pool) } : {}), onProgress: progress });
   } finally {
     await pool?.close();
   }
   console.log(JSON.stringify({ ...report, seconds: (Date.now() - started) / 1000, sm2: sm2Backend.name }, null, 2));
   if (!report.ok) console.error(`gmledger verify: FAILED — ${report.error}`);
   return report.ok ? 0 : 1;
+}
+
+/** Every VERIFY_PROGRESS_MS, one stderr line: where verify is, of how many blocks, how fast. */
+const VERIFY_PROGRESS_MS = 2_000;
+
+function verifyProgress(tip: number, started: number): (height: number) => void {
+  let next = started + VERIFY_PROGRESS_MS;
+  return (height) => {
+    const now = Date.now();
+    if (now < next) return;
+    next = now + VERIFY_PROGRESS_MS;
+    const pct = tip > 0 ? ` (${Math.floor((100 * height) / tip)}% of ${tip})` : '';
+    const rate = Math.round((height + 1) / ((now - started) / 1000));
+    console.error(`gmledger verify: block ${height}${pct}, ${rate} blocks/s`);
+  };
+}
+
+/** The tip's height (−1: none), read-only. */
+async function tipHeight(dir: string): Promise<number> {
+  const { RocksDb } = await import('../native/rocksdb.js');
+  const { META_TIP, decodeTip } = await import('./store/store.js');
+  const db = await RocksDb.open(join(dir, 'db'), { createIfMissing: false, readOnly: true });
+  try {
+    const raw = await db.get(META_TIP);
+    return raw ? decodeTip(raw).height : -1;
+  } finally {
+    await db.close();
+  }
 }
 
 /** The chain's config and tip, read-only: works on a running node's folder too. */
