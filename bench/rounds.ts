@@ -17,10 +17,21 @@ export async function runRounds(
   tasks: Record<string, () => unknown>, o: RoundOptions,
 ): Promise<Record<string, number[]>> {
   const perRound: Record<string, number[]> = {};
+  const n = Object.keys(tasks).length;
+  // Long runs say what they are doing: a whole run is minutes with nothing on stdout.
+  const estimateS = Math.ceil((n * o.rounds * (o.timeMs + o.warmupMs)) / 1000);
+  process.stderr.write(`${n} tasks × ${o.rounds} rounds × ${o.timeMs} ms: about ${estimateS} s\n`);
   for (let round = 0; round < o.rounds; round++) {
     const bench = new Bench({ time: o.timeMs, warmupTime: o.warmupMs, iterations: 5 });
     for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
+    let done = 0;
+    if (process.stderr.isTTY) {
+      bench.addEventListener('cycle', (e) => {
+        process.stderr.write(`\rround ${round + 1}/${o.rounds}: ${++done}/${n} ${e.task?.name ?? ''}`.padEnd(72));
+      });
+    }
     await bench.run();
+    if (process.stderr.isTTY) process.stderr.write('\r');
     for (const task of bench.tasks) {
       const r = task.result;
       if (!r || !('throughput' in r)) throw new Error(`${task.name} did not complete`);
