@@ -75,8 +75,13 @@ export interface UwsApp {
   numSubscribers(topic: string): number;
 }
 
+type ListenableApp = UwsApp & {
+  listen(host: string, port: number, options: number, cb: (socket: unknown) => void): void;
+};
+
 interface UwsModule {
-  App(): UwsApp & { listen(host: string, port: number, options: number, cb: (socket: unknown) => void): void };
+  App(): ListenableApp;
+  SSLApp(options: { key_file_name: string; cert_file_name: string; passphrase?: string }): ListenableApp;
   us_listen_socket_close(socket: unknown): void;
   us_socket_local_port(socket: unknown): number;
   DISABLED: number;
@@ -136,8 +141,18 @@ export interface Listening {
   close(): void;
 }
 
-export function createApp(): UwsApp {
-  return uws.App();
+/** TLS for the app: PEM files (a certificate chain and its private key), read when the app is made. */
+export interface UwsTls {
+  certFile: string;
+  keyFile: string;
+  /** For an encrypted private key. */
+  passphrase?: string;
+}
+
+/** A plain app, or with `tls` a TLS one (wss://, https://) with the same API. */
+export function createApp(tls?: UwsTls): UwsApp {
+  if (tls === undefined) return uws.App();
+  return uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, passphrase: tls.passphrase });
 }
 
 /**

@@ -44,6 +44,14 @@ export interface AuthSigner {
 export interface ClientOptions {
   /** Default: globalThis.WebSocket, else NodeWebSocket (Node 20). */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Node only, for wss:// URLs: the CA certificate(s), PEM text or its bytes (a Buffer), that
+   * the node's certificate must chain to — a self-signed certificate, or a private CA's.
+   * Default: the system's CAs. With it the SDK uses its own NodeWebSocket (also on Node 22+);
+   * not with options.WebSocket. In browsers it is ignored: the browser decides which
+   * certificates it trusts.
+   */
+  ca?: string | Uint8Array;
   /** Authenticate right after connecting (and again after every failover). */
   signer?: AuthSigner;
   /** Batches outstanding at once (≤ the server's IN_FLIGHT_BATCHES_MAX). */
@@ -204,9 +212,7 @@ export class Client {
     const failover = Array.isArray(url);
     checkOptions(options, failover);
     let Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (Ctor === undefined) {
-      Ctor = (await import('./node-websocket.js')).NodeWebSocket as unknown as WebSocketConstructor;
-    }
+    if (Ctor === undefined || (options.ca !== undefined && onNode())) Ctor = await nodeWebSocket(options.ca);
     const client = new Client(urls, failover, Ctor, options);
     if (failover) await client.#connectLoop(-1, true);
     else await client.#attempt(0, client.#timing.connectTimeoutMs);
@@ -843,10 +849,41 @@ function msOption(v: unknown, name: string): void {
   if (!(v > 0 && v <= 0x7fffffff)) throw new RangeError(`options.${name} must be in (0, 2147483647] ms, got ${v}`);
 }
 
+/** Whether this is Node (not a browser): where options.ca means something. */
+function onNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+/** The SDK's NodeWebSocket, trusting `ca` for wss:// when given. */
+async function nodeWebSocket(ca: string | Uint8Array | undefined): Promise<WebSocketConstructor> {
+  const { NodeWebSocket } = await import('./node-websocket.js');
+  if (ca === undefined) return NodeWebSocket as unknown as WebSocketConstructor;
+  const pem = typeof ca === 'string' ? ca : Buffer.from(ca.buffer, ca.byteOffset, ca.byteLength);
+  return class extends NodeWebSocket {
+    constructor(url: string) {
+      super(url, undefined, { ca: pem });
+    }
+  } as unknown as WebSocketConstructor;
+}
+
+/** options.ca: PEM text, or its bytes. */
+function caOption(v: unknown): void {
+  if (v === undefined) return;
+  if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
+    throw new TypeError(`options.ca must be a PEM string or a Buffer, got ${describeValue(v)}`);
+  }
+  const text = typeof v === 'string' ? v : new TextDecoder('latin1').decode(v);
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new TypeError('options.ca must hold a PEM certificate (-----BEGIN CERTIFICATE-----)');
+  }
+}
+
 /** Options that only mean something with a list of URLs. */
 const FAILOVER_OPTIONS = ['failoverTimeoutMs', 'reconnectMaxMs', 'heartbeatMs', 'pongTimeoutMs'];
 const OPTION_NAMES = new Set([
-  'WebSocket', 'signer', 'maxInFlight', 'batchRecords', 'connectTimeoutMs', 'overloadRetries', ...FAILOVER_OPTIONS,
+  'WebSocket', 'ca', 'signer', 'maxInFlight', 'batchRecords', 'connectTimeoutMs', 'overloadRetries',
+  ...FAILOVER_OPTIONS,
 ]);
 
 function checkOptions(options: unknown, failover: boolean): asserts options is ClientOptions {
@@ -858,6 +895,10 @@ function checkOptions(options: unknown, failover: boolean): asserts options is C
     }
   }
   if (o.WebSocket !== undefined) fnArg(o.WebSocket, 'options.WebSocket');
+  caOption(o.ca);
+  if (o.ca !== undefined && o.WebSocket !== undefined) {
+    throw new TypeError('options.ca applies to the SDK\'s own Node WebSocket: not with options.WebSocket');
+  }
   if (o.signer !== undefined) checkAuthSigner(o.signer, 'options.signer');
   intOption(o.maxInFlight, 1, 'maxInFlight');
   intOption(o.batchRecords, 1, 'batchRecords');

@@ -1,10 +1,12 @@
 // A minimal RFC 6455 WebSocket client over node:net with the browser WebSocket's surface
 // (the subset the SDK uses). Node 20 has no global WebSocket without
 // --experimental-websocket; browsers and Node 22+ use their own and never load this file.
-// Plain ws:// only (the node binds 127.0.0.1; put TLS in a proxy in front of it).
+// ws:// over node:net; wss:// over node:tls, verifying the server's certificate against
+// `ca` when given, else the system's default CAs.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** Largest frame this client accepts from a server (bigger closes with 1009). */
@@ -14,6 +16,30 @@ const HANDSHAKE_BYTES_MAX = 16 * 1024;
 
 export interface MessageEventLike { data: ArrayBuffer | string }
 export interface CloseEventLike { code: number; reason: string; wasClean: boolean }
+
+export interface NodeWebSocketOptions {
+  /** wss:// only: the CA certificate(s), PEM, that the server's certificate must chain to (default: the system's). */
+  ca?: string | Buffer;
+}
+
+/** TLS errors that mean "this certificate is not trusted here" (they get a hint about `ca`). */
+const UNTRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED',
+]);
+
+/** A TLS failure as a message naming the server and, for an untrusted certificate, the `ca` option. */
+function tlsError(e: NodeJS.ErrnoException, host: string): Error {
+  const code = e.code ?? '';
+  if (UNTRUSTED.has(code)) {
+    return new Error(`TLS: the certificate of ${host} is not trusted (${e.message}, ${code}); ` +
+      'pass options.ca with its CA certificate (PEM) if it is self-signed or from a private CA', { cause: e });
+  }
+  if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || /CERT|SSL|TLS/.test(code)) {
+    return new Error(`TLS with ${host} failed: ${e.message} (${code})`, { cause: e });
+  }
+  return e;
+}
 
 export class NodeWebSocket {
   static readonly CONNECTING = 0;
@@ -38,15 +64,26 @@ export class NodeWebSocket {
   #closeCode = 1006;
   #closeReason = '';
 
-  constructor(url: string, _protocols?: string | string[]) {
+  constructor(url: string, _protocols?: string | string[], options: NodeWebSocketOptions = {}) {
     this.url = url;
     const u = new URL(url);
-    if (u.protocol !== 'ws:') throw new SyntaxError(`NodeWebSocket supports ws:// only, got ${u.protocol}`);
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+      throw new SyntaxError(`NodeWebSocket supports ws:// and wss:// only, got ${u.protocol}`);
+    }
     const key = randomBytes(16).toString('base64');
     const expect = createHash('sha1').update(key + GUID).digest('base64');
-    this.#socket = connect({ host: u.hostname, port: Number(u.port || 80) });
+    const secure = u.protocol === 'wss:';
+    if (secure) {
+      const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+      this.#socket = tlsConnect({
+        host, port: Number(u.port || 443), ca: options.ca, servername: isIP(host) === 0 ? host : undefined,
+        ALPNProtocols: ['http/1.1'],
+      });
+    } else {
+      this.#socket = connect({ host: u.hostname, port: Number(u.port || 80) });
+    }
     this.#socket.setNoDelay(true);
-    this.#socket.on('connect', () => {
+    this.#socket.on(secure ? 'secureConnect' : 'connect', () => {
       this.#socket.write(
         `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
@@ -58,7 +95,7 @@ export class NodeWebSocket {
         this.#fail(e as Error, 1002);
       }
     });
-    this.#socket.on('error', (e) => this.#fail(e, 1006));
+    this.#socket.on('error', (e) => this.#fail(secure ? tlsError(e, u.host) : e, 1006));
     this.#socket.on('close', () => this.#emitClose());
   }
 

@@ -5,7 +5,7 @@
 // ({"event":"listening",…}) on stdout, which tools (the load harness) read to find it.
 // SIGINT/SIGTERM stop it gracefully: admitted batches are answered, the ledger is flushed.
 
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fromHex, toHex } from '../crypto/bytes.js';
@@ -55,6 +55,8 @@ export const START_USAGE = `usage: gmledger start [options]
   --block-ms <n>        close a block at most this many ms after it opens (ledger default 20)
   --block-records <n>   close a block at this many records (default ${BLOCK_RECORDS_DEFAULT}); smaller
                         blocks bound the main-thread work of closing one
+  --tls-cert <file>     serve TLS (wss://, https://) with this PEM certificate (chain); needs --tls-key
+  --tls-key <file>      the PEM private key of --tls-cert (unencrypted); needs --tls-cert
   --cors-origin <url>   a web origin (https://host[:port]) whose pages may read the HTTP API; repeatable;
                         default none (no access-control-allow-origin header)
   --nats <url,…>        join a consortium: order blocks on the NATS JetStream cluster at these URLs
@@ -98,6 +100,9 @@ export interface StartOptions {
   replicas?: number;
   logLevel?: LogLevel;
   logFormat?: LogFormat;
+  /** TLS (wss://, https://): a PEM certificate chain file and its private key file, both or neither. */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 const NUMBER_OPTIONS: Record<string, { key: keyof StartOptions; max: number; min?: number }> = {
@@ -134,6 +139,8 @@ function applyOption(o: StartOptions, name: string, v: string, label: string): v
     case 'dir': o.dir = v; break;
     case 'dev': o.dev = v === 'true'; break;
     case 'host': o.host = v; break;
+    case 'tls-cert': o.tlsCert = v; break;
+    case 'tls-key': o.tlsKey = v; break;
     case 'backend': o.backend = oneOf(label, v, ['ledger', 'memory'] as const); break;
     case 'log-level': o.logLevel = oneOf(label, v, LOG_LEVELS); break;
     case 'log-format': o.logFormat = oneOf(label, v, LOG_FORMATS); break;
@@ -208,7 +215,39 @@ export function resolveStartOptions(argv: string[], env: NodeJS.ProcessEnv = pro
     }
   }
   const options = applyAll(defaultOptions(), { source: 'flag', values: merged, label: (n) => `--${n}` });
+  checkTlsPair(options);
   return { options, sources, config: configPath === undefined ? undefined : resolve(configPath) };
+}
+
+/** --tls-cert and --tls-key: both or neither. */
+function checkTlsPair(o: StartOptions): void {
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
+    const given = o.tlsCert === undefined ? '--tls-key' : '--tls-cert';
+    throw new Error(`--tls-cert and --tls-key go together: only ${given} was given`);
+  }
+}
+
+/**
+ * The TLS files, checked before anything is opened: each must be readable and PEM (uWS
+ * would otherwise say only that it could not listen). Undefined without TLS.
+ */
+async function tlsFiles(o: StartOptions): Promise<{ certFile: string; keyFile: string } | undefined> {
+  checkTlsPair(o);
+  if (o.tlsCert === undefined || o.tlsKey === undefined) return undefined;
+  const files = { certFile: resolve(o.tlsCert), keyFile: resolve(o.tlsKey) };
+  const check = async (file: string, what: string, pem: RegExp) => {
+    let text: string;
+    try {
+      text = await readFile(file, 'latin1');
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw new Error(`cannot read the TLS ${what} file ${file}: ${why}`, { cause: e });
+    }
+    if (!pem.test(text)) throw new Error(`the TLS ${what} file ${file} holds no PEM ${what}`);
+  };
+  await check(files.certFile, 'certificate', /-----BEGIN CERTIFICATE-----/);
+  await check(files.keyFile, 'key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  return files;
 }
 
 export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): StartOptions {
@@ -227,6 +266,8 @@ export function describeStartOptions(r: ResolvedStartOptions): {
     replicas: o.replicas ?? 1, limit: o.limits,
     'verify-threads': o.verifyThreads ?? defaultVerifyThreads(), backend: o.backend ?? 'ledger',
     'log-level': o.logLevel ?? 'info', 'log-format': o.logFormat ?? defaultLogFormat(),
+    'tls-cert': o.tlsCert === undefined ? null : resolve(o.tlsCert),
+    'tls-key': o.tlsKey === undefined ? null : resolve(o.tlsKey),
   };
   const options = Object.fromEntries(Object.entries(values).map(([k, value]) =>
     [k, { value, source: r.sources[k] ?? 'default' as Source }]));
@@ -317,6 +358,7 @@ export async function runNode(
 ): Promise<RunningNode> {
   const log = toNodeLog(logTo);
   const dir = resolve(o.dir);
+  const tls = await tlsFiles(o);
   if (!(await exists(join(dir, 'db')))) await createDevChain(o, dir, log);
   const { Ledger } = await import('../ledger/ledger.js');
   const { pool, verifier } = await openVerifier(o);
@@ -351,7 +393,7 @@ export async function runNode(
   try {
     server = await NodeServer.start({
       backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, corsOrigins: o.corsOrigins,
-      log: (line, level = 'error', fields) => log[level](line, fields),
+      tls, log: (line, level = 'error', fields) => log[level](line, fields),
     });
   } catch (e) {
     await backend.close();

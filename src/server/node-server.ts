@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import {
   COMPRESSION_DISABLED, SEND_DROPPED, copyBytes, createApp, listen, type Listening, type UwsApp, type UwsRequest,
-  type UwsResponse, type UwsSocket,
+  type UwsResponse, type UwsSocket, type UwsTls,
 } from '../../native/uws.js';
 import { HINT_VOUCHED, OFF_HINT, RECORD_BYTES, U128_MAX, encode, type RecordFields } from '../codec/record.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
@@ -53,6 +53,8 @@ export interface NodeServerOptions {
    * cross-origin; default none: no access-control-allow-origin header at all.
    */
   corsOrigins?: string[];
+  /** Serve TLS (wss://, https://) with this PEM certificate chain and key; default plain ws:// and http://. */
+  tls?: UwsTls;
 }
 
 interface Conn {
@@ -113,6 +115,7 @@ export class NodeServer {
   readonly metrics = new Metrics();
   readonly #batcher: Batcher;
   readonly #app: UwsApp;
+  readonly #tls: boolean;
   readonly #gateways: Set<string>;
   readonly #conns = new Set<Conn>();
   #httpInFlight = 0;
@@ -156,7 +159,8 @@ export class NodeServer {
     this.#log = options.log ?? (() => undefined);
     this.#corsOrigins = new Set(options.corsOrigins ?? []);
     this.#batcher = new Batcher(this.backend, this.limits);
-    this.#app = createApp();
+    this.#tls = options.tls !== undefined;
+    this.#app = createApp(options.tls);
     this.#routes();
     this.#unsubscribeBlocks = this.backend.onBlock((b) => this.#onBlock(b), () => this.#recordSubscriptions > 0);
     this.#unsubscribeAlarms = this.backend.onAlarm?.((a) => this.#onAlarm(a)) ?? (() => undefined);
@@ -203,12 +207,17 @@ export class NodeServer {
     return this.#listening?.port ?? 0;
   }
 
+  /** Whether the node serves TLS (wss:// and https://). */
+  get tls(): boolean {
+    return this.#tls;
+  }
+
   get url(): string {
-    return `ws://${this.host}:${this.port}/ws`;
+    return `${this.#tls ? 'wss' : 'ws'}://${this.host}:${this.port}/ws`;
   }
 
   get httpUrl(): string {
-    return `http://${this.host}:${this.port}`;
+    return `${this.#tls ? 'https' : 'http'}://${this.host}:${this.port}`;
   }
 
   get connections(): number {
