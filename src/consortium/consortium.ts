@@ -323,6 +323,12 @@ export class ConsortiumNode extends EventEmitter {
 
   #settleHeight(height: number, t: Tally): void {
     const mine = this.#hashes.get(height);
+    // No local hash kept for it (older than HASHES_KEPT): this node cannot judge that block,
+    // and must not take another hash's quorum for divergence. A later block certifies it.
+    if (mine === undefined) {
+      this.#tallies.delete(height);
+      return;
+    }
     const members = this.#members(height);
     const quorum = this.#config.quorum ?? quorumDefault(members.size);
     const required = this.#config.required ?? [];

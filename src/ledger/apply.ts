@@ -80,7 +80,8 @@ export class BlockApply {
 
   /** Ends the block: every record's code, what changed, and the state-tree update. */
   end(): AppliedBlock {
-    assert(!this.#ended && this.#count >= 1, `block ${this.height}: ended twice, or empty`);
+    // Empty blocks exist only in a consortium: the stream cut one whose every batch was refused.
+    assert(!this.#ended, `block ${this.height}: ended twice`);
     this.#ended = true;
     const { changes, tree } = this.#state.endBlockDeferred();
     return { codes: this.#codes.slice(0, this.#count), changes, tree };
@@ -93,7 +94,7 @@ export class BlockApply {
  */
 export function applyBlock(state: LedgerState, entry: LogEntry): AppliedBlock {
   const block = new BlockApply(state, entry.height, entry.timeMs);
-  block.apply(entry.records, entry.count);
+  if (entry.count > 0) block.apply(entry.records, entry.count);
   return block.end();
 }
 
