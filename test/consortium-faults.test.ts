@@ -19,22 +19,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Client, authSigner, records, signerFromKeyPair, type Signer } from '../dist/src/client/index.js';
-import { findNatsServer } from '../dist/src/consortium/nats-cluster.js';
 import { startLocalCluster, type LocalCluster } from '../dist/src/server/local-cluster.js';
+import { skipWithoutNats, requireNats, until } from './helpers/nats.js';
 
-const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+/** Polls HTTP and processes: every 100 ms, for up to 90 s. */
+const wait = (what: string, ok: () => boolean | Promise<boolean>, ms = 90_000) => until(what, ok, ms, 100);
+
 const LONG = 240_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const HAVE_NATS = findNatsServer() !== undefined;
-if (!HAVE_NATS && !IN_CI) console.warn('test/consortium-faults.test.ts SKIPPED: no nats-server');
+const SKIP = skipWithoutNats('test/consortium-faults.test.ts');
 
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await Promise.resolve().then(ok).catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function adminOf(keyFile: string): Signer {
   const hex = (f: string) => Buffer.from(readFileSync(f, 'utf8').trim(), 'hex');
@@ -79,7 +72,7 @@ class Load {
   /** Resolves once `n` more transfers are acknowledged (final) than when called. */
   async progress(what: string, n = 100): Promise<void> {
     const target = this.acked + n;
-    await until(`${what}: ${n} more final transfers`, () => this.acked >= target);
+    await wait(`${what}: ${n} more final transfers`, () => this.acked >= target);
   }
 
   async stop(): Promise<void> {
@@ -88,14 +81,14 @@ class Load {
   }
 }
 
-describe.skipIf(!HAVE_NATS && !IN_CI)('consortium faults: 3 nats-servers, 3 nodes, load', () => {
+describe.skipIf(SKIP)('consortium faults: 3 nats-servers, 3 nodes, load', () => {
   let root = '';
   let cluster: LocalCluster | undefined;
   let client: Client | undefined;
   let load: Load;
 
   beforeAll(async () => {
-    if (!HAVE_NATS) throw new Error('CI must run the consortium fault test: install nats-server');
+    requireNats('the consortium fault test');
     root = mkdtempSync(join(tmpdir(), 'gmledger-faults-'));
     cluster = await startLocalCluster({ nodes: 3, natsServers: 3, dir: root, quorum: 2 });
     const admin = adminOf(cluster.adminKeyFile);
@@ -143,7 +136,7 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium faults: 3 nats-servers, 3 node
     await c.restart(victim);
     await load.progress('after the restart');
     const final0 = Number((await c.status(c.nodes.findIndex((n) => n.url === client!.url))).finalHeight);
-    await until('the restarted node final at the others\' height',
+    await wait('the restarted node final at the others\' height',
       async () => Number((await c.status(victim)).finalHeight) >= final0);
     for (const h of [1, Math.floor(final0 / 2), final0]) {
       const heads = await Promise.all(c.nodes.map((n) => getJson(`${n.http}/blocks/${h}`)));
@@ -167,10 +160,10 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium faults: 3 nats-servers, 3 node
     expect(load.acked).toBe(load.submitted);
     console.log(`consortium faults: ${load.submitted} transfers, outcomes ${JSON.stringify([...load.outcomes])}`);
     const http = c.nodes[(on + 1) % 3].http;
-    await until('the account to show every final transfer', async () =>
+    await wait('the account to show every final transfer', async () =>
       BigInt((await getJson(`${http}/accounts/1`)).debitsPosted as string) === BigInt(load.submitted));
     const height = Number((await c.status((on + 1) % 3)).finalHeight);
-    await until('every node final at that height', async () =>
+    await wait('every node final at that height', async () =>
       (await Promise.all([0, 1, 2].map((k) => c.status(k)))).every((s) => Number(s.finalHeight) >= height));
     const alarms = [0, 1, 2].flatMap((k) => c.alarms(k));
     expect(alarms).toEqual([]);
@@ -193,10 +186,10 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('consortium faults: 3 nats-servers, 3 node
       } finally {
         await nc.close();
       }
-      await until('every node to publish the alarm', () => seen.every((s) => s.length > 0));
+      await wait('every node to publish the alarm', () => seen.every((s) => s.length > 0));
       for (const s of seen) expect(s[0]).toMatchObject({ kind: 'bad_batch', node: '', topic: 'alarms' });
       // The same alarm in every node's log.
-      await until('the alarm in every node\'s log', () => [0, 1, 2].every((k) => c.alarms(k).some((a) => a.kind === 'bad_batch')));
+      await wait('the alarm in every node\'s log', () => [0, 1, 2].every((k) => c.alarms(k).some((a) => a.kind === 'bad_batch')));
       const unauth = await Client.connect(c.nodes[0].url);
       await expect(unauth.subscribe('alarms', () => undefined)).rejects.toThrow(/not_authenticated|authenticate/);
       await unauth.close();

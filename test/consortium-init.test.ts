@@ -13,11 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { records, signerFromKeyPair } from '../dist/src/codec/builders.js';
 import { fromHex } from '../dist/src/crypto/bytes.js';
 import { type ConsortiumNode, openConsortiumLedger } from '../dist/src/consortium/consortium.js';
-import { findNatsServer, startNatsCluster, type NatsCluster } from '../dist/src/consortium/nats-cluster.js';
+import { startNatsCluster, type NatsCluster } from '../dist/src/consortium/nats-cluster.js';
+import { skipWithoutNats, requireNats } from './helpers/nats.js';
 
-const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 const LONG = 120_000;
-const HAVE_NATS = findNatsServer() !== undefined;
 
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, ['dist/src/cli.js', ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -130,12 +129,7 @@ describe('gmledger init --node-pub and gmledger join: the key ceremony', () => {
   });
 });
 
-if (!HAVE_NATS && !IN_CI) {
-  console.warn('test/consortium-init.test.ts: the joined nodes\' NATS part SKIPPED: no nats-server ' +
-    '(apt-get install -y nats-server)');
-}
-
-describe.skipIf(!HAVE_NATS && !IN_CI)('the joined nodes on one JetStream server', () => {
+describe.skipIf(skipWithoutNats('test/consortium-init.test.ts', 'the joined nodes\' NATS part'))('the joined nodes on one JetStream server', () => {
   let cluster: NatsCluster;
   const nodes: ConsortiumNode[] = [];
 
@@ -145,7 +139,7 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('the joined nodes on one JetStream server'
   }, LONG);
 
   it('finalise an anchor at all three (quorum 3 of the organisations, the regulator\'s node required)', async () => {
-    if (!HAVE_NATS) throw new Error('CI must run the consortium test: install nats-server');
+    requireNats('the consortium init test');
     cluster = await startNatsCluster({ servers: 1, dir: join(root, 'nats') });
     for (const org of orgs) {
       nodes.push(await openConsortiumLedger({ dir: nodeDir(org), blockMaxMs: 50 }, { servers: cluster.urls }));

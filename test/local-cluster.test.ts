@@ -10,22 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, authSigner, records, signerFromKeyPair, type Signer } from '../dist/src/client/index.js';
-import { findNatsServer } from '../dist/src/consortium/nats-cluster.js';
 import { startLocalCluster, type LocalCluster } from '../dist/src/server/local-cluster.js';
+import { skipWithoutNats, requireNats, until } from './helpers/nats.js';
 
-const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-const INSTALL_HINT = 'install Debian\'s nats-server (apt-get install -y nats-server)';
+/** Polls HTTP and processes: every 100 ms, for up to 60 s. */
+const wait = (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000) => until(what, ok, ms, 100);
+
 const LONG = 120_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function gone(pid: number): boolean {
   try {
@@ -43,16 +36,15 @@ function adminOf(keyFile: string): Signer {
 
 const finalAt = async (c: LocalCluster, i: number) => Number((await c.status(i)).finalHeight);
 
-const HAVE_NATS = findNatsServer() !== undefined;
-if (!HAVE_NATS && !IN_CI) console.warn(`test/local-cluster.test.ts SKIPPED: no nats-server. To run it, ${INSTALL_HINT}.`);
+const SKIP = skipWithoutNats('test/local-cluster.test.ts');
 
-describe.skipIf(!HAVE_NATS && !IN_CI)('local consortium cluster', () => {
+describe.skipIf(SKIP)('local consortium cluster', () => {
   let root = '';
   let cluster: LocalCluster | undefined;
   let client: Client | undefined;
 
   beforeAll(() => {
-    if (!HAVE_NATS) throw new Error(`CI must run the local cluster test: ${INSTALL_HINT}`);
+    requireNats('the local cluster test');
     root = mkdtempSync(join(tmpdir(), 'gmledger-localcluster-'));
   });
   afterAll(async () => {
@@ -94,7 +86,7 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('local consortium cluster', () => {
       return Math.max(...results.map((r) => r.height));
     };
     const allFinal = (h: number, nodes = [0, 1, 2]) =>
-      until(`nodes ${nodes.map((i) => i + 1)} final at ${h}`, async () => (await Promise.all(nodes.map((i) => finalAt(c, i)))).every((f) => f >= h));
+      wait(`nodes ${nodes.map((i) => i + 1)} final at ${h}`, async () => (await Promise.all(nodes.map((i) => finalAt(c, i)))).every((f) => f >= h));
 
     const h1 = Math.max(await submit(3), await submit(2));
     await allFinal(h1);
@@ -141,7 +133,7 @@ describe.skipIf(!HAVE_NATS && !IN_CI)('local consortium cluster', () => {
     child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
     child.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
     try {
-      await until('the cluster line', async () => {
+      await wait('the cluster line', async () => {
         if (child.exitCode !== null) throw new Error(`cluster up exited ${child.exitCode}: ${err}`);
         return out.includes('"event":"cluster"');
       }, LONG);

@@ -15,14 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { initChain, initConsortium } from '../dist/src/chain/init.js';
-import { findNatsServer, startNatsCluster, type NatsCluster } from '../dist/src/consortium/nats-cluster.js';
+import { startNatsCluster, type NatsCluster } from '../dist/src/consortium/nats-cluster.js';
 import { runNode, type RunningNode } from '../dist/src/server/cli-start.js';
+import { skipWithoutNats, requireNats } from './helpers/nats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RULES_FILE = 'docs/monitoring/gmledger-alerts.yml';
 const DASHBOARD_FILE = 'docs/monitoring/gmledger-dashboard.json';
-const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-const HAVE_NATS = findNatsServer() !== undefined;
 const LONG = 120_000;
 /** Exported only by a consortium node (docs/consortium.md, "Status and metrics"). */
 const CONSORTIUM_ONLY = /^gmledger_(final_height$|consortium_)/;
@@ -187,16 +186,12 @@ describe('monitoring: alert rules and dashboard', () => {
     });
   });
 
-  if (!HAVE_NATS && !IN_CI) {
-    console.warn('test/monitoring.test.ts: consortium metrics SKIPPED: no nats-server ' +
-      '(apt-get install -y nats-server)');
-  }
-  describe.skipIf(!HAVE_NATS && !IN_CI)('names only metrics a consortium node exports', () => {
+  describe.skipIf(skipWithoutNats('test/monitoring.test.ts', 'the consortium metrics check'))('names only metrics a consortium node exports', () => {
     let root: string;
     let cluster: NatsCluster | undefined;
     let node: RunningNode | undefined;
     beforeAll(async () => {
-      if (!HAVE_NATS) throw new Error('CI must run the consortium metrics check: install nats-server');
+      requireNats('the consortium metrics check');
       root = mkdtempSync(join(tmpdir(), 'gmledger-monitoring-c-'));
       // One node, quorum 1: enough for ConsortiumNode.metrics() to be part of /metrics.
       const { dirs } = await initConsortium({ dir: join(root, 'chain'), nodes: 1, quorum: 1 });

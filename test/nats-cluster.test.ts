@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
-import { findNatsServer, startNatsCluster, type NatsCluster } from '../dist/src/consortium/nats-cluster.js';
+import { startNatsCluster, type NatsCluster } from '../dist/src/consortium/nats-cluster.js';
+import { skipWithoutNats, requireNats, until } from './helpers/nats.js';
 
-const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-const INSTALL_HINT = 'install Debian\'s nats-server (apt-get install -y nats-server)';
 const LONG = 120_000;
 const MSG_BYTES = 64 * 1024;
 const PER_PHASE = 200;
@@ -37,13 +36,6 @@ async function retry<T>(what: string, fn: () => Promise<T>, deadlineMs = PUBLISH
   }
 }
 
-async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 /** Message k: its index in the first 4 bytes, then a pattern of k, so a mixed-up body shows. */
 function body(k: number): Uint8Array {
@@ -61,111 +53,96 @@ function gone(pid: number): boolean {
   }
 }
 
-const BIN = findNatsServer();
-if (!BIN) {
-  const why = `no nats-server found (tried ${process.env.NATS_SERVER_PATH ?? 'nats-server on PATH, /usr/sbin/nats-server'})`;
-  if (IN_CI) {
-    describe('NATS cluster harness (CI)', () => {
-      it('needs nats-server in CI', () => {
-        throw new Error(`${why}. CI must run the NATS cluster test: ${INSTALL_HINT}.`);
-      });
-    });
-  } else {
-    console.warn(`test/nats-cluster.test.ts SKIPPED: ${why}. To run it, ${INSTALL_HINT}.`);
-    describe.skip('NATS cluster harness', () => { it('needs nats-server', () => undefined); });
-  }
-} else {
-  describe('NATS cluster harness', () => {
-    let root = '';
-    let cluster: NatsCluster | undefined;
-    let nc: NatsConnection | undefined;
+describe.skipIf(skipWithoutNats('test/nats-cluster.test.ts'))('NATS cluster harness', () => {
+  let root = '';
+  let cluster: NatsCluster | undefined;
+  let nc: NatsConnection | undefined;
 
-    beforeAll(() => { root = mkdtempSync(join(tmpdir(), 'gmledger-natscluster-')); });
-    afterAll(async () => {
-      await nc?.close().catch(() => undefined);
-      await cluster?.stop();
-      rmSync(root, { recursive: true, force: true });
-    });
-
-    it('refuses bad options before starting anything', async () => {
-      await expect(startNatsCluster({ servers: 0, dir: root })).rejects.toThrow(/servers must be/);
-      await expect(startNatsCluster({ servers: 6, dir: root })).rejects.toThrow(/servers must be/);
-      await expect(startNatsCluster({ servers: 1, dir: root, host: '0.0.0.0' })).rejects.toThrow(/loopback/);
-    });
-
-    it('a server that dies at start fails it with the logs\' tails, leaving nothing running', async () => {
-      // `false` exits at once: the harness must report it, not wait out its timeout.
-      const started = Date.now();
-      await expect(startNatsCluster({ servers: 2, dir: join(root, 'dead'), binary: 'false', readyTimeoutMs: 60_000 }))
-        .rejects.toThrow(/n[01] exited[\s\S]*--- n0 .*nats\.log/);
-      expect(Date.now() - started).toBeLessThan(50_000); // well before the 60 s timeout
-    }, LONG);
-
-    it('an R3 stream keeps every acked message through a SIGKILLed leader and its restart', async () => {
-      cluster = await startNatsCluster({ servers: 3, dir: join(root, 'r3'), binary: BIN });
-      expect(cluster.urls).toHaveLength(3);
-      nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-      const jsm: JetStreamManager = await jetstreamManager(nc);
-      const js = jetstream(nc);
-      const stream = 'r3';
-      await jsm.streams.add({ name: stream, subjects: ['r3.msgs'], storage: StorageType.File, num_replicas: 3 });
-      const acked = new Map<number, number>(); // k → stream sequence
-      const publish = async (from: number, to: number): Promise<void> => {
-        for (let k = from; k < to; k++) {
-          // A publish that times out or finds no responders (leader election) is retried with
-          // the same msgID: if the first copy was stored, the stream acks it as a duplicate.
-          const ack = await retry(`publish ${k}`, () => js.publish('r3.msgs', body(k), { msgID: `m-${k}`, timeout: 5_000 }));
-          expect(ack.stream).toBe(stream);
-          acked.set(k, ack.seq);
-        }
-      };
-
-      // 1. 200 messages of 64 KiB on a healthy cluster.
-      await publish(0, PER_PHASE);
-      // 2. SIGKILL the stream's leader; publishing goes on through the other two.
-      const info: StreamInfo = await retry('stream info', () => jsm.streams.info(stream));
-      const victim = cluster.names.indexOf(info.cluster!.leader!);
-      expect(victim).toBeGreaterThanOrEqual(0);
-      const victimPid = cluster.pid(victim)!;
-      await cluster.kill(victim);
-      expect(cluster.pid(victim)).toBeUndefined();
-      expect(gone(victimPid)).toBe(true);
-      await publish(PER_PHASE, 2 * PER_PHASE);
-      // 3. The killed server comes back with its store and catches up: 3 current replicas.
-      await expect(cluster.restart((victim + 1) % 3)).rejects.toThrow(/is running/);
-      await cluster.restart(victim);
-      await until('the stream to report a leader and 2 current replicas', async () => {
-        const c = (await jsm.streams.info(stream)).cluster;
-        const replicas = c?.replicas ?? [];
-        return !!c?.leader && replicas.length === 2 && replicas.every((r) => r.current && !r.offline);
-      });
-      const state = (await retry('stream info', () => jsm.streams.info(stream))).state;
-      expect(state.messages).toBe(2 * PER_PHASE);
-      expect(state.last_seq).toBe(acked.get(2 * PER_PHASE - 1));
-      // Every acked message, exactly once, in publish order, with its acked sequence and body.
-      const consumer = await retry('ordered consumer', () => js.consumers.get(stream));
-      const seen: number[] = [];
-      const messages = await consumer.consume();
-      for await (const m of messages) {
-        const k = new DataView(m.data.buffer, m.data.byteOffset).getUint32(0);
-        expect(m.headers?.get('Nats-Msg-Id')).toBe(`m-${k}`);
-        expect(m.seq).toBe(acked.get(k));
-        expect(Buffer.from(m.data).equals(Buffer.from(body(k)))).toBe(true);
-        seen.push(k);
-        if (m.seq === state.last_seq) break;
-      }
-      await messages.close();
-      expect(seen).toEqual(Array.from({ length: 2 * PER_PHASE }, (_, k) => k));
-
-      // 4. stop() ends every server: no process left.
-      const pids = cluster.names.map((_, i) => cluster!.pid(i)!);
-      expect(pids.every((p) => p > 0)).toBe(true);
-      await nc.close();
-      nc = undefined;
-      await cluster.stop();
-      await cluster.stop(); // idempotent
-      for (const p of pids) expect(gone(p)).toBe(true);
-      await expect(cluster.restart(0)).rejects.toThrow(/after stop/);
-    }, LONG);
+  beforeAll(() => { root = mkdtempSync(join(tmpdir(), 'gmledger-natscluster-')); });
+  afterAll(async () => {
+    await nc?.close().catch(() => undefined);
+    await cluster?.stop();
+    rmSync(root, { recursive: true, force: true });
   });
-}
+
+  it('refuses bad options before starting anything', async () => {
+    await expect(startNatsCluster({ servers: 0, dir: root })).rejects.toThrow(/servers must be/);
+    await expect(startNatsCluster({ servers: 6, dir: root })).rejects.toThrow(/servers must be/);
+    await expect(startNatsCluster({ servers: 1, dir: root, host: '0.0.0.0' })).rejects.toThrow(/loopback/);
+  });
+
+  it('a server that dies at start fails it with the logs\' tails, leaving nothing running', async () => {
+    // `false` exits at once: the harness must report it, not wait out its timeout.
+    const started = Date.now();
+    await expect(startNatsCluster({ servers: 2, dir: join(root, 'dead'), binary: 'false', readyTimeoutMs: 60_000 }))
+      .rejects.toThrow(/n[01] exited[\s\S]*--- n0 .*nats\.log/);
+    expect(Date.now() - started).toBeLessThan(50_000); // well before the 60 s timeout
+  }, LONG);
+
+  it('an R3 stream keeps every acked message through a SIGKILLed leader and its restart', async () => {
+    cluster = await startNatsCluster({ servers: 3, dir: join(root, 'r3'), binary: requireNats('the NATS cluster test') });
+    expect(cluster.urls).toHaveLength(3);
+    nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const jsm: JetStreamManager = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const stream = 'r3';
+    await jsm.streams.add({ name: stream, subjects: ['r3.msgs'], storage: StorageType.File, num_replicas: 3 });
+    const acked = new Map<number, number>(); // k → stream sequence
+    const publish = async (from: number, to: number): Promise<void> => {
+      for (let k = from; k < to; k++) {
+        // A publish that times out or finds no responders (leader election) is retried with
+        // the same msgID: if the first copy was stored, the stream acks it as a duplicate.
+        const ack = await retry(`publish ${k}`, () => js.publish('r3.msgs', body(k), { msgID: `m-${k}`, timeout: 5_000 }));
+        expect(ack.stream).toBe(stream);
+        acked.set(k, ack.seq);
+      }
+    };
+
+    // 1. 200 messages of 64 KiB on a healthy cluster.
+    await publish(0, PER_PHASE);
+    // 2. SIGKILL the stream's leader; publishing goes on through the other two.
+    const info: StreamInfo = await retry('stream info', () => jsm.streams.info(stream));
+    const victim = cluster.names.indexOf(info.cluster!.leader!);
+    expect(victim).toBeGreaterThanOrEqual(0);
+    const victimPid = cluster.pid(victim)!;
+    await cluster.kill(victim);
+    expect(cluster.pid(victim)).toBeUndefined();
+    expect(gone(victimPid)).toBe(true);
+    await publish(PER_PHASE, 2 * PER_PHASE);
+    // 3. The killed server comes back with its store and catches up: 3 current replicas.
+    await expect(cluster.restart((victim + 1) % 3)).rejects.toThrow(/is running/);
+    await cluster.restart(victim);
+    await until('the stream to report a leader and 2 current replicas', async () => {
+      const c = (await jsm.streams.info(stream)).cluster;
+      const replicas = c?.replicas ?? [];
+      return !!c?.leader && replicas.length === 2 && replicas.every((r) => r.current && !r.offline);
+    });
+    const state = (await retry('stream info', () => jsm.streams.info(stream))).state;
+    expect(state.messages).toBe(2 * PER_PHASE);
+    expect(state.last_seq).toBe(acked.get(2 * PER_PHASE - 1));
+    // Every acked message, exactly once, in publish order, with its acked sequence and body.
+    const consumer = await retry('ordered consumer', () => js.consumers.get(stream));
+    const seen: number[] = [];
+    const messages = await consumer.consume();
+    for await (const m of messages) {
+      const k = new DataView(m.data.buffer, m.data.byteOffset).getUint32(0);
+      expect(m.headers?.get('Nats-Msg-Id')).toBe(`m-${k}`);
+      expect(m.seq).toBe(acked.get(k));
+      expect(Buffer.from(m.data).equals(Buffer.from(body(k)))).toBe(true);
+      seen.push(k);
+      if (m.seq === state.last_seq) break;
+    }
+    await messages.close();
+    expect(seen).toEqual(Array.from({ length: 2 * PER_PHASE }, (_, k) => k));
+
+    // 4. stop() ends every server: no process left.
+    const pids = cluster.names.map((_, i) => cluster!.pid(i)!);
+    expect(pids.every((p) => p > 0)).toBe(true);
+    await nc.close();
+    nc = undefined;
+    await cluster.stop();
+    await cluster.stop(); // idempotent
+    for (const p of pids) expect(gone(p)).toBe(true);
+    await expect(cluster.restart(0)).rejects.toThrow(/after stop/);
+  }, LONG);
+});
