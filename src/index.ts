@@ -21,7 +21,7 @@ export { vouchBatch, markVouched, vouchDigest, VOUCH_DOMAIN } from './codec/vouc
 export type { VouchOptions } from './codec/vouch.js';
 
 // Whole chains: create one, recheck one offline.
-export { initChain } from './chain/init.js';
-export type { InitOptions, InitResult } from './chain/init.js';
+export { initChain, initConsortium, joinNodeDir, CONSORTIUM_NODES_MAX } from './chain/init.js';
+export type { InitOptions, InitResult, ConsortiumInitOptions } from './chain/init.js';
 export { verifyChain } from './chain/verify.js';
 export type { VerifyReport, VerifyOptions } from './chain/verify.js';

@@ -138,16 +138,10 @@ export async function initConsortium(
     dir: dirs[0], chainId: o.chainId, node: nodes[0], otherNodes: nodes.slice(1), consortium, clock: o.clock,
   });
   for (let k = 1; k < nodes.length; k++) {
-    await mkdir(join(dirs[k], 'keys'), { recursive: true, mode: 0o700 });
-    await cp(join(dirs[0], 'db'), join(dirs[k], 'db'), { recursive: true });
-    await writeFile(join(dirs[k], 'keys', 'node.key'), toHex(nodes[k].privateKey) + '\n', { mode: 0o600 });
-    await writeFile(join(dirs[k], 'keys', 'node.pub'), toHex(nodes[k].publicKey) + '\n', { mode: 0o644 });
+    await joinNodeDir({ from: dirs[0], dir: dirs[k], node: nodes[k] });
     for (const name of ['admin', 'regulator']) {
       await cp(join(dirs[0], 'keys', `${name}.pub`), join(dirs[k], 'keys', `${name}.pub`));
     }
-    await writeConfig(dirs[k], {
-      ...r.config, nodeKeyId: toHex(nodes[k].keyId), nodePublicKey: toHex(nodes[k].publicKey),
-    }, false);
   }
   return { ...r, dirs, nodes };
 }

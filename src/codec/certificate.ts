@@ -4,7 +4,7 @@
 // light client holding only the consortium's public keys can check a header, and with an
 // inclusion proof, a transaction — without trusting the node that answered.
 
-import { equalBytes, toHex } from '../crypto/bytes.js';
+import { toHex } from '../crypto/bytes.js';
 import { sm2Backend } from '../crypto/sm2-backend.js';
 import { keyIdOf } from '../crypto/signer.js';
 import {
@@ -96,17 +96,22 @@ CertificateCheck {
   if (!(certificate instanceof Uint8Array) || certificate.length % SIGNATURE_ENTRY_BYTES !== 0) {
     return { ok: false, signers: [], reason: `certificate must be whole ${SIGNATURE_ENTRY_BYTES}-byte entries` };
   }
-  const signers: string[] = [];
-  for (const [k, e] of signatureEntries(certificate).entries()) {
+  const entries = signatureEntries(certificate);
+  const ids: string[] = [];
+  const items = [];
+  for (const [k, e] of entries.entries()) {
     const id = toHex(e.keyId);
     const pk = byId.get(id);
-    if (!pk) return { ok: false, signers, reason: `entry ${k}: key ${id} is not a member` };
-    if (signers.includes(id)) return { ok: false, signers, reason: `entry ${k}: key ${id} signs twice` };
-    if (!equalBytes(keyIdOf(pk), e.keyId)) return { ok: false, signers, reason: `entry ${k}: key id mismatch` };
-    const valid = sm2Backend.verifyBatch([{ msg: header, signature: e.signature, publicKey: pk }])[0] === true;
-    if (!valid) return { ok: false, signers, reason: `entry ${k}: bad signature by ${id}` };
-    signers.push(id);
+    if (!pk) return { ok: false, signers: ids, reason: `entry ${k}: key ${id} is not a member` };
+    if (ids.includes(id)) return { ok: false, signers: ids, reason: `entry ${k}: key ${id} signs twice` };
+    ids.push(id);
+    items.push({ msg: header, signature: e.signature, publicKey: pk });
   }
+  // One batch call for every entry (byId is keyed by SM3 of each member key, so ids match).
+  const valid = sm2Backend.verifyBatch(items);
+  const bad = valid.findIndex((v) => v !== true);
+  if (bad >= 0) return { ok: false, signers: ids.slice(0, bad), reason: `entry ${bad}: bad signature by ${ids[bad]}` };
+  const signers = ids;
   if (signers.length < quorum) {
     return { ok: false, signers, reason: `${signers.length} of ${byId.size} members signed; the quorum is ${quorum}` };
   }

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { RECORD_BYTES, bytesField, concatRecords } from '../codec/record.js';
 import { ResultCode, resultName } from '../codec/results.js';
-import { txHashes } from '../codec/block.js';
+import { SIGNATURE_ENTRY_BYTES, txHashes } from '../codec/block.js';
 import { ENTRY_BYTES, type KeyEntry } from '../codec/entries.js';
 import { toHex } from '../crypto/bytes.js';
 import { DIGEST_BYTES } from '../crypto/hash.js';
@@ -289,7 +289,8 @@ export class Ledger extends EventEmitter {
     if (!Number.isSafeInteger(height) || height < 1 || height > this.#p.builder.durableHeight) {
       throw new RangeError(`certify: height ${height} is not a durable block (1..${this.#p.builder.durableHeight})`);
     }
-    if (!(certificate instanceof Uint8Array) || certificate.length === 0 || certificate.length % 96 !== 0) {
+    const entries = certificate instanceof Uint8Array ? certificate.length / SIGNATURE_ENTRY_BYTES : 0;
+    if (!Number.isInteger(entries) || entries === 0) {
       throw new RangeError('certify: a certificate is one or more 96-byte signature entries');
     }
     if (this.#halted) throw this.#halted;

@@ -22,7 +22,7 @@ export const P_HALT = 0x48;       // 'H' + ledger u32 BE
 export const P_REFUSED = 0x52;    // 'R' + transfer id (16 raw bytes): where the latest transfer with this id
                                   // refused by the state machine is
 export const P_CERTIFICATE = 0x43; // 'C' + height u64 BE: the block's quorum certificate (n × 96-byte entries)
-export const P_EVIDENCE = 0x45;    // 'E' + stream sequence u64 BE: a consortium misbehaviour seen here (JSON)
+export const P_EVIDENCE = 0x45;    // 'E' + UTF-8 text key: a consortium misbehaviour seen here (JSON)
 export const P_TX = 0x58;         // 'X' + tx hash (32): only with LedgerOptions.txHashIndex
 
 export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)
