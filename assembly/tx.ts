@@ -8,10 +8,11 @@ const RECORD: usize = 256;
 const BODY: usize = 64;
 const SIG: usize = 191;
 const HINT: usize = 255;
-const KIND_MAX: u32 = 8;
+const KIND_MAX: u32 = 14;
+const KIND_VOUCH: u32 = 9;
 
 // Flags each kind accepts (bit 0 `linked` for all).
-const ALLOWED_FLAGS: usize = memory.data<u16>([0, 0x1, 0x7, 0xf, 0x1, 0x1, 0x1, 0x1, 0x1]);
+const ALLOWED_FLAGS: usize = memory.data<u16>([0, 0x1, 0x7, 0x3f, 0x1, 0x1, 0x1, 0x1, 0x1, 0, 0x1, 0x1, 0x1, 0x1, 0x1]);
 // Body bytes each kind uses: two [from, to) ranges per kind (an empty second range repeats
 // the first's end); every other byte of [64, 191) must be zero.
 const USED: usize = memory.data<u16>([
@@ -24,6 +25,12 @@ const USED: usize = memory.data<u16>([
   64, 80, 80, 80,      // unfreeze_account
   64, 68, 68, 68,      // halt_ledger
   64, 68, 68, 68,      // resume_ledger
+  64, 64, 64, 64,      // 9: vouch (refused as bad kind before this table)
+  64, 70, 72, 88,      // cycle_open
+  64, 96, 96, 96,      // cycle_member
+  64, 80, 80, 80,      // cycle_close
+  64, 81, 88, 128,     // cycle_regulate
+  64, 75, 80, 136,     // rule
 ]);
 
 // @ts-ignore: decorator
@@ -36,7 +43,7 @@ const USED: usize = memory.data<u16>([
 function check(p: usize, chainId: u32): u32 {
   if (load<u8>(p) != 1) return 1;
   const kind = <u32>load<u8>(p + 1);
-  if (kind == 0 || kind > KIND_MAX) return 2;
+  if (kind == 0 || kind > KIND_MAX || kind == KIND_VOUCH) return 2;
   if (load<u32>(p + 4) != chainId) return 3;
   const flags = <u32>load<u16>(p + 2);
   if ((flags & ~(<u32>load<u16>(ALLOWED_FLAGS + (<usize>kind << 1)))) != 0) return 4;

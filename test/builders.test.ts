@@ -24,8 +24,9 @@ interface FieldSpec { name: string; type: FieldType; required: boolean }
 
 const U16 = 0xffff, U32 = 0xffffffff;
 const FLAG_MASK: Record<KindName, number> = {
-  register_key: 0x1, create_account: 0x7, transfer: 0xf, anchor: 0x1,
+  register_key: 0x1, create_account: 0x7, transfer: 0x3f, anchor: 0x1,
   freeze_account: 0x1, unfreeze_account: 0x1, halt_ledger: 0x1, resume_ledger: 0x1,
+  cycle_open: 0x1, cycle_member: 0x1, cycle_close: 0x1, cycle_regulate: 0x1, rule: 0x1,
 };
 const header = (kind: KindName): FieldSpec[] => [
   { name: 'flags', type: { t: 'bits', mask: FLAG_MASK[kind], width: U16 }, required: false },
@@ -60,11 +61,36 @@ const BODY: Record<KindName, FieldSpec[]> = {
   unfreeze_account: [u128('accountId', true)],
   halt_ledger: [{ name: 'ledger', type: { t: 'uint', max: U32 }, required: true }],
   resume_ledger: [{ name: 'ledger', type: { t: 'uint', max: U32 }, required: true }],
+  cycle_open: [
+    { name: 'ledger', type: { t: 'uint', max: U32 }, required: true },
+    { name: 'code', type: { t: 'uint', max: U16 }, required: true },
+    u128('clearingAccountId', true),
+  ],
+  cycle_member: [u128('cycleId', true), u128('accountId', true)],
+  cycle_close: [u128('cycleId', true)],
+  cycle_regulate: [
+    u128('cycleId', true),
+    { name: 'action', type: { t: 'uint', max: 0xff }, required: true },
+    { name: 'untilMs', type: { t: 'big', bits: 64 }, required: false },
+    u128('accountId'), u128('amount'),
+  ],
+  rule: [
+    { name: 'ruleId', type: { t: 'uint', max: U32 }, required: true },
+    { name: 'ledger', type: { t: 'uint', max: U32 }, required: true },
+    { name: 'code', type: { t: 'uint', max: U16 }, required: false },
+    { name: 'tier', type: { t: 'uint', max: 0xff }, required: true },
+    u128('accountId'), u128('maxAmount'),
+    { name: 'windowMs', type: { t: 'uint', max: U32 }, required: false },
+    { name: 'maxCount', type: { t: 'uint', max: U32 }, required: false },
+    u128('maxWindowAmount'),
+  ],
 };
 const BUILDER: Record<KindName, (f: never, s: Signer) => Uint8Array> = {
   register_key: records.registerKey, create_account: records.createAccount, transfer: records.transfer,
   anchor: records.anchor, freeze_account: records.freezeAccount, unfreeze_account: records.unfreezeAccount,
   halt_ledger: records.haltLedger, resume_ledger: records.resumeLedger,
+  cycle_open: records.cycleOpen, cycle_member: records.cycleMember, cycle_close: records.cycleClose,
+  cycle_regulate: records.cycleRegulate, rule: records.rule,
 };
 const KINDS = Object.keys(Kind) as KindName[];
 
@@ -221,7 +247,7 @@ describe('the cases of the defect report', () => {
   it.each([
     ['ledger', 2 ** 32 + 1, RangeError], ['ledger', -1, RangeError], ['ledger', 1.5, TypeError], ['ledger', '1', TypeError],
     ['ledger', NaN, TypeError], ['code', 65537, RangeError], ['timeout', 2 ** 32 + 3, RangeError],
-    ['flags', 65538, RangeError], ['flags', 0x10, RangeError], ['chainId', 2 ** 32 + 7, RangeError],
+    ['flags', 65538, RangeError], ['flags', 0x40, RangeError], ['chainId', 2 ** 32 + 7, RangeError],
     ['amount', 5, TypeError], ['id', 5, TypeError], ['timestamp', Date.now(), TypeError],
   ] as const)('transfer %s = %s → %s', (name, v, cls) => {
     expect(() => records.transfer({ ...T, [name]: v } as never, me)).toThrow(cls);

@@ -66,4 +66,15 @@ export const records = {
     build('halt_ledger', 'records.haltLedger', f, s),
   resumeLedger: (f: Without<RecordFields> & { ledger: number }, s: Signer) =>
     build('resume_ledger', 'records.resumeLedger', f, s),
+  // Clearing (docs/clearing.md).
+  cycleOpen: (f: Without<RecordFields> & { ledger: number; code: number; clearingAccountId: bigint }, s: Signer) =>
+    build('cycle_open', 'records.cycleOpen', f, s),
+  cycleMember: (f: Without<RecordFields> & { cycleId: bigint; accountId: bigint }, s: Signer) =>
+    build('cycle_member', 'records.cycleMember', f, s),
+  cycleClose: (f: Without<RecordFields> & { cycleId: bigint }, s: Signer) =>
+    build('cycle_close', 'records.cycleClose', f, s),
+  cycleRegulate: (f: Without<RecordFields> & { cycleId: bigint; action: number }, s: Signer) =>
+    build('cycle_regulate', 'records.cycleRegulate', f, s),
+  rule: (f: Without<RecordFields> & { ruleId: number; ledger: number; tier: number }, s: Signer) =>
+    build('rule', 'records.rule', f, s),
 };

@@ -38,12 +38,22 @@ export const STATUS_PENDING = 1;
 export const STATUS_PENDING_POSTED = 2;
 export const STATUS_PENDING_VOIDED = 3;
 export const STATUS_PENDING_EXPIRED = 4;
-const STATUS_NAMES: readonly string[] = ['posted', 'pending', 'posted_pending', 'voided', 'expired'];
+// Clearing (src/apps/clearing): an obligation moves nothing until its cycle settles; a
+// queued transfer moves nothing until it settles (then it is posted) or expires.
+export const STATUS_OBLIGATION = 5;
+export const STATUS_OBLIGATION_REMOVED = 6;
+export const STATUS_QUEUED = 7;
+export const STATUS_QUEUE_EXPIRED = 8;
+// 16..31: reserved for the toll application (src/apps/toll).
+export const STATUS_NAMES: readonly string[] = [
+  'posted', 'pending', 'posted_pending', 'voided', 'expired', 'obligation', 'obligation_removed', 'queued',
+  'queue_expired',
+];
 
 // Checked at load: a layout that does not add up fails at once, not in a wrong balance.
 if (ENTRY_WORDS * 4 !== ENTRY_BYTES) throw new Error('entry layout: ENTRY_WORDS × 4 ≠ ENTRY_BYTES');
 if (A_HEIGHT + 1 >= ENTRY_WORDS || T_INDEX >= ENTRY_WORDS) throw new Error('entry layout: a field past the entry');
-if (STATUS_NAMES.length !== STATUS_PENDING_EXPIRED + 1) throw new Error('entry layout: a status without a name');
+if (STATUS_NAMES.length !== STATUS_QUEUE_EXPIRED + 1) throw new Error('entry layout: a status without a name');
 
 /** A registered SM2 key (the key registry; docs/storage.md 'K'). */
 export interface KeyEntry {

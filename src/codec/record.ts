@@ -45,9 +45,16 @@ export const Kind = {
   unfreeze_account: 6,
   halt_ledger: 7,
   resume_ledger: 8,
+  // 9 is KIND_VOUCH (below), kept out of this map on purpose.
+  // Clearing (src/apps/clearing, docs/clearing.md).
+  cycle_open: 10,
+  cycle_member: 11,
+  cycle_close: 12,
+  cycle_regulate: 13,
+  rule: 14,
 } as const;
 export type KindName = keyof typeof Kind;
-export const KIND_MAX = 8;
+export const KIND_MAX = 14;
 /**
  * The vouch record (trusted-gateway mode): one gateway signature for the `count` vouched
  * records that follow it. Kept out of `Kind`/KIND_MAX on purpose: the generic structure
@@ -55,13 +62,22 @@ export const KIND_MAX = 8;
  * be admitted by the vouch-group path (src/ledger/vouch.ts), never as a plain record.
  */
 export const KIND_VOUCH = 9;
-export const KIND_NAMES: readonly string[] = ['', ...Object.keys(Kind), 'vouch'];
+export const KIND_NAMES: readonly string[] = (() => {
+  const names: string[] = [''];
+  for (const [name, k] of Object.entries(Kind)) names[k] = name;
+  names[KIND_VOUCH] = 'vouch';
+  return names;
+})();
 
 // Flags: bit 0 is common to every kind, the rest are kind-specific.
 export const FLAG_LINKED = 1 << 0;
 export const TRANSFER_PENDING = 1 << 1;
 export const TRANSFER_POST_PENDING = 1 << 2;
 export const TRANSFER_VOID_PENDING = 1 << 3;
+/** A payment into the open clearing cycle named by pending_id: recorded as an obligation, settled at the cycle's close. */
+export const TRANSFER_DEFERRED = 1 << 4;
+/** Real-time gross with a queue: when the debit account is short, wait in its FIFO queue instead of failing. */
+export const TRANSFER_QUEUE = 1 << 5;
 export const ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS = 1 << 1;
 export const ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS = 1 << 2;
 /** State-only account flag (set by freeze_account); never valid in a create_account record. */
@@ -105,6 +121,33 @@ export const AN_METADATA = 96;         // 32 bytes
 export const FR_ACCOUNT = 64;          // u128
 // halt_ledger / resume_ledger
 export const HL_LEDGER = 64;           // u32
+// cycle_open (id = the cycle id)
+export const CO_LEDGER = 64;           // u32
+export const CO_CODE = 68;             // u16, code of the settlement transfers (70..71 reserved)
+export const CO_CLEARING = 72;         // u128, the clearing account the net positions move through
+// cycle_member / cycle_close / cycle_regulate
+export const CY_CYCLE = 64;            // u128, the cycle id
+export const CM_ACCOUNT = 80;          // u128, the member's settlement account
+export const CR_ACTION = 80;           // u8: 1 delay, 2 refuse, 3 cap (81..87 reserved)
+export const CR_UNTIL = 88;            // u64 ms of block time (delay)
+export const CR_ACCOUNT = 96;          // u128 (cap)
+export const CR_AMOUNT = 112;          // u128 (cap)
+export const CYCLE_DELAY = 1;
+export const CYCLE_REFUSE = 2;
+export const CYCLE_CAP = 3;
+// rule (regulator)
+export const RU_RULE = 64;             // u32 rule number (a later rule with the same number replaces it)
+export const RU_LEDGER = 68;           // u32
+export const RU_CODE = 72;             // u16 transfer code, 0 = any
+export const RU_TIER = 74;             // u8: 0 remove, 1 alert, 2 refuse (75..79 reserved)
+export const RU_ACCOUNT = 80;          // u128 debit account, 0 = every account of the ledger
+export const RU_MAX_AMOUNT = 96;       // u128 per transfer, 0 = no limit
+export const RU_WINDOW = 112;          // u32 ms of block time
+export const RU_MAX_COUNT = 116;       // u32 per window, 0 = no limit
+export const RU_MAX_WINDOW_AMOUNT = 120; // u128 per window, 0 = no limit
+export const RULE_REMOVE = 0;
+export const RULE_ALERT = 1;
+export const RULE_REFUSE = 2;
 
 /** Bytes of the body each kind uses; the rest of the body must be zero. */
 const BODY_USED: readonly (readonly [number, number][])[] = [
@@ -117,14 +160,22 @@ const BODY_USED: readonly (readonly [number, number][])[] = [
   [[64, 80]],                                  // unfreeze
   [[64, 68]],                                  // halt
   [[64, 68]],                                  // resume
+  [],                                          // 9: vouch (never through this check)
+  [[64, 70], [72, 88]],                        // cycle_open
+  [[64, 96]],                                  // cycle_member
+  [[64, 80]],                                  // cycle_close
+  [[64, 81], [88, 128]],                       // cycle_regulate
+  [[64, 75], [80, 136]],                       // rule
 ];
 
 const ALLOWED_FLAGS: readonly number[] = [
   0,
   FLAG_LINKED,
   FLAG_LINKED | ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS | ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS,
-  FLAG_LINKED | TRANSFER_PENDING | TRANSFER_POST_PENDING | TRANSFER_VOID_PENDING,
+  FLAG_LINKED | TRANSFER_PENDING | TRANSFER_POST_PENDING | TRANSFER_VOID_PENDING | TRANSFER_DEFERRED | TRANSFER_QUEUE,
   FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED,
+  0,                                                             // 9: vouch
+  FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, // clearing
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -200,7 +251,7 @@ export function checkStructure(batch: Uint8Array, off: number, chainId: number):
   uintField(chainId, 0xffffffff, 'chainId');
   if (batch[off + OFF_VERSION] !== RECORD_VERSION) return STRUCT_BAD_VERSION;
   const kind = batch[off + OFF_KIND];
-  if (kind === 0 || kind > KIND_MAX) return STRUCT_BAD_KIND;
+  if (kind === 0 || kind > KIND_MAX || kind === KIND_VOUCH) return STRUCT_BAD_KIND;
   if (u32(batch, off + OFF_CHAIN_ID) !== chainId) return STRUCT_BAD_CHAIN;
   const flags = u16(batch, off + OFF_FLAGS);
   if ((flags & ~ALLOWED_FLAGS[kind]) !== 0) return STRUCT_RESERVED_FLAG;
@@ -243,9 +294,17 @@ export interface TransferBody {
 export interface AnchorBody { digest: Uint8Array; metadata?: Uint8Array }
 export interface AccountRefBody { accountId: bigint }
 export interface LedgerRefBody { ledger: number }
+export interface CycleOpenBody { ledger: number; code: number; clearingAccountId: bigint }
+export interface CycleRefBody { cycleId: bigint }
+export interface CycleRegulateBody { cycleId: bigint; action: number; untilMs?: bigint; accountId?: bigint; amount?: bigint }
+export interface RuleBody {
+  ruleId: number; ledger: number; code?: number; tier: number; accountId?: bigint; maxAmount?: bigint;
+  windowMs?: number; maxCount?: number; maxWindowAmount?: bigint;
+}
 
 export type RecordFields = RecordHeader &
-  Partial<RegisterKeyBody & CreateAccountBody & TransferBody & AnchorBody & AccountRefBody> & {
+  Partial<RegisterKeyBody & CreateAccountBody & TransferBody & AnchorBody & AccountRefBody & CycleOpenBody &
+    CycleRegulateBody & RuleBody> & {
     ledger?: number;
   };
 
@@ -261,16 +320,22 @@ const BODY_FIELDS: Readonly<Record<KindName, readonly string[]>> = {
   unfreeze_account: ['accountId'],
   halt_ledger: ['ledger'],
   resume_ledger: ['ledger'],
+  cycle_open: ['ledger', 'code', 'clearingAccountId'],
+  cycle_member: ['cycleId', 'accountId'],
+  cycle_close: ['cycleId'],
+  cycle_regulate: ['cycleId', 'action', 'untilMs', 'accountId', 'amount'],
+  rule: ['ruleId', 'ledger', 'code', 'tier', 'accountId', 'maxAmount', 'windowMs', 'maxCount', 'maxWindowAmount'],
 };
 /** Per kind number: the field names encode accepts (null-prototype lookup, no allocation per record). */
-const ALLOWED_FIELDS: readonly Readonly<Record<string, true>>[] = [
-  Object.create(null),
-  ...Object.values(BODY_FIELDS).map((body) => {
+const ALLOWED_FIELDS: readonly Readonly<Record<string, true>>[] = (() => {
+  const out: Readonly<Record<string, true>>[] = [Object.create(null)];
+  for (const [name, body] of Object.entries(BODY_FIELDS)) {
     const o = Object.create(null) as Record<string, true>;
     for (const k of [...HEADER_FIELDS, ...body]) o[k] = true;
-    return Object.freeze(o);
-  }),
-];
+    out[Kind[name as KindName]] = Object.freeze(o);
+  }
+  return out;
+})();
 
 
 /**
@@ -402,6 +467,38 @@ function encodeBody(b: Uint8Array, kind: number, f: RecordFields): void {
     case Kind.resume_ledger:
       setU32(b, HL_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
       break;
+    case Kind.cycle_open:
+      setU32(b, CO_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
+      setU16(b, CO_CODE, uintField(f.code, 0xffff, 'code'));
+      putU128(b, CO_CLEARING, bigField(f.clearingAccountId, U128_MAX, 128, 'clearingAccountId'));
+      break;
+    case Kind.cycle_member:
+      putU128(b, CY_CYCLE, bigField(f.cycleId, U128_MAX, 128, 'cycleId'));
+      putU128(b, CM_ACCOUNT, bigField(f.accountId, U128_MAX, 128, 'accountId'));
+      break;
+    case Kind.cycle_close:
+      putU128(b, CY_CYCLE, bigField(f.cycleId, U128_MAX, 128, 'cycleId'));
+      break;
+    case Kind.cycle_regulate:
+      putU128(b, CY_CYCLE, bigField(f.cycleId, U128_MAX, 128, 'cycleId'));
+      b[CR_ACTION] = uintField(f.action, 0xff, 'action');
+      if (f.untilMs !== undefined) setU64(b, CR_UNTIL, bigField(f.untilMs, U64_MAX, 64, 'untilMs'));
+      if (f.accountId !== undefined) putU128(b, CR_ACCOUNT, bigField(f.accountId, U128_MAX, 128, 'accountId'));
+      if (f.amount !== undefined) putU128(b, CR_AMOUNT, bigField(f.amount, U128_MAX, 128, 'amount'));
+      break;
+    case Kind.rule:
+      setU32(b, RU_RULE, uintField(f.ruleId, 0xffffffff, 'ruleId'));
+      setU32(b, RU_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
+      if (f.code !== undefined) setU16(b, RU_CODE, uintField(f.code, 0xffff, 'code'));
+      b[RU_TIER] = uintField(f.tier, 0xff, 'tier');
+      if (f.accountId !== undefined) putU128(b, RU_ACCOUNT, bigField(f.accountId, U128_MAX, 128, 'accountId'));
+      if (f.maxAmount !== undefined) putU128(b, RU_MAX_AMOUNT, bigField(f.maxAmount, U128_MAX, 128, 'maxAmount'));
+      if (f.windowMs !== undefined) setU32(b, RU_WINDOW, uintField(f.windowMs, 0xffffffff, 'windowMs'));
+      if (f.maxCount !== undefined) setU32(b, RU_MAX_COUNT, uintField(f.maxCount, 0xffffffff, 'maxCount'));
+      if (f.maxWindowAmount !== undefined) {
+        putU128(b, RU_MAX_WINDOW_AMOUNT, bigField(f.maxWindowAmount, U128_MAX, 128, 'maxWindowAmount'));
+      }
+      break;
   }
 }
 
@@ -456,6 +553,25 @@ export function decode(rec: Uint8Array, off = 0): DecodedRecord {
       break;
     case KIND_VOUCH:
       body.count = u32(b, VO_COUNT); body.digest = b.slice(VO_DIGEST, VO_DIGEST + 32);
+      break;
+    case Kind.cycle_open:
+      body.ledger = u32(b, CO_LEDGER); body.code = u16(b, CO_CODE); body.clearingAccountId = u128(b, CO_CLEARING);
+      break;
+    case Kind.cycle_member:
+      body.cycleId = u128(b, CY_CYCLE); body.accountId = u128(b, CM_ACCOUNT);
+      break;
+    case Kind.cycle_close:
+      body.cycleId = u128(b, CY_CYCLE);
+      break;
+    case Kind.cycle_regulate:
+      body.cycleId = u128(b, CY_CYCLE); body.action = b[CR_ACTION]; body.untilMs = u64(b, CR_UNTIL);
+      body.accountId = u128(b, CR_ACCOUNT); body.amount = u128(b, CR_AMOUNT);
+      break;
+    case Kind.rule:
+      body.ruleId = u32(b, RU_RULE); body.ledger = u32(b, RU_LEDGER); body.code = u16(b, RU_CODE);
+      body.tier = b[RU_TIER]; body.accountId = u128(b, RU_ACCOUNT); body.maxAmount = u128(b, RU_MAX_AMOUNT);
+      body.windowMs = u32(b, RU_WINDOW); body.maxCount = u32(b, RU_MAX_COUNT);
+      body.maxWindowAmount = u128(b, RU_MAX_WINDOW_AMOUNT);
       break;
   }
   return {

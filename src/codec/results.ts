@@ -84,6 +84,34 @@ export const ResultCode = {
   account_not_frozen: 114,
   ledger_already_halted: 115,
   ledger_not_halted: 116,
+  // clearing: cycles (src/apps/clearing, docs/clearing.md)
+  cycle_not_found: 128,
+  cycle_not_open: 129,
+  cycle_close_delayed: 130,
+  cycle_member_exists: 131,
+  cycle_member_not_found: 132,
+  cycle_member_account_not_found: 133,
+  cycle_members_full: 134,
+  cycle_obligations_full: 135,
+  cycle_member_is_clearing_account: 136,
+  cycle_member_frozen: 137,
+  clearing_account_not_found: 138,
+  cycles_open_full: 139,
+  invalid_cycle_action: 140,
+  deferred_requires_cycle: 141,
+  cycle_settlement_failed: 142,
+  // clearing: the queue
+  queue_full: 144,
+  flags_reserved_for_single_phase: 145,
+  // clearing: the regulator's rules
+  rule_max_amount: 150,
+  rule_max_count: 151,
+  rule_max_window_amount: 152,
+  invalid_rule_tier: 153,
+  rule_not_found: 154,
+  rules_full: 155,
+  invalid_rule_window: 156,
+  // 160..199: reserved for the toll application (src/apps/toll, docs/toll.md).
 } as const;
 
 export type ResultName = keyof typeof ResultCode;

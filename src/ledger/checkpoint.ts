@@ -100,6 +100,8 @@ export class Checkpoints {
       const k = indexKey(P_HALT, l);
       if (st.halted.has(l)) wb.put(k, new Uint8Array([1])); else wb.del(k);
     }
+    // The applications' state (src/apps): their own keys under 'Z'.
+    st.clearing.checkpointInto((k, v) => wb.put(k, v), (k) => wb.del(k));
     // Accounts (an image or a log value, restore.ts) and the checkpoint marker.
     checkpointAccountsInto(wb, st, d.accounts, height);
     this.resetAt(height);

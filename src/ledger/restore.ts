@@ -27,7 +27,7 @@ import { equalBytes } from '../crypto/bytes.js';
 import { DIGEST_BYTES, type HashAlgorithm, hashBatch } from '../crypto/hash.js';
 import { decodeBlock, decodeHeader, headerHash } from '../codec/block.js';
 import {
-  CHUNK_ENTRIES, type Checkpoint, META_CHECKPOINT, P_ACCOUNT, P_ACCOUNT_IMAGE, P_ACCOUNT_LOG, P_HALT, P_KEY, P_OP,
+  CHUNK_ENTRIES, type Checkpoint, META_CHECKPOINT, P_ACCOUNT, P_ACCOUNT_IMAGE, P_ACCOUNT_LOG, P_APP, P_HALT, P_KEY, P_OP,
   P_TRANSFER, P_TRANSFER_UPDATE, type RocksDb, WriteBatch, blockKey, decodeCheckpoint, decodeKey, decodeOp,
   encodeCheckpoint, heightKey, readBe32, readBe64,
 } from '../store/store.js';
@@ -590,6 +590,10 @@ async function readMeta(
     for (let i = 0; i < b.keys.length; i++) state.ops.set(opKeyOf(b.keys[i], 1), decodeOp(b.values[i]));
   }
   for await (const b of db.rangeBatches(range(P_HALT))) for (const k of b.keys) state.halted.add(readBe32(k, 1));
+  // The applications' entries (few): taken in at finishRestore, once the accounts are.
+  for await (const b of db.rangeBatches(range(P_APP))) {
+    for (let i = 0; i < b.keys.length; i++) state.restoreApp(b.keys[i].slice(), b.values[i].slice());
+  }
 }
 
 async function restoreWith(

@@ -14,7 +14,8 @@ import {
   AN_DIGEST, CA_CODE, CA_CONTROLLER, CA_LEDGER, CA_USER_DATA, FLAG_LINKED, FR_ACCOUNT, HL_LEDGER, Kind,
   KIND_VOUCH, OFF_BODY, OFF_FLAGS, OFF_ID, OFF_KIND, OFF_SIGNER, RECORD_BYTES, RK_LEDGER, RK_PUBLIC_KEY, RK_ROLES,
   ROLE_ADMIN, ROLE_OPERATOR, ROLE_PARTICIPANT, ROLE_REGULATOR, ROLES_ALL, BODY_BYTES,
-  TRANSFER_PENDING, TRANSFER_POST_PENDING, TRANSFER_VOID_PENDING, TR_AMOUNT, TR_CODE, TR_CREDIT, TR_DEBIT,
+  TRANSFER_DEFERRED, TRANSFER_PENDING, TRANSFER_POST_PENDING, TRANSFER_QUEUE, TRANSFER_VOID_PENDING, TR_AMOUNT,
+  TR_CODE, TR_CREDIT, TR_DEBIT,
   TR_LEDGER, TR_PENDING_ID, TR_TIMEOUT, TR_USER_DATA, isZero, u16, u32,
 } from '../codec/record.js';
 import { type HashAlgorithm, sm3 } from '../crypto/hash.js';
@@ -23,8 +24,9 @@ import {
   A_ID, A_DEBITS_PENDING, A_DEBITS_POSTED, A_CREDITS_PENDING, A_CREDITS_POSTED, A_USER_DATA, A_LEDGER, A_CODE_FLAGS,
   A_CONTROLLER, A_TIMESTAMP, A_HEIGHT, T_ID, T_DEBIT, T_CREDIT, T_AMOUNT, T_PENDING_ID, T_USER_DATA, T_LEDGER,
   T_CODE_FLAGS, T_TIMEOUT, T_STATUS, T_TIMESTAMP, T_HEIGHT, T_INDEX, STATUS_POSTED, STATUS_PENDING,
-  STATUS_PENDING_POSTED, STATUS_PENDING_VOIDED, STATUS_PENDING_EXPIRED, type KeyEntry, type OpEntry,
+  STATUS_PENDING_POSTED, STATUS_PENDING_VOIDED, STATUS_PENDING_EXPIRED, STATUS_QUEUED, type KeyEntry, type OpEntry,
 } from '../codec/entries.js';
+import { APP_CLEARING, ClearingState } from '../apps/clearing/state.js';
 import { ENTRY_BYTES, ENTRY_WORDS, IdIndex, Slab } from './tables.js';
 import { StateTree } from './statetree.js';
 
@@ -67,7 +69,8 @@ type Undo =
   | { t: 'xfer_new'; i: number }
   | { t: 'key_new'; entry: KeyEntry }
   | { t: 'op_new'; key: string }
-  | { t: 'halt'; ledger: number; was: boolean };
+  | { t: 'halt'; ledger: number; was: boolean }
+  | { t: 'app'; fn: () => void };
 
 const U32_MAX_WORD = 0xffffffff;
 
@@ -103,6 +106,8 @@ export class LedgerState {
   readonly ops = new Map<string, OpEntry>();
   readonly halted = new Set<number>();
   readonly tree: StateTree;
+  /** Clearing cycles, the RTGS queue and the regulator's rules (src/apps/clearing). */
+  readonly clearing: ClearingState;
   readonly #validatePublicKey: ((pk: Uint8Array) => boolean) | undefined;
 
   // Pending-transfer expiry: a binary min-heap of (expires ms, transfer index) pairs.
@@ -121,6 +126,7 @@ export class LedgerState {
   #changed: { accounts: Set<number>; transfers: Set<number>; keys: Set<number>; ops: Set<string>; halts: Set<number> } =
     { accounts: new Set(), transfers: new Set(), keys: new Set(), ops: new Set(), halts: new Set() };
   #treeSize = 0;
+  #appRows: [Uint8Array, Uint8Array][] = [];
 
   // Scratch limbs.
   readonly #t0 = new Uint32Array(5);
@@ -129,6 +135,7 @@ export class LedgerState {
   constructor(options: StateOptions = {}) {
     this.tree = new StateTree(ENTRY_BYTES, options.alg ?? 'sm3');
     this.#validatePublicKey = options.validatePublicKey;
+    this.clearing = new ClearingState(this);
   }
 
   // -------------------------------------------------------------------------------------
@@ -185,7 +192,12 @@ export class LedgerState {
       if (i >= this.transfers.count) continue;
       const w = this.transfers.words;
       const b = i * ENTRY_WORDS;
-      if (w[b + T_STATUS] !== STATUS_PENDING || this.#expiresAt(i) !== at) continue;
+      if (this.#expiresAt(i) !== at) continue;
+      if (w[b + T_STATUS] === STATUS_QUEUED) {
+        this.clearing.queueExpire(i);
+        continue;
+      }
+      if (w[b + T_STATUS] !== STATUS_PENDING) continue;
       const dr = this.#accountOfWords(w, b + T_DEBIT);
       const cr = this.#accountOfWords(w, b + T_CREDIT);
       this.#touchTransfer(i);
@@ -211,6 +223,9 @@ export class LedgerState {
    * whoever owns the tree — the ledger's seal worker. Updates must be applied in order.
    */
   endBlockDeferred(): { changes: BlockChanges; tree: StateTreeUpdate } {
+    // Queued transfers whose debit account was credited in this block settle now, in
+    // (account index, arrival) order: after every record, so the order is the block's alone.
+    this.clearing.endBlock();
     const accounts = this.#changed.accounts;
     for (let i = this.#treeSize; i < this.accounts.count; i++) accounts.add(i);
     const dirty = new Int32Array(accounts.size);
@@ -290,6 +305,8 @@ export class LedgerState {
       case Kind.unfreeze_account: return this.#freeze(b, o, index, false);
       case Kind.halt_ledger: return this.#halt(b, o, index, true);
       case Kind.resume_ledger: return this.#halt(b, o, index, false);
+      case Kind.cycle_open: case Kind.cycle_member: case Kind.cycle_close: case Kind.cycle_regulate: case Kind.rule:
+        return this.clearing.apply(b, o, index);
       // A vouch changes no state: admission (and verify) checked its signature and digest;
       // on the chain it is the audit record of who vouched for the records after it.
       case KIND_VOUCH: return R.ok;
@@ -424,10 +441,20 @@ export class LedgerState {
     const pending = (flags & TRANSFER_PENDING) !== 0;
     const post = (flags & TRANSFER_POST_PENDING) !== 0;
     const voiding = (flags & TRANSFER_VOID_PENDING) !== 0;
-    if ((pending ? 1 : 0) + (post ? 1 : 0) + (voiding ? 1 : 0) > 1) return R.flags_are_mutually_exclusive;
+    const deferred = (flags & TRANSFER_DEFERRED) !== 0;
+    const queue = (flags & TRANSFER_QUEUE) !== 0;
+    if ((pending ? 1 : 0) + (post ? 1 : 0) + (voiding ? 1 : 0) + (deferred ? 1 : 0) > 1 || (deferred && queue)) {
+      return R.flags_are_mutually_exclusive;
+    }
+    if (queue && (pending || post || voiding)) return R.flags_reserved_for_single_phase;
     const idCode = this.#checkId(b, o);
     if (idCode !== R.ok) return idCode;
     const timeout = u32(b, o + TR_TIMEOUT);
+    if (deferred) {
+      // A payment into a clearing cycle: pending_id names the cycle (docs/clearing.md).
+      if (isZero(b, o + TR_PENDING_ID, o + TR_PENDING_ID + 16)) return R.deferred_requires_cycle;
+      if (timeout !== 0) return R.timeout_reserved_for_pending_transfer;
+    }
     if (post || voiding) {
       if (isZero(b, o + TR_PENDING_ID, o + TR_PENDING_ID + 16)) return R.pending_id_must_not_be_zero;
       if (isMax(b, o + TR_PENDING_ID)) return R.pending_id_must_not_be_int_max;
@@ -435,8 +462,8 @@ export class LedgerState {
       if (timeout !== 0) return R.timeout_reserved_for_pending_transfer;
       return this.#resolvePending(b, o, index, post);
     }
-    if (!isZero(b, o + TR_PENDING_ID, o + TR_PENDING_ID + 16)) return R.pending_id_must_be_zero;
-    if (!pending && timeout !== 0) return R.timeout_reserved_for_pending_transfer;
+    if (!deferred && !isZero(b, o + TR_PENDING_ID, o + TR_PENDING_ID + 16)) return R.pending_id_must_be_zero;
+    if (!pending && !queue && timeout !== 0) return R.timeout_reserved_for_pending_transfer;
     if (isZero(b, o + TR_DEBIT, o + TR_DEBIT + 16)) return R.debit_account_id_must_not_be_zero;
     if (isZero(b, o + TR_CREDIT, o + TR_CREDIT + 16)) return R.credit_account_id_must_not_be_zero;
     if (equalRange(b, o + TR_DEBIT, b, o + TR_CREDIT, 16)) return R.accounts_must_be_different;
@@ -462,12 +489,30 @@ export class LedgerState {
     if (((aw[d + A_CODE_FLAGS] >>> 16) & ACCOUNT_FROZEN) !== 0) return R.debit_account_frozen;
     if (((aw[c + A_CODE_FLAGS] >>> 16) & ACCOUNT_FROZEN) !== 0) return R.credit_account_frozen;
 
+    // The regulator's rules see every new payment: plain, pending, deferred or queued.
+    const clearing = this.clearing;
+    if (clearing.rulesActive) {
+      const ruleCode = clearing.checkRules(b, o, dr, ledger);
+      if (ruleCode !== R.ok) return ruleCode;
+    }
+    if (deferred) {
+      const code = clearing.obligation(b, o, index, dr, cr);
+      if (code === R.ok && clearing.rulesActive) clearing.noteRules(b, o, index, dr, ledger);
+      return code;
+    }
+
     // Overflow checks (amount read once into limbs).
     const amt = this.#t0;
     for (let k = 0; k < 4; k++) amt[k] = u32(b, o + TR_AMOUNT + 4 * k);
     const amountCode = this.#checkAmount(aw, d, c, amt, pending);
+    if ((pending || queue) && this.timeMs + timeout * 1000 > Number.MAX_SAFE_INTEGER) return R.overflows_timeout;
+    if (queue && (amountCode === R.exceeds_credits || clearing.queued(dr))) {
+      // Short of funds, or others wait before it: it joins the debit account's FIFO queue.
+      const code = clearing.enqueue(b, o, index, dr);
+      if (code === R.ok && clearing.rulesActive) clearing.noteRules(b, o, index, dr, ledger);
+      return code;
+    }
     if (amountCode !== R.ok) return amountCode;
-    if (pending && this.timeMs + timeout * 1000 > Number.MAX_SAFE_INTEGER) return R.overflows_timeout;
 
     // Apply.
     this.#touchAccount(dr);
@@ -481,6 +526,8 @@ export class LedgerState {
     }
     const t = this.#newTransfer(b, o, index, pending ? STATUS_PENDING : STATUS_POSTED);
     if (pending && timeout !== 0) this.#heapPush(this.#expiresAt(t), t);
+    if (clearing.rulesActive) clearing.noteRules(b, o, index, dr, ledger);
+    if (!pending) clearing.credited(cr);
     return R.ok;
   }
 
@@ -564,6 +611,8 @@ export class LedgerState {
       add128(aw, c + A_CREDITS_POSTED, amt, 0);
     }
     tw[pb + T_STATUS] = post ? STATUS_PENDING_POSTED : STATUS_PENDING_VOIDED;
+    // A void releases the debit account's pending amount; a post credits the credit account.
+    this.clearing.credited(post ? cr : dr);
     const t = this.#newTransfer(b, o, index, STATUS_POSTED);
     // Store the resolved fields, so queries and idempotency see the full transfer. (The
     // push may have grown the slab: `tw` is stale from here on.)
@@ -713,6 +762,7 @@ export class LedgerState {
         }
         case 'op_new': this.ops.delete(u.key); break;
         case 'halt': if (u.was) this.halted.add(u.ledger); else this.halted.delete(u.ledger); break;
+        case 'app': u.fn(); break;
       }
     }
     this.#undo.length = 0;
@@ -732,9 +782,15 @@ export class LedgerState {
     this.transfers.bytes.set(entry, t * ENTRY_BYTES);
     this.transferIndex.insert(t);
     const w = this.transfers.words;
-    if (w[t * ENTRY_WORDS + T_STATUS] === STATUS_PENDING && w[t * ENTRY_WORDS + T_TIMEOUT] !== 0) {
+    const status = w[t * ENTRY_WORDS + T_STATUS];
+    if ((status === STATUS_PENDING || status === STATUS_QUEUED) && w[t * ENTRY_WORDS + T_TIMEOUT] !== 0) {
       this.#heapPush(this.#expiresAt(t), t);
     }
+  }
+
+  /** An application's stored entry ('Z' ‖ app ‖ …, docs/storage.md), applied at finishRestore. */
+  restoreApp(key: Uint8Array, value: Uint8Array): void {
+    this.#appRows.push([key, value]);
   }
 
   restoreKey(entry: KeyEntry): void {
@@ -754,7 +810,10 @@ export class LedgerState {
     this.transferIndex.rebuild(tick);
     const w = this.transfers.words;
     for (let t = 0, e = 0; t < this.transfers.count; t++, e += ENTRY_WORDS) {
-      if (w[e + T_STATUS] === STATUS_PENDING && w[e + T_TIMEOUT] !== 0) this.#heapPush(this.#expiresAt(t), t);
+      const status = w[e + T_STATUS];
+      if ((status === STATUS_PENDING || status === STATUS_QUEUED) && w[e + T_TIMEOUT] !== 0) {
+        this.#heapPush(this.#expiresAt(t), t);
+      }
     }
   }
 
@@ -770,6 +829,146 @@ export class LedgerState {
     this.#treeSize = this.accounts.count;
     this.height = height;
     this.timeMs = timeMs;
+    for (const [key, value] of this.#appRows) {
+      if (key[1] === APP_CLEARING) this.clearing.restoreEntry(key, value);
+      else throw new Error(`the store holds state of an unknown application (${key[1]})`);
+    }
+    this.#appRows = [];
+    this.clearing.finishRestore();
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The surface the applications (src/apps) apply their records through. They change
+  // accounts and transfers only through these, so undo, change tracking and the balance
+  // invariants stay in one place.
+
+  /** True while a linked chain is being applied (its changes are undone if it fails). */
+  get inChain(): boolean {
+    return this.#inChain;
+  }
+
+  appSigner(b: Uint8Array, o: number): KeyEntry | undefined {
+    return this.#signer(b, o);
+  }
+
+  /** The record's signer holds one of `roles`, its id is valid, and it is new (or `exists`). */
+  appCheckSignedRequest(b: Uint8Array, o: number, roles: number): number {
+    return this.#checkSignedRequest(b, o, roles);
+  }
+
+  /** The record's id is valid and new among requests (idempotency: same id and fields → `exists`). */
+  appCheckRequest(b: Uint8Array, o: number): number {
+    return this.#checkRequest(b, o);
+  }
+
+  /** Keeps the request record at `o` for idempotency and lookup (docs/storage.md 'O'). */
+  appRecordOp(b: Uint8Array, o: number, index: number): void {
+    this.#recordOp(b, o, index);
+  }
+
+  appTouchAccount(i: number): void {
+    this.#touchAccount(i);
+  }
+
+  appTouchTransfer(i: number): void {
+    this.#touchTransfer(i);
+  }
+
+  /** Registers `undo` to run if the enclosing linked chain fails (nothing outside a chain). */
+  appOnUndo(undo: () => void): void {
+    if (this.#inChain) this.#undo.push({ t: 'app', fn: undo });
+  }
+
+  /**
+   * Runs `fn` as one all-or-nothing unit: if it returns a code other than ok, every change
+   * it made through this surface is undone. Inside a linked chain the chain's own undo log
+   * does that (a failing record fails the chain).
+   */
+  appAtomic(fn: () => number): number {
+    if (this.#inChain) return fn();
+    this.#inChain = true;
+    this.#undo.length = 0;
+    this.#snap.clear();
+    this.#snapX.clear();
+    let code: number;
+    try {
+      code = fn();
+    } catch (e) {
+      this.#rollback();
+      this.#inChain = false;
+      throw e;
+    }
+    if (code !== R.ok) this.#rollback();
+    this.#inChain = false;
+    this.#undo.length = 0;
+    return code;
+  }
+
+  /**
+   * Whether `amt` (4 limbs) can move from account `dr` to `cr` as a posted amount: frozen
+   * accounts, a halted ledger, overflows and the balance-limit flags. Changes nothing.
+   */
+  appCheckMove(dr: number, cr: number, amt: Uint32Array): number {
+    const aw = this.accounts.words;
+    const d = dr * ENTRY_WORDS;
+    const c = cr * ENTRY_WORDS;
+    if (this.halted.has(aw[d + A_LEDGER])) return R.ledger_halted;
+    if (((aw[d + A_CODE_FLAGS] >>> 16) & ACCOUNT_FROZEN) !== 0) return R.debit_account_frozen;
+    if (((aw[c + A_CODE_FLAGS] >>> 16) & ACCOUNT_FROZEN) !== 0) return R.credit_account_frozen;
+    return this.#checkAmount(aw, d, c, amt, false);
+  }
+
+  /** Moves `amt` from `dr` to `cr` as posted amounts; the caller checked it (appCheckMove). */
+  appMove(dr: number, cr: number, amt: Uint32Array): void {
+    this.#touchAccount(dr);
+    this.#touchAccount(cr);
+    const aw = this.accounts.words;
+    add128(aw, dr * ENTRY_WORDS + A_DEBITS_POSTED, amt, 0);
+    add128(aw, cr * ENTRY_WORDS + A_CREDITS_POSTED, amt, 0);
+    this.clearing.credited(cr);
+  }
+
+  /** A transfer entry for the transfer record at `o`, with `status`; moves nothing. */
+  appNewTransfer(b: Uint8Array, o: number, index: number, status: number): number {
+    return this.#newTransfer(b, o, index, status);
+  }
+
+  /**
+   * A transfer entry made by the state machine itself (a settlement, a split): id (16
+   * bytes), accounts by index, amount and user data as 4 limbs. Moves nothing (appMove).
+   * The id must be new: returns −1 (and adds nothing) if a transfer has it.
+   */
+  appNewEntry(id: Uint8Array, dr: number, cr: number, amt: Uint32Array, userData: Uint32Array, ledger: number,
+    code: number, flags: number, status: number, index: number): number {
+    if (this.transferIndex.find(u32(id, 0), u32(id, 4), u32(id, 8), u32(id, 12)) >= 0) return -1;
+    const t = this.transfers.push();
+    const w = this.transfers.words;
+    const aw = this.accounts.words;
+    const e = t * ENTRY_WORDS;
+    w.fill(0, e, e + ENTRY_WORDS);
+    for (let k = 0; k < 4; k++) {
+      w[e + T_ID + k] = u32(id, 4 * k);
+      w[e + T_DEBIT + k] = aw[dr * ENTRY_WORDS + A_ID + k];
+      w[e + T_CREDIT + k] = aw[cr * ENTRY_WORDS + A_ID + k];
+      w[e + T_AMOUNT + k] = amt[k];
+      w[e + T_USER_DATA + k] = userData[k];
+    }
+    w[e + T_LEDGER] = ledger;
+    w[e + T_CODE_FLAGS] = ((code & 0xffff) | ((flags & 0xffff) << 16)) >>> 0;
+    w[e + T_STATUS] = status;
+    w[e + T_TIMESTAMP] = this.timeMs % 0x100000000;
+    w[e + T_TIMESTAMP + 1] = Math.floor(this.timeMs / 0x100000000);
+    w[e + T_HEIGHT] = this.height >>> 0;
+    w[e + T_INDEX] = index >>> 0;
+    this.transferIndex.insert(t);
+    this.#changed.transfers.add(t);
+    if (this.#inChain) this.#undo.push({ t: 'xfer_new', i: t });
+    return t;
+  }
+
+  /** Queues transfer `t` (pending or queued, with a timeout) for expiry at its deadline. */
+  appScheduleExpiry(t: number): void {
+    this.#heapPush(this.#expiresAt(t), t);
   }
 
   // -------------------------------------------------------------------------------------

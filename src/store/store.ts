@@ -23,6 +23,7 @@ export const P_REFUSED = 0x52;    // 'R' + transfer id (16 raw bytes): where the
                                   // refused by the state machine is
 export const P_CERTIFICATE = 0x43; // 'C' + height u64 BE: the block's quorum certificate (n × 96-byte entries)
 export const P_EVIDENCE = 0x45;    // 'E' + UTF-8 text key: a consortium misbehaviour seen here (JSON)
+export const P_APP = 0x5a;        // 'Z' + app u8 + app key: state of an application (src/apps), at checkpoints
 export const P_TX = 0x58;         // 'X' + tx hash (32): only with LedgerOptions.txHashIndex
 
 export const META_CONFIG = new Uint8Array([P_META, 0x63]);   // 'Mc': chain config (JSON)

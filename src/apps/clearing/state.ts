@@ -1,0 +1,976 @@
+// Clearing inside the deterministic state machine (docs/clearing.md): deferred net
+// settlement cycles with gridlock resolution, the RTGS queue, and the regulator's rules.
+// Everything here runs on every node and on every replay in the same order, so it uses no
+// clock, no randomness and no iteration order that is not the chain's.
+//
+// Money moves only through the ledger's app surface (LedgerState.app*), which keeps the
+// undo log, the change sets and the balance invariants. Obligations and queued transfers
+// are transfer entries (statuses obligation / queued) that move nothing until they settle,
+// so lookups by id, account history, checkpoints and restore cover them unchanged.
+
+import {
+  CM_ACCOUNT, CO_CLEARING, CO_CODE, CO_LEDGER, CR_ACCOUNT, CR_ACTION, CR_AMOUNT, CR_UNTIL, CY_CYCLE, CYCLE_CAP,
+  CYCLE_DELAY, CYCLE_REFUSE, Kind, OFF_ID, OFF_KIND, ROLE_ADMIN, ROLE_OPERATOR, ROLE_REGULATOR, RULE_ALERT,
+  RULE_REFUSE, RULE_REMOVE, RU_ACCOUNT, RU_CODE, RU_LEDGER, RU_MAX_AMOUNT, RU_MAX_COUNT, RU_MAX_WINDOW_AMOUNT,
+  RU_RULE, RU_TIER, RU_WINDOW, TR_AMOUNT, TR_CODE, TR_DEBIT, TR_PENDING_ID, TR_TIMEOUT, isZero, u128, u16, u32, u64,
+} from '../../codec/record.js';
+import {
+  A_CODE_FLAGS, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED, A_ID, A_LEDGER, ENTRY_WORDS, T_AMOUNT,
+  T_CREDIT, T_DEBIT, T_PENDING_ID, STATUS_OBLIGATION, STATUS_OBLIGATION_REMOVED, STATUS_POSTED, STATUS_QUEUED,
+  STATUS_QUEUE_EXPIRED, T_STATUS, wordsU128,
+} from '../../codec/entries.js';
+import { ACCOUNT_FROZEN } from '../../codec/record.js';
+import { ResultCode as R, resultName } from '../../codec/results.js';
+import { sm3 } from '../../crypto/hash.js';
+import type { LedgerState } from '../../ledger/state.js';
+
+/** Members one cycle may name. */
+export const CYCLE_MEMBERS_MAX = 1024;
+/**
+ * Obligations one cycle may hold. The close sums each member's amounts limb by limb in
+ * doubles: 2²¹ obligations × (2³² − 1) stays below 2⁵³, so every sum is exact.
+ */
+export const CYCLE_OBLIGATIONS_MAX = 2_097_152;
+/** Cycles open at once on a chain. */
+export const CYCLES_OPEN_MAX = 256;
+/** Transfers waiting in one account's queue. */
+export const QUEUE_MAX_PER_ACCOUNT = 65_536;
+/** Rules active at once. */
+export const RULES_MAX = 4096;
+/** Longest rolling window a rule may count over: 7 days of block time. */
+export const RULE_WINDOW_MS_MAX = 7 * 86_400_000;
+/** Alerts kept in memory for queries (all are kept in the store). */
+export const ALERTS_IN_MEMORY_MAX = 100_000;
+
+/** Persistence namespace of this application under the store's 'Z' prefix (docs/storage.md). */
+export const APP_CLEARING = 1;
+const Z_CYCLE = 0x63;  // 'c' ‖ cycle id (16)
+const Z_RULE = 0x72;   // 'r' ‖ rule number u32 BE
+const Z_ALERT = 0x61;  // 'a' ‖ alert sequence u64 BE
+
+export type CycleStatus = 'open' | 'settled' | 'refused';
+
+/** What a cycle's close computed (docs/clearing.md, "The report"). */
+export interface CycleReport {
+  /** Σ amounts of the obligations settled. */
+  gross: bigint;
+  /** Σ net debits moved (= Σ net credits). */
+  net: bigint;
+  /** gross − net: the liquidity netting saved. */
+  saved: bigint;
+  settledCount: number;
+  removedCount: number;
+  /** Σ amounts of the obligations the gridlock resolution removed (returned unsettled). */
+  removedGross: bigint;
+  /** Net position per member (same order as members), after removals: + receives, − pays. */
+  positions: bigint[];
+  /** Rounds of the gridlock resolution (0: every position was covered at once). */
+  rounds: number;
+}
+
+export class Cycle {
+  readonly id: bigint;
+  readonly key: string;
+  readonly ledger: number;
+  readonly code: number;
+  /** Account index of the clearing account the net positions move through. */
+  readonly clearing: number;
+  readonly openedHeight: number;
+  /** Member settlement accounts (account indexes), in the order they joined. */
+  readonly members: number[] = [];
+  readonly slotOf = new Map<number, number>();
+  readonly caps: (bigint | undefined)[] = [];
+  status: CycleStatus = 'open';
+  delayUntilMs = 0;
+  closedHeight = -1;
+  closedTimeMs = 0;
+  report: CycleReport | undefined;
+  // Obligations, in submission order: transfer index and member slots.
+  obl = new Int32Array(64);
+  from = new Uint16Array(64);
+  to = new Uint16Array(64);
+  n = 0;
+
+  constructor(id: bigint, key: string, ledger: number, code: number, clearing: number, openedHeight: number) {
+    this.id = id; this.key = key; this.ledger = ledger; this.code = code; this.clearing = clearing;
+    this.openedHeight = openedHeight;
+  }
+
+  push(t: number, f: number, to: number): void {
+    if (this.n === this.obl.length) {
+      const size = this.n * 2;
+      const o = new Int32Array(size); o.set(this.obl); this.obl = o;
+      const a = new Uint16Array(size); a.set(this.from); this.from = a;
+      const b = new Uint16Array(size); b.set(this.to); this.to = b;
+    }
+    this.obl[this.n] = t; this.from[this.n] = f; this.to[this.n] = to;
+    this.n++;
+  }
+}
+
+export interface Rule {
+  ruleId: number;
+  ledger: number;
+  /** Transfer code the rule applies to; 0 = any. */
+  code: number;
+  tier: number;
+  /** Debit account index, −1 = every account of the ledger. */
+  account: number;
+  accountId: bigint;
+  maxAmount: bigint;
+  windowMs: number;
+  maxCount: number;
+  maxWindowAmount: bigint;
+  height: number;
+  /** Rolling windows per debit account index. */
+  windows: Map<number, RuleWindow>;
+}
+
+interface RuleWindow { times: number[]; amounts: bigint[]; head: number; sum: bigint }
+
+/** A rule of tier `alert` that a payment broke: the payment went through; this is on record. */
+export interface Alert {
+  seq: number;
+  height: number;
+  /** The record's index in its block. */
+  index: number;
+  timeMs: number;
+  ruleId: number;
+  /** Result-code name of what was exceeded: rule_max_amount, rule_max_count or rule_max_window_amount. */
+  violation: string;
+  transferId: bigint;
+  accountId: bigint;
+  amount: bigint;
+  ledger: number;
+  code: number;
+}
+
+interface Queue { items: number[]; head: number; live: number }
+
+function limbsOf(v: bigint, out: Uint32Array): Uint32Array {
+  for (let k = 0; k < 4; k++) out[k] = Number((v >> BigInt(32 * k)) & 0xffffffffn);
+  return out;
+}
+
+function bigOfLimbs(l: Float64Array, at: number): bigint {
+  // Each limb is an exact sum of 32-bit values below 2^53 (CYCLE_OBLIGATIONS_MAX).
+  return BigInt(l[at]) + (BigInt(l[at + 1]) << 32n) + (BigInt(l[at + 2]) << 64n) + (BigInt(l[at + 3]) << 96n);
+}
+
+function keyOf(b: Uint8Array, at: number): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[at + i]);
+  return s;
+}
+
+function keyOfBig(v: bigint): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) s += String.fromCharCode(Number((v >> BigInt(8 * i)) & 0xffn));
+  return s;
+}
+
+/** The id of a cycle's settlement transfer for one member: SM3('gmledger/cycle' ‖ cycle id ‖ account id)[0..16). */
+export function settlementTransferId(cycleId: bigint, accountId: bigint): Uint8Array {
+  const m = new Uint8Array(14 + 32);
+  m.set(new TextEncoder().encode('gmledger/cycle'));
+  for (let i = 0; i < 16; i++) {
+    m[14 + i] = Number((cycleId >> BigInt(8 * i)) & 0xffn);
+    m[30 + i] = Number((accountId >> BigInt(8 * i)) & 0xffn);
+  }
+  return sm3(m).slice(0, 16);
+}
+
+export class ClearingState {
+  readonly #st: LedgerState;
+  readonly cycles = new Map<string, Cycle>();
+  #openCycles = 0;
+  readonly rules = new Map<number, Rule>();
+  readonly #rulesByAccount = new Map<number, Rule[]>();
+  readonly #rulesByLedger = new Map<number, Rule[]>();
+  readonly alerts: Alert[] = [];
+  #alertSeq = 0;
+  readonly queues = new Map<number, Queue>();
+  // Checks made by checkRules for the payment being applied, consumed by noteRules.
+  #matched: Rule[] = [];
+  #alertsPending: { rule: Rule; violation: number }[] = [];
+  // Block-scoped.
+  #credited = new Set<number>();
+  /** Queued transfers settled / expired in the current block (transfer indexes), and the alerts raised. */
+  blockQueueSettled: number[] = [];
+  blockQueueExpired: number[] = [];
+  blockAlerts: Alert[] = [];
+  // Since the last checkpoint.
+  #dirtyCycles = new Set<string>();
+  #dirtyRules = new Set<number>();
+  #dirtyAlerts: Alert[] = [];
+  readonly #limbs = new Uint32Array(4);
+
+  constructor(state: LedgerState) {
+    this.#st = state;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Records.
+
+  apply(b: Uint8Array, o: number, index: number): number {
+    switch (b[o + OFF_KIND]) {
+      case Kind.cycle_open: return this.#open(b, o, index);
+      case Kind.cycle_member: return this.#member(b, o, index);
+      case Kind.cycle_close: return this.#close(b, o, index);
+      case Kind.cycle_regulate: return this.#regulate(b, o, index);
+      case Kind.rule: return this.#rule(b, o, index);
+    }
+    throw new Error(`clearing: record kind ${b[o + OFF_KIND]}`);
+  }
+
+  /** The signer may run cycles on `ledger`: an admin, or an operator of that ledger. */
+  #operates(b: Uint8Array, o: number, ledger: number): boolean {
+    const s = this.#st.appSigner(b, o);
+    if (s === undefined) return false;
+    return (s.roles & ROLE_ADMIN) !== 0 || ((s.roles & ROLE_OPERATOR) !== 0 && s.ledger === ledger);
+  }
+
+  #open(b: Uint8Array, o: number, index: number): number {
+    const st = this.#st;
+    const ledger = u32(b, o + CO_LEDGER);
+    if (!this.#operates(b, o, ledger)) return R.signer_not_authorized;
+    const code = st.appCheckRequest(b, o);
+    if (code !== R.ok) return code;
+    if (ledger === 0) return R.ledger_must_not_be_zero;
+    if (u16(b, o + CO_CODE) === 0) return R.code_must_not_be_zero;
+    const clearing = st.findAccount(b, o + CO_CLEARING);
+    if (clearing < 0) return R.clearing_account_not_found;
+    if (st.accounts.words[clearing * ENTRY_WORDS + A_LEDGER] !== ledger) return R.transfer_must_have_the_same_ledger_as_accounts;
+    if (st.halted.has(ledger)) return R.ledger_halted;
+    if (this.#openCycles >= CYCLES_OPEN_MAX) return R.cycles_open_full;
+    const key = keyOf(b, o + OFF_ID);
+    const cycle = new Cycle(u128(b, o + OFF_ID), key, ledger, u16(b, o + CO_CODE), clearing, st.height);
+    this.cycles.set(key, cycle);
+    this.#openCycles++;
+    this.#dirtyCycles.add(key);
+    st.appOnUndo(() => { this.cycles.delete(key); this.#openCycles--; });
+    st.appRecordOp(b, o, index);
+    return R.ok;
+  }
+
+  #cycleOf(b: Uint8Array, o: number): Cycle | undefined {
+    return this.cycles.get(keyOf(b, o + CY_CYCLE));
+  }
+
+  #member(b: Uint8Array, o: number, index: number): number {
+    const st = this.#st;
+    const cycle = this.#cycleOf(b, o);
+    if (cycle === undefined) {
+      const code = st.appCheckRequest(b, o);
+      return code !== R.ok ? code : R.cycle_not_found;
+    }
+    if (!this.#operates(b, o, cycle.ledger)) return R.signer_not_authorized;
+    const code = st.appCheckRequest(b, o);
+    if (code !== R.ok) return code;
+    if (cycle.status !== 'open') return R.cycle_not_open;
+    const a = st.findAccount(b, o + CM_ACCOUNT);
+    if (a < 0) return R.cycle_member_account_not_found;
+    if (st.accounts.words[a * ENTRY_WORDS + A_LEDGER] !== cycle.ledger) return R.transfer_must_have_the_same_ledger_as_accounts;
+    if (a === cycle.clearing) return R.cycle_member_is_clearing_account;
+    if (cycle.slotOf.has(a)) return R.cycle_member_exists;
+    if (cycle.members.length >= CYCLE_MEMBERS_MAX) return R.cycle_members_full;
+    cycle.slotOf.set(a, cycle.members.length);
+    cycle.members.push(a);
+    cycle.caps.push(undefined);
+    this.#dirtyCycles.add(cycle.key);
+    st.appOnUndo(() => { cycle.members.pop(); cycle.caps.pop(); cycle.slotOf.delete(a); });
+    st.appRecordOp(b, o, index);
+    return R.ok;
+  }
+
+  /**
+   * A transfer flagged deferred (the state machine checked its ids, accounts, ledger,
+   * signer, freezes and the rules): recorded as an obligation of the cycle its pending_id
+   * names, moving nothing.
+   */
+  obligation(b: Uint8Array, o: number, index: number, dr: number, cr: number): number {
+    const st = this.#st;
+    const cycle = this.cycles.get(keyOf(b, o + TR_PENDING_ID));
+    if (cycle === undefined) return R.cycle_not_found;
+    if (cycle.status !== 'open') return R.cycle_not_open;
+    if (cycle.ledger !== st.accounts.words[dr * ENTRY_WORDS + A_LEDGER]) {
+      return R.transfer_must_have_the_same_ledger_as_accounts;
+    }
+    const f = cycle.slotOf.get(dr);
+    const to = cycle.slotOf.get(cr);
+    if (f === undefined || to === undefined) return R.cycle_member_not_found;
+    if (cycle.n >= CYCLE_OBLIGATIONS_MAX) return R.cycle_obligations_full;
+    const t = st.appNewTransfer(b, o, index, STATUS_OBLIGATION);
+    cycle.push(t, f, to);
+    st.appOnUndo(() => { cycle.n--; });
+    return R.ok;
+  }
+
+  #regulate(b: Uint8Array, o: number, index: number): number {
+    const st = this.#st;
+    const code = st.appCheckSignedRequest(b, o, ROLE_REGULATOR);
+    if (code !== R.ok) return code;
+    const cycle = this.#cycleOf(b, o);
+    if (cycle === undefined) return R.cycle_not_found;
+    if (cycle.status !== 'open') return R.cycle_not_open;
+    const action = b[o + CR_ACTION];
+    switch (action) {
+      case CYCLE_DELAY: {
+        const until = Number(u64(b, o + CR_UNTIL));
+        if (!isZero(b, o + CR_ACCOUNT, o + CR_AMOUNT + 16)) return R.invalid_cycle_action;
+        const was = cycle.delayUntilMs;
+        cycle.delayUntilMs = until;
+        st.appOnUndo(() => { cycle.delayUntilMs = was; });
+        break;
+      }
+      case CYCLE_REFUSE: {
+        if (!isZero(b, o + CR_UNTIL, o + CR_AMOUNT + 16)) return R.invalid_cycle_action;
+        cycle.status = 'refused';
+        cycle.closedHeight = st.height;
+        cycle.closedTimeMs = st.timeMs;
+        this.#openCycles--;
+        st.appOnUndo(() => { cycle.status = 'open'; cycle.closedHeight = -1; cycle.closedTimeMs = 0; this.#openCycles++; });
+        break;
+      }
+      case CYCLE_CAP: {
+        if (!isZero(b, o + CR_UNTIL, o + CR_UNTIL + 8)) return R.invalid_cycle_action;
+        const a = st.findAccount(b, o + CR_ACCOUNT);
+        const slot = a < 0 ? undefined : cycle.slotOf.get(a);
+        if (slot === undefined) return R.cycle_member_not_found;
+        const was = cycle.caps[slot];
+        cycle.caps[slot] = u128(b, o + CR_AMOUNT);
+        st.appOnUndo(() => { cycle.caps[slot] = was; });
+        break;
+      }
+      default: return R.invalid_cycle_action;
+    }
+    this.#dirtyCycles.add(cycle.key);
+    st.appRecordOp(b, o, index);
+    return R.ok;
+  }
+
+  #close(b: Uint8Array, o: number, index: number): number {
+    const st = this.#st;
+    const cycle = this.#cycleOf(b, o);
+    if (cycle === undefined) {
+      const code = st.appCheckRequest(b, o);
+      return code !== R.ok ? code : R.cycle_not_found;
+    }
+    if (!this.#operates(b, o, cycle.ledger)) return R.signer_not_authorized;
+    const code = st.appCheckRequest(b, o);
+    if (code !== R.ok) return code;
+    if (cycle.status !== 'open') return R.cycle_not_open;
+    if (st.timeMs < cycle.delayUntilMs) return R.cycle_close_delayed;
+    if (st.halted.has(cycle.ledger)) return R.ledger_halted;
+    const aw = st.accounts.words;
+    for (const a of cycle.members) {
+      if (((aw[a * ENTRY_WORDS + A_CODE_FLAGS] >>> 16) & ACCOUNT_FROZEN) !== 0) return R.cycle_member_frozen;
+    }
+    if (((aw[cycle.clearing * ENTRY_WORDS + A_CODE_FLAGS] >>> 16) & ACCOUNT_FROZEN) !== 0) return R.cycle_member_frozen;
+    const net = netCycle(cycle, st.transfers.words, (slot) => available(aw, cycle.members[slot]));
+    const result = st.appAtomic(() => this.#settle(cycle, net, index));
+    if (result !== R.ok) return result;
+    st.appRecordOp(b, o, index);
+    return R.ok;
+  }
+
+  /** Moves the net positions and marks the removed obligations; all or nothing (appAtomic). */
+  #settle(cycle: Cycle, net: NetResult, index: number): number {
+    const st = this.#st;
+    const amt = this.#limbs;
+    const userData = limbsOf(cycle.id, new Uint32Array(4));
+    const aw = st.accounts.words;
+    // Debtors first, so the clearing account never goes below where it started.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let s = 0; s < cycle.members.length; s++) {
+        const p = net.positions[s];
+        if (pass === 0 ? p >= 0n : p <= 0n) continue;
+        const member = cycle.members[s];
+        const dr = pass === 0 ? member : cycle.clearing;
+        const cr = pass === 0 ? cycle.clearing : member;
+        limbsOf(p < 0n ? -p : p, amt);
+        const check = st.appCheckMove(dr, cr, amt);
+        if (check !== R.ok) return R.cycle_settlement_failed;
+        const id = settlementTransferId(cycle.id, wordsU128(aw, member * ENTRY_WORDS + A_ID));
+        if (st.appNewEntry(id, dr, cr, amt, userData, cycle.ledger, cycle.code, 0, STATUS_POSTED, index) < 0) {
+          return R.cycle_settlement_failed;
+        }
+        st.appMove(dr, cr, amt);
+      }
+    }
+    const tw = st.transfers.words;
+    for (let k = 0; k < cycle.n; k++) {
+      if (net.removed[k] === 0) continue;
+      st.appTouchTransfer(cycle.obl[k]);
+      tw[cycle.obl[k] * ENTRY_WORDS + T_STATUS] = STATUS_OBLIGATION_REMOVED;
+    }
+    cycle.status = 'settled';
+    cycle.closedHeight = st.height;
+    cycle.closedTimeMs = st.timeMs;
+    cycle.report = {
+      gross: net.gross, net: net.net, saved: net.gross - net.net, settledCount: cycle.n - net.removedCount,
+      removedCount: net.removedCount, removedGross: net.removedGross, positions: net.positions, rounds: net.rounds,
+    };
+    this.#openCycles--;
+    this.#dirtyCycles.add(cycle.key);
+    st.appOnUndo(() => {
+      cycle.status = 'open'; cycle.closedHeight = -1; cycle.closedTimeMs = 0; cycle.report = undefined;
+      this.#openCycles++;
+    });
+    return R.ok;
+  }
+
+  /** Status of obligation entry `t` in view of its cycle: obligation, obligation_settled, obligation_removed, obligation_voided. */
+  obligationStatus(t: number): string {
+    const w = this.#st.transfers.words;
+    const e = t * ENTRY_WORDS;
+    if (w[e + T_STATUS] === STATUS_OBLIGATION_REMOVED) return 'obligation_removed';
+    const cycle = this.cycles.get(keyOfBig(wordsU128(w, e + T_PENDING_ID)));
+    if (cycle === undefined) return 'obligation';
+    return cycle.status === 'settled' ? 'obligation_settled' : cycle.status === 'refused' ? 'obligation_voided'
+      : 'obligation';
+  }
+
+  /** The cycle with this id, if any. */
+  cycle(id: bigint): Cycle | undefined {
+    return this.cycles.get(keyOfBig(id));
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The RTGS queue.
+
+  /** Account `a` has transfers waiting in its queue. */
+  queued(a: number): boolean {
+    const q = this.queues.get(a);
+    return q !== undefined && q.live > 0;
+  }
+
+  enqueue(b: Uint8Array, o: number, index: number, dr: number): number {
+    const st = this.#st;
+    let q = this.queues.get(dr);
+    if (q !== undefined && q.live >= QUEUE_MAX_PER_ACCOUNT) return R.queue_full;
+    const t = st.appNewTransfer(b, o, index, STATUS_QUEUED);
+    if (q === undefined) { q = { items: [], head: 0, live: 0 }; this.queues.set(dr, q); }
+    const queue = q;
+    queue.items.push(t);
+    queue.live++;
+    if (u32(b, o + TR_TIMEOUT) !== 0) st.appScheduleExpiry(t);
+    st.appOnUndo(() => { queue.items.pop(); queue.live--; });
+    return R.ok;
+  }
+
+  /** Account `a` gained available funds in this block: its queue is tried at the block's end. */
+  credited(a: number): void {
+    if (this.queues.size !== 0 && this.queues.has(a)) this.#credited.add(a);
+  }
+
+  /** Queued transfer `t` reached its timeout (called at the start of a block, in deadline order). */
+  queueExpire(t: number): void {
+    const st = this.#st;
+    st.appTouchTransfer(t);
+    const w = st.transfers.words;
+    w[t * ENTRY_WORDS + T_STATUS] = STATUS_QUEUE_EXPIRED;
+    const dr = st.accountIndex.find(w[t * ENTRY_WORDS + T_DEBIT], w[t * ENTRY_WORDS + T_DEBIT + 1],
+      w[t * ENTRY_WORDS + T_DEBIT + 2], w[t * ENTRY_WORDS + T_DEBIT + 3]);
+    const q = this.queues.get(dr);
+    if (q !== undefined) {
+      q.live--;
+      this.#credited.add(dr); // the transfers behind it may settle now
+    }
+    this.blockQueueExpired.push(t);
+  }
+
+  /** End of block: settles queue heads of the accounts that gained funds, in account order, FIFO. */
+  endBlock(): void {
+    const st = this.#st;
+    while (this.#credited.size > 0) {
+      const accounts = [...this.#credited].sort((x, y) => x - y);
+      this.#credited.clear();
+      for (const a of accounts) {
+        const q = this.queues.get(a);
+        if (q === undefined) continue;
+        while (q.head < q.items.length) {
+          const t = q.items[q.head];
+          const w = st.transfers.words;
+          const e = t * ENTRY_WORDS;
+          if (w[e + T_STATUS] !== STATUS_QUEUED) { q.head++; continue; }
+          const cr = st.accountIndex.find(w[e + T_CREDIT], w[e + T_CREDIT + 1], w[e + T_CREDIT + 2], w[e + T_CREDIT + 3]);
+          const amt = this.#limbs;
+          for (let k = 0; k < 4; k++) amt[k] = w[e + T_AMOUNT + k];
+          if (st.appCheckMove(a, cr, amt) !== R.ok) break; // strict FIFO: the head waits, so do the rest
+          st.appTouchTransfer(t);
+          st.transfers.words[e + T_STATUS] = STATUS_POSTED;
+          st.appMove(a, cr, amt);
+          q.head++;
+          q.live--;
+          this.blockQueueSettled.push(t);
+        }
+        if (q.head === q.items.length) this.queues.delete(a);
+        else if (q.head > 1024 && q.head * 2 > q.items.length) { q.items.splice(0, q.head); q.head = 0; }
+      }
+    }
+  }
+
+  /** The transfers waiting in account `a`'s queue, in order (transfer indexes). */
+  queueOf(a: number): number[] {
+    const q = this.queues.get(a);
+    if (q === undefined) return [];
+    const w = this.#st.transfers.words;
+    return q.items.slice(q.head).filter((t) => w[t * ENTRY_WORDS + T_STATUS] === STATUS_QUEUED);
+  }
+
+  /** Takes the block's queue and alert events (the ledger publishes them once the block is durable). */
+  takeBlockEvents(): { queueSettled: number[]; queueExpired: number[]; alerts: Alert[] } {
+    const out = { queueSettled: this.blockQueueSettled, queueExpired: this.blockQueueExpired, alerts: this.blockAlerts };
+    this.blockQueueSettled = [];
+    this.blockQueueExpired = [];
+    this.blockAlerts = [];
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The regulator's rules.
+
+  get rulesActive(): boolean {
+    return this.rules.size !== 0;
+  }
+
+  #rule(b: Uint8Array, o: number, index: number): number {
+    const st = this.#st;
+    const code = st.appCheckSignedRequest(b, o, ROLE_REGULATOR);
+    if (code !== R.ok) return code;
+    const ruleId = u32(b, o + RU_RULE);
+    const tier = b[o + RU_TIER];
+    const previous = this.rules.get(ruleId);
+    if (tier === RULE_REMOVE) {
+      if (previous === undefined) return R.rule_not_found;
+      if (!isZero(b, o + RU_LEDGER, o + RU_MAX_WINDOW_AMOUNT + 16) || b[o + RU_TIER] !== 0) {
+        return R.invalid_rule_tier;
+      }
+      this.#unindex(previous);
+      this.rules.delete(ruleId);
+      this.#dirtyRules.add(ruleId);
+      st.appOnUndo(() => { this.rules.set(ruleId, previous); this.#index(previous); });
+      st.appRecordOp(b, o, index);
+      return R.ok;
+    }
+    if (tier !== RULE_ALERT && tier !== RULE_REFUSE) return R.invalid_rule_tier;
+    const ledger = u32(b, o + RU_LEDGER);
+    if (ledger === 0) return R.ledger_must_not_be_zero;
+    let account = -1;
+    if (!isZero(b, o + RU_ACCOUNT, o + RU_ACCOUNT + 16)) {
+      account = st.findAccount(b, o + RU_ACCOUNT);
+      if (account < 0) return R.account_not_found;
+      if (st.accounts.words[account * ENTRY_WORDS + A_LEDGER] !== ledger) {
+        return R.transfer_must_have_the_same_ledger_as_accounts;
+      }
+    }
+    const windowMs = u32(b, o + RU_WINDOW);
+    const maxCount = u32(b, o + RU_MAX_COUNT);
+    const maxWindowAmount = u128(b, o + RU_MAX_WINDOW_AMOUNT);
+    const maxAmount = u128(b, o + RU_MAX_AMOUNT);
+    const windowed = maxCount !== 0 || maxWindowAmount !== 0n;
+    if (windowed !== (windowMs !== 0) || windowMs > RULE_WINDOW_MS_MAX) return R.invalid_rule_window;
+    if (!windowed && maxAmount === 0n) return R.invalid_rule_window;
+    if (previous === undefined && this.rules.size >= RULES_MAX) return R.rules_full;
+    const rule: Rule = {
+      ruleId, ledger, code: u16(b, o + RU_CODE), tier, account, accountId: u128(b, o + RU_ACCOUNT), maxAmount,
+      windowMs, maxCount, maxWindowAmount, height: st.height, windows: new Map(),
+    };
+    if (previous !== undefined) this.#unindex(previous);
+    this.rules.set(ruleId, rule);
+    this.#index(rule);
+    this.#dirtyRules.add(ruleId);
+    st.appOnUndo(() => {
+      this.#unindex(rule);
+      if (previous === undefined) this.rules.delete(ruleId);
+      else { this.rules.set(ruleId, previous); this.#index(previous); }
+    });
+    st.appRecordOp(b, o, index);
+    return R.ok;
+  }
+
+  #index(rule: Rule): void {
+    const map = rule.account >= 0 ? this.#rulesByAccount : this.#rulesByLedger;
+    const k = rule.account >= 0 ? rule.account : rule.ledger;
+    const list = map.get(k);
+    if (list === undefined) map.set(k, [rule]);
+    else { list.push(rule); list.sort((x, y) => x.ruleId - y.ruleId); }
+  }
+
+  #unindex(rule: Rule): void {
+    const map = rule.account >= 0 ? this.#rulesByAccount : this.#rulesByLedger;
+    const k = rule.account >= 0 ? rule.account : rule.ledger;
+    const list = map.get(k);
+    if (list === undefined) return;
+    const i = list.indexOf(rule);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) map.delete(k);
+  }
+
+  /**
+   * Checks a new payment (transfer record at `o`, debit account `dr`) against the rules:
+   * the first `refuse` rule it breaks (by rule number, account rules first) refuses it with
+   * that code; `alert` rules it breaks are noted for noteRules. Changes nothing but the
+   * pruning of expired window entries, which every node does alike.
+   */
+  checkRules(b: Uint8Array, o: number, dr: number, ledger: number): number {
+    this.#matched.length = 0;
+    this.#alertsPending.length = 0;
+    const code = u16(b, o + TR_CODE);
+    const byAccount = this.#rulesByAccount.get(dr);
+    const byLedger = this.#rulesByLedger.get(ledger);
+    if (byAccount === undefined && byLedger === undefined) return R.ok;
+    const amount = u128(b, o + TR_AMOUNT);
+    const now = this.#st.timeMs;
+    for (const list of [byAccount, byLedger]) {
+      if (list === undefined) continue;
+      for (const rule of list) {
+        if (rule.ledger !== ledger || (rule.code !== 0 && rule.code !== code)) continue;
+        this.#matched.push(rule);
+        let violation: number = R.ok;
+        if (rule.maxAmount !== 0n && amount > rule.maxAmount) violation = R.rule_max_amount;
+        else if (rule.windowMs !== 0) {
+          const win = rule.windows.get(dr);
+          let count = 0;
+          let sum = 0n;
+          if (win !== undefined) {
+            prune(win, now - rule.windowMs);
+            count = win.times.length - win.head;
+            sum = win.sum;
+          }
+          if (rule.maxCount !== 0 && count + 1 > rule.maxCount) violation = R.rule_max_count;
+          else if (rule.maxWindowAmount !== 0n && sum + amount > rule.maxWindowAmount) violation = R.rule_max_window_amount;
+        }
+        if (violation === R.ok) continue;
+        if (rule.tier === RULE_REFUSE) return violation;
+        this.#alertsPending.push({ rule, violation });
+      }
+    }
+    return R.ok;
+  }
+
+  /** The payment checkRules passed was applied: count it in the windows and record its alerts. */
+  noteRules(b: Uint8Array, o: number, index: number, dr: number, ledger: number): void {
+    const st = this.#st;
+    if (this.#matched.length === 0) return;
+    const amount = u128(b, o + TR_AMOUNT);
+    for (const rule of this.#matched) {
+      if (rule.windowMs === 0) continue;
+      let win = rule.windows.get(dr);
+      if (win === undefined) { win = { times: [], amounts: [], head: 0, sum: 0n }; rule.windows.set(dr, win); }
+      const w = win;
+      w.times.push(st.timeMs);
+      w.amounts.push(amount);
+      w.sum += amount;
+      this.#dirtyRules.add(rule.ruleId);
+      st.appOnUndo(() => { w.times.pop(); w.sum -= w.amounts.pop()!; });
+    }
+    for (const { rule, violation } of this.#alertsPending) {
+      const alert: Alert = {
+        seq: this.#alertSeq++, height: st.height, index, timeMs: st.timeMs, ruleId: rule.ruleId,
+        violation: resultName(violation), transferId: u128(b, o + OFF_ID), accountId: u128(b, o + TR_DEBIT), amount, ledger,
+        code: u16(b, o + TR_CODE),
+      };
+      this.alerts.push(alert);
+      if (this.alerts.length > ALERTS_IN_MEMORY_MAX) this.alerts.splice(0, this.alerts.length - ALERTS_IN_MEMORY_MAX);
+      this.blockAlerts.push(alert);
+      this.#dirtyAlerts.push(alert);
+      st.appOnUndo(() => {
+        this.#alertSeq--;
+        if (this.alerts[this.alerts.length - 1] === alert) this.alerts.pop();
+        if (this.blockAlerts[this.blockAlerts.length - 1] === alert) this.blockAlerts.pop();
+        if (this.#dirtyAlerts[this.#dirtyAlerts.length - 1] === alert) this.#dirtyAlerts.pop();
+      });
+    }
+    this.#matched.length = 0;
+    this.#alertsPending.length = 0;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Persistence: 'Z' ‖ APP_CLEARING ‖ type ‖ id (docs/storage.md), written with checkpoints.
+
+  checkpointInto(put: (key: Uint8Array, value: Uint8Array) => void, del: (key: Uint8Array) => void): void {
+    const enc = new TextEncoder();
+    for (const key of this.#dirtyCycles) {
+      const k = zKey(Z_CYCLE, 16);
+      for (let i = 0; i < 16; i++) k[3 + i] = key.charCodeAt(i);
+      const c = this.cycles.get(key);
+      if (c === undefined) del(k); else put(k, enc.encode(JSON.stringify(cycleJson(c, this.#st))));
+    }
+    for (const id of this.#dirtyRules) {
+      const k = zKey(Z_RULE, 4);
+      new DataView(k.buffer).setUint32(3, id);
+      const r = this.rules.get(id);
+      if (r === undefined) del(k); else put(k, enc.encode(JSON.stringify(ruleJson(r))));
+    }
+    for (const a of this.#dirtyAlerts) {
+      const k = zKey(Z_ALERT, 8);
+      new DataView(k.buffer).setBigUint64(3, BigInt(a.seq));
+      put(k, enc.encode(JSON.stringify(alertJson(a))));
+    }
+    this.#dirtyCycles.clear();
+    this.#dirtyRules.clear();
+    this.#dirtyAlerts = [];
+  }
+
+  /** One stored entry (key without the 'Z' ‖ app prefix bytes' meaning checked by the caller). */
+  restoreEntry(key: Uint8Array, value: Uint8Array): void {
+    const j = JSON.parse(new TextDecoder().decode(value)) as Record<string, unknown>;
+    const st = this.#st;
+    const accountOf = (id: string): number => {
+      const a = findAccountBig(st, BigInt(id));
+      if (a < 0) throw new Error(`clearing restore: account ${id} is missing`);
+      return a;
+    };
+    switch (key[2]) {
+      case Z_CYCLE: {
+        const id = BigInt(j.id as string);
+        const c = new Cycle(id, keyOfBig(id), j.ledger as number, j.code as number, accountOf(j.clearingAccountId as string),
+          j.openedHeight as number);
+        for (const m of j.members as string[]) { c.slotOf.set(accountOf(m), c.members.length); c.members.push(accountOf(m)); }
+        for (const cap of j.caps as (string | null)[]) c.caps.push(cap === null ? undefined : BigInt(cap));
+        c.status = j.status as CycleStatus;
+        c.delayUntilMs = j.delayUntilMs as number;
+        c.closedHeight = j.closedHeight as number;
+        c.closedTimeMs = j.closedTimeMs as number;
+        if (j.report) c.report = reportFromJson(j.report as Record<string, unknown>);
+        this.cycles.set(c.key, c);
+        if (c.status === 'open') this.#openCycles++;
+        break;
+      }
+      case Z_RULE: {
+        const r: Rule = {
+          ruleId: j.ruleId as number, ledger: j.ledger as number, code: j.code as number, tier: j.tier as number,
+          account: j.accountId === '0' ? -1 : accountOf(j.accountId as string), accountId: BigInt(j.accountId as string),
+          maxAmount: BigInt(j.maxAmount as string), windowMs: j.windowMs as number, maxCount: j.maxCount as number,
+          maxWindowAmount: BigInt(j.maxWindowAmount as string), height: j.height as number, windows: new Map(),
+        };
+        for (const [a, times, amounts] of j.windows as [number, number[], string[]][]) {
+          const am = amounts.map((x) => BigInt(x));
+          r.windows.set(a, { times, amounts: am, head: 0, sum: am.reduce((x, y) => x + y, 0n) });
+        }
+        this.rules.set(r.ruleId, r);
+        this.#index(r);
+        break;
+      }
+      case Z_ALERT: {
+        const a = alertFromJson(j);
+        this.alerts.push(a);
+        if (this.alerts.length > ALERTS_IN_MEMORY_MAX) this.alerts.shift();
+        this.#alertSeq = Math.max(this.#alertSeq, a.seq + 1);
+        break;
+      }
+      default: throw new Error(`clearing restore: unknown entry type ${key[2]}`);
+    }
+  }
+
+  /** After the transfers are restored: rebuilds the cycles' obligation lists and the queues from them. */
+  finishRestore(): void {
+    const st = this.#st;
+    const w = st.transfers.words;
+    for (let t = 0, e = 0; t < st.transfers.count; t++, e += ENTRY_WORDS) {
+      const status = w[e + T_STATUS];
+      if (status === STATUS_OBLIGATION || status === STATUS_OBLIGATION_REMOVED) {
+        const cycle = this.cycles.get(keyOfBig(wordsU128(w, e + T_PENDING_ID)));
+        if (cycle === undefined) throw new Error('clearing restore: an obligation of an unknown cycle');
+        const dr = st.accountIndex.find(w[e + T_DEBIT], w[e + T_DEBIT + 1], w[e + T_DEBIT + 2], w[e + T_DEBIT + 3]);
+        const cr = st.accountIndex.find(w[e + T_CREDIT], w[e + T_CREDIT + 1], w[e + T_CREDIT + 2], w[e + T_CREDIT + 3]);
+        cycle.push(t, cycle.slotOf.get(dr)!, cycle.slotOf.get(cr)!);
+      } else if (status === STATUS_QUEUED) {
+        const dr = st.accountIndex.find(w[e + T_DEBIT], w[e + T_DEBIT + 1], w[e + T_DEBIT + 2], w[e + T_DEBIT + 3]);
+        let q = this.queues.get(dr);
+        if (q === undefined) { q = { items: [], head: 0, live: 0 }; this.queues.set(dr, q); }
+        q.items.push(t);
+        q.live++;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Netting and gridlock resolution: pure functions of the cycle and the balances.
+
+export interface NetResult {
+  gross: bigint;
+  net: bigint;
+  positions: bigint[];
+  removed: Uint8Array;
+  removedCount: number;
+  removedGross: bigint;
+  rounds: number;
+}
+
+/** Available funds of an account: credits posted − debits posted − debits pending (may be negative). */
+export function available(aw: Uint32Array, a: number): bigint {
+  const e = a * ENTRY_WORDS;
+  return wordsU128(aw, e + A_CREDITS_POSTED) - wordsU128(aw, e + A_DEBITS_POSTED) - wordsU128(aw, e + A_DEBITS_PENDING);
+}
+
+/**
+ * Multilateral net positions of `cycle`, with gridlock resolution: while a net debtor's
+ * debit exceeds what it has available (or its cap), the debtor with the largest shortfall
+ * (lowest member slot on a tie) has its obligations removed, latest submitted first, until
+ * it is covered; then every position is recomputed and the next shortfall taken. This is
+ * the sequential-removal heuristic of Bech and Soramäki (2001), "Gridlock resolution in
+ * interbank payment systems" (as in TARGET2's partial optimisation); it terminates because
+ * every round removes at least one obligation or covers a debtor, and never splits one.
+ */
+export function netCycle(cycle: Cycle, tw: Uint32Array, availableOf: (slot: number) => bigint): NetResult {
+  const m = cycle.members.length;
+  const n = cycle.n;
+  const outL = new Float64Array(m * 4);
+  const inL = new Float64Array(m * 4);
+  const { obl, from, to } = cycle;
+  for (let k = 0; k < n; k++) {
+    const e = obl[k] * ENTRY_WORDS + T_AMOUNT;
+    const f = from[k] * 4;
+    const t = to[k] * 4;
+    const a0 = tw[e], a1 = tw[e + 1], a2 = tw[e + 2], a3 = tw[e + 3];
+    outL[f] += a0; outL[f + 1] += a1; outL[f + 2] += a2; outL[f + 3] += a3;
+    inL[t] += a0; inL[t + 1] += a1; inL[t + 2] += a2; inL[t + 3] += a3;
+  }
+  const out: bigint[] = [];
+  const inn: bigint[] = [];
+  let gross = 0n;
+  for (let s = 0; s < m; s++) {
+    out.push(bigOfLimbs(outL, s * 4));
+    inn.push(bigOfLimbs(inL, s * 4));
+    gross += out[s];
+  }
+  const avail: bigint[] = [];
+  for (let s = 0; s < m; s++) avail.push(availableOf(s));
+  const shortfall = (s: number): bigint => {
+    const need = out[s] - inn[s];
+    if (need <= 0n) return 0n;
+    let short = need - avail[s];
+    const cap = cycle.caps[s];
+    if (cap !== undefined && need - cap > short) short = need - cap;
+    return short > 0n ? short : 0n;
+  };
+  const removed = new Uint8Array(n);
+  let removedCount = 0;
+  let removedGross = 0n;
+  let rounds = 0;
+  let outgoing: number[][] | undefined; // per slot, obligation positions in submission order
+  const amountOf = (k: number): bigint => wordsU128(tw, obl[k] * ENTRY_WORDS + T_AMOUNT);
+  for (;;) {
+    let worst = -1;
+    let worstShort = 0n;
+    for (let s = 0; s < m; s++) {
+      const sh = shortfall(s);
+      if (sh > worstShort) { worst = s; worstShort = sh; }
+    }
+    if (worst < 0) break;
+    rounds++;
+    if (outgoing === undefined) {
+      outgoing = Array.from({ length: m }, () => []);
+      for (let k = 0; k < n; k++) outgoing[from[k]].push(k);
+    }
+    const list = outgoing[worst];
+    while (list.length > 0 && shortfall(worst) > 0n) {
+      const k = list.pop()!;
+      const a = amountOf(k);
+      removed[k] = 1;
+      removedCount++;
+      removedGross += a;
+      out[worst] -= a;
+      inn[to[k]] -= a;
+    }
+  }
+  const positions: bigint[] = [];
+  let net = 0n;
+  let sum = 0n;
+  for (let s = 0; s < m; s++) {
+    const p = inn[s] - out[s];
+    positions.push(p);
+    if (p < 0n) net -= p;
+    sum += p;
+  }
+  if (sum !== 0n) throw new Error('netting: the net positions do not sum to zero');
+  return { gross: gross - removedGross, net, positions, removed, removedCount, removedGross, rounds };
+}
+
+function prune(win: RuleWindow, before: number): void {
+  // Entries at times ≤ now − window have left the window.
+  while (win.head < win.times.length && win.times[win.head] <= before) {
+    win.sum -= win.amounts[win.head];
+    win.head++;
+  }
+  if (win.head > 256 && win.head * 2 > win.times.length) {
+    win.times.splice(0, win.head);
+    win.amounts.splice(0, win.head);
+    win.head = 0;
+  }
+}
+
+function findAccountBig(st: LedgerState, id: bigint): number {
+  const w = (k: number): number => Number((id >> BigInt(32 * k)) & 0xffffffffn);
+  return st.accountIndex.find(w(0), w(1), w(2), w(3));
+}
+
+function zKey(type: number, idBytes: number): Uint8Array {
+  const k = new Uint8Array(3 + idBytes);
+  k[0] = 0x5a; // 'Z'
+  k[1] = APP_CLEARING;
+  k[2] = type;
+  return k;
+}
+
+function accountIdOf(st: LedgerState, a: number): string {
+  return wordsU128(st.accounts.words, a * ENTRY_WORDS + A_ID).toString();
+}
+
+function cycleJson(c: Cycle, st: LedgerState): Record<string, unknown> {
+  return {
+    id: c.id.toString(), ledger: c.ledger, code: c.code, clearingAccountId: accountIdOf(st, c.clearing),
+    openedHeight: c.openedHeight, members: c.members.map((a) => accountIdOf(st, a)),
+    caps: c.caps.map((x) => (x === undefined ? null : x.toString())), status: c.status, delayUntilMs: c.delayUntilMs,
+    closedHeight: c.closedHeight, closedTimeMs: c.closedTimeMs,
+    report: c.report === undefined ? null : {
+      gross: c.report.gross.toString(), net: c.report.net.toString(), saved: c.report.saved.toString(),
+      settledCount: c.report.settledCount, removedCount: c.report.removedCount,
+      removedGross: c.report.removedGross.toString(), positions: c.report.positions.map(String), rounds: c.report.rounds,
+    },
+  };
+}
+
+function reportFromJson(r: Record<string, unknown>): CycleReport {
+  return {
+    gross: BigInt(r.gross as string), net: BigInt(r.net as string), saved: BigInt(r.saved as string),
+    settledCount: r.settledCount as number, removedCount: r.removedCount as number,
+    removedGross: BigInt(r.removedGross as string), positions: (r.positions as string[]).map((x) => BigInt(x)),
+    rounds: r.rounds as number,
+  };
+}
+
+function ruleJson(r: Rule): Record<string, unknown> {
+  // Window entries by debit account index (account indexes never change).
+  const windows: [number, number[], string[]][] = [];
+  for (const [a, w] of [...r.windows].sort((x, y) => x[0] - y[0])) {
+    windows.push([a, w.times.slice(w.head), w.amounts.slice(w.head).map(String)]);
+  }
+  return {
+    ruleId: r.ruleId, ledger: r.ledger, code: r.code, tier: r.tier, accountId: r.accountId.toString(),
+    maxAmount: r.maxAmount.toString(), windowMs: r.windowMs, maxCount: r.maxCount,
+    maxWindowAmount: r.maxWindowAmount.toString(), height: r.height, windows,
+  };
+}
+
+function alertJson(a: Alert): Record<string, unknown> {
+  return {
+    seq: a.seq, height: a.height, index: a.index, timeMs: a.timeMs, ruleId: a.ruleId, violation: a.violation,
+    transferId: a.transferId.toString(), accountId: a.accountId.toString(), amount: a.amount.toString(),
+    ledger: a.ledger, code: a.code,
+  };
+}
+
+function alertFromJson(j: Record<string, unknown>): Alert {
+  return {
+    seq: j.seq as number, height: j.height as number, index: j.index as number, timeMs: j.timeMs as number,
+    ruleId: j.ruleId as number, violation: j.violation as string, transferId: BigInt(j.transferId as string),
+    accountId: BigInt(j.accountId as string), amount: BigInt(j.amount as string), ledger: j.ledger as number,
+    code: j.code as number,
+  };
+}
+
