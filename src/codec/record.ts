@@ -52,9 +52,13 @@ export const Kind = {
   cycle_close: 12,
   cycle_regulate: 13,
   rule: 14,
+  // Toll / ETC settlement (src/apps/toll, docs/toll.md).
+  toll_rule: 15,
+  trip: 16,
+  blacklist: 17,
 } as const;
 export type KindName = keyof typeof Kind;
-export const KIND_MAX = 14;
+export const KIND_MAX = 17;
 /**
  * The vouch record (trusted-gateway mode): one gateway signature for the `count` vouched
  * records that follow it. Kept out of `Kind`/KIND_MAX on purpose: the generic structure
@@ -74,7 +78,7 @@ export const FLAG_LINKED = 1 << 0;
 export const TRANSFER_PENDING = 1 << 1;
 export const TRANSFER_POST_PENDING = 1 << 2;
 export const TRANSFER_VOID_PENDING = 1 << 3;
-/** A payment into the open clearing cycle named by pending_id: recorded as an obligation, settled at the cycle's close. */
+/** A payment into the open clearing cycle named by pending_id: an obligation, settled at the cycle's close. */
 export const TRANSFER_DEFERRED = 1 << 4;
 /** Real-time gross with a queue: when the debit account is short, wait in its FIFO queue instead of failing. */
 export const TRANSFER_QUEUE = 1 << 5;
@@ -148,6 +152,31 @@ export const RU_MAX_WINDOW_AMOUNT = 120; // u128 per window, 0 = no limit
 export const RULE_REMOVE = 0;
 export const RULE_ALERT = 1;
 export const RULE_REFUSE = 2;
+// toll_rule (docs/toll.md): a section of a rule version, or the version's activation
+export const TRU_VERSION = 64;         // u32 rule version (not 0)
+export const TRU_ACTION = 68;          // u8: 1 section, 2 activate
+export const TRU_MODE = 69;            // u8 (activate): 1 fee per section, 2 shares in basis points
+export const TRU_CODE = 70;            // u16 (activate): transfer code of the trip legs
+export const TRU_LEDGER = 72;          // u32 ledger of the version (every record of a version names it)
+export const TRU_SECTION = 76;         // u32 road section id (section)
+export const TRU_EFFECTIVE = 80;       // u64 block height the version takes effect at (activate)
+export const TRU_OPERATOR = 88;        // u128 operator account of the section (section)
+export const TRU_SECTION_COUNT = 104;  // u32 sections the version defines (activate)
+export const TRU_VALUES = 108;         // 16 × u32: per vehicle class 1..16, fee (fen) or share (bp) (section)
+// trip
+export const TP_ISSUER = 64;           // u128 issuer (card-issuing bank) account, debited the toll
+export const TP_VEHICLE = 80;          // u64 vehicle id (OBU / plate digest)
+export const TP_TIME = 88;             // u64 ms: when the trip ended (gateway time)
+export const TP_TOLL = 96;             // u32 toll in the ledger's minor unit (fen)
+export const TP_VERSION = 100;         // u32 rule version the toll was priced by
+export const TP_CLASS = 104;           // u8 vehicle class 1..16
+export const TP_SECTION_COUNT = 105;   // u8 sections traversed, 1..16 (106..107 reserved)
+export const TP_SECTIONS = 108;        // 16 × u32 section ids, in the order traversed; unused ones zero
+// blacklist
+export const BL_ACTION = 64;           // u8: 1 add vehicle, 2 remove vehicle, 3 add account, 4 remove account
+export const BL_MODE = 65;             // u8 (adds): 1 refuse, 2 flag (66..71 reserved)
+export const BL_VEHICLE = 72;          // u64 vehicle id
+export const BL_ACCOUNT = 80;          // u128 account id
 
 /** Bytes of the body each kind uses; the rest of the body must be zero. */
 const BODY_USED: readonly (readonly [number, number][])[] = [
@@ -166,6 +195,9 @@ const BODY_USED: readonly (readonly [number, number][])[] = [
   [[64, 80]],                                  // cycle_close
   [[64, 81], [88, 128]],                       // cycle_regulate
   [[64, 75], [80, 136]],                       // rule
+  [[64, 172]],                                 // toll_rule
+  [[64, 106], [108, 172]],                     // trip (106..107 reserved)
+  [[64, 66], [72, 96]],                        // blacklist (66..71 reserved)
 ];
 
 const ALLOWED_FLAGS: readonly number[] = [
@@ -176,6 +208,7 @@ const ALLOWED_FLAGS: readonly number[] = [
   FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED,
   0,                                                             // 9: vouch
   FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, FLAG_LINKED, // clearing
+  FLAG_LINKED, FLAG_LINKED, FLAG_LINKED,                           // toll
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -296,15 +329,27 @@ export interface AccountRefBody { accountId: bigint }
 export interface LedgerRefBody { ledger: number }
 export interface CycleOpenBody { ledger: number; code: number; clearingAccountId: bigint }
 export interface CycleRefBody { cycleId: bigint }
-export interface CycleRegulateBody { cycleId: bigint; action: number; untilMs?: bigint; accountId?: bigint; amount?: bigint }
+export interface CycleRegulateBody {
+  cycleId: bigint; action: number; untilMs?: bigint; accountId?: bigint; amount?: bigint;
+}
 export interface RuleBody {
   ruleId: number; ledger: number; code?: number; tier: number; accountId?: bigint; maxAmount?: bigint;
   windowMs?: number; maxCount?: number; maxWindowAmount?: bigint;
 }
 
+export interface TollRuleBody {
+  version: number; action: number; mode?: number; code?: number; ledger: number; section?: number;
+  effectiveHeight?: bigint; operatorAccountId?: bigint; sectionCount?: number; classValues?: Uint8Array;
+}
+export interface TripBody {
+  issuerAccountId: bigint; vehicleId?: bigint; tripTimeMs?: bigint; toll: number; ruleVersion: number;
+  vehicleClass: number; sectionCount: number; sections: Uint8Array;
+}
+export interface BlacklistBody { action: number; mode?: number; vehicleId?: bigint; accountId?: bigint }
+
 export type RecordFields = RecordHeader &
   Partial<RegisterKeyBody & CreateAccountBody & TransferBody & AnchorBody & AccountRefBody & CycleOpenBody &
-    CycleRegulateBody & RuleBody> & {
+    CycleRegulateBody & RuleBody & TollRuleBody & TripBody & BlacklistBody> & {
     ledger?: number;
   };
 
@@ -325,6 +370,10 @@ const BODY_FIELDS: Readonly<Record<KindName, readonly string[]>> = {
   cycle_close: ['cycleId'],
   cycle_regulate: ['cycleId', 'action', 'untilMs', 'accountId', 'amount'],
   rule: ['ruleId', 'ledger', 'code', 'tier', 'accountId', 'maxAmount', 'windowMs', 'maxCount', 'maxWindowAmount'],
+  toll_rule: ['version', 'action', 'mode', 'code', 'ledger', 'section', 'effectiveHeight', 'operatorAccountId',
+    'sectionCount', 'classValues'],
+  trip: ['issuerAccountId', 'vehicleId', 'tripTimeMs', 'toll', 'ruleVersion', 'vehicleClass', 'sectionCount', 'sections'],
+  blacklist: ['action', 'mode', 'vehicleId', 'accountId'],
 };
 /** Per kind number: the field names encode accepts (null-prototype lookup, no allocation per record). */
 const ALLOWED_FIELDS: readonly Readonly<Record<string, true>>[] = (() => {
@@ -467,6 +516,76 @@ function encodeBody(b: Uint8Array, kind: number, f: RecordFields): void {
     case Kind.resume_ledger:
       setU32(b, HL_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
       break;
+    case Kind.cycle_open: case Kind.cycle_member: case Kind.cycle_close: case Kind.cycle_regulate: case Kind.rule:
+      encodeClearingBody(b, kind, f);
+      break;
+    case Kind.toll_rule: case Kind.trip: case Kind.blacklist:
+      encodeTollBody(b, kind, f);
+      break;
+  }
+}
+
+/** The toll kinds' body fields (docs/toll.md, docs/protocol.md). */
+function encodeTollBody(b: Uint8Array, kind: number, f: RecordFields): void {
+  const opt32 = (v: number | undefined, at: number, max: number, name: string): void => {
+    if (v === undefined) return;
+    const x = uintField(v, max, name);
+    if (max > 0xffff) setU32(b, at, x);
+    else if (max > 0xff) setU16(b, at, x);
+    else b[at] = x;
+  };
+  if (kind === Kind.toll_rule) {
+    setU32(b, TRU_VERSION, uintField(f.version, 0xffffffff, 'version'));
+    b[TRU_ACTION] = uintField(f.action, 0xff, 'action');
+    opt32(f.mode, TRU_MODE, 0xff, 'mode');
+    opt32(f.code, TRU_CODE, 0xffff, 'code');
+    setU32(b, TRU_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
+    opt32(f.section, TRU_SECTION, 0xffffffff, 'section');
+    if (f.effectiveHeight !== undefined) {
+      setU64(b, TRU_EFFECTIVE, bigField(f.effectiveHeight, U64_MAX, 64, 'effectiveHeight'));
+    }
+    if (f.operatorAccountId !== undefined) {
+      putU128(b, TRU_OPERATOR, bigField(f.operatorAccountId, U128_MAX, 128, 'operatorAccountId'));
+    }
+    opt32(f.sectionCount, TRU_SECTION_COUNT, 0xffffffff, 'sectionCount');
+    if (f.classValues !== undefined) b.set(bytesField(f.classValues, 64, 'classValues'), TRU_VALUES);
+  } else if (kind === Kind.trip) {
+    putU128(b, TP_ISSUER, bigField(f.issuerAccountId, U128_MAX, 128, 'issuerAccountId'));
+    if (f.vehicleId !== undefined) setU64(b, TP_VEHICLE, bigField(f.vehicleId, U64_MAX, 64, 'vehicleId'));
+    if (f.tripTimeMs !== undefined) setU64(b, TP_TIME, bigField(f.tripTimeMs, U64_MAX, 64, 'tripTimeMs'));
+    setU32(b, TP_TOLL, uintField(f.toll, 0xffffffff, 'toll'));
+    setU32(b, TP_VERSION, uintField(f.ruleVersion, 0xffffffff, 'ruleVersion'));
+    b[TP_CLASS] = uintField(f.vehicleClass, 0xff, 'vehicleClass');
+    b[TP_SECTION_COUNT] = uintField(f.sectionCount, 0xff, 'sectionCount');
+    b.set(bytesField(f.sections, 64, 'sections'), TP_SECTIONS);
+  } else {
+    b[BL_ACTION] = uintField(f.action, 0xff, 'action');
+    opt32(f.mode, BL_MODE, 0xff, 'mode');
+    if (f.vehicleId !== undefined) setU64(b, BL_VEHICLE, bigField(f.vehicleId, U64_MAX, 64, 'vehicleId'));
+    if (f.accountId !== undefined) putU128(b, BL_ACCOUNT, bigField(f.accountId, U128_MAX, 128, 'accountId'));
+  }
+}
+
+/** The toll kinds' body fields as decode returns them. */
+function decodeTollBody(b: Uint8Array, kind: number, body: Record<string, unknown>): void {
+  if (kind === Kind.toll_rule) {
+    body.version = u32(b, TRU_VERSION); body.action = b[TRU_ACTION]; body.mode = b[TRU_MODE];
+    body.code = u16(b, TRU_CODE); body.ledger = u32(b, TRU_LEDGER); body.section = u32(b, TRU_SECTION);
+    body.effectiveHeight = u64(b, TRU_EFFECTIVE); body.operatorAccountId = u128(b, TRU_OPERATOR);
+    body.sectionCount = u32(b, TRU_SECTION_COUNT); body.classValues = b.slice(TRU_VALUES, TRU_VALUES + 64);
+  } else if (kind === Kind.trip) {
+    body.issuerAccountId = u128(b, TP_ISSUER); body.vehicleId = u64(b, TP_VEHICLE); body.tripTimeMs = u64(b, TP_TIME);
+    body.toll = u32(b, TP_TOLL); body.ruleVersion = u32(b, TP_VERSION); body.vehicleClass = b[TP_CLASS];
+    body.sectionCount = b[TP_SECTION_COUNT]; body.sections = b.slice(TP_SECTIONS, TP_SECTIONS + 64);
+  } else {
+    body.action = b[BL_ACTION]; body.mode = b[BL_MODE]; body.vehicleId = u64(b, BL_VEHICLE);
+    body.accountId = u128(b, BL_ACCOUNT);
+  }
+}
+
+/** encodeBody for the clearing kinds (docs/clearing.md). */
+function encodeClearingBody(b: Uint8Array, kind: number, f: RecordFields): void {
+  switch (kind) {
     case Kind.cycle_open:
       setU32(b, CO_LEDGER, uintField(f.ledger, 0xffffffff, 'ledger'));
       setU16(b, CO_CODE, uintField(f.code, 0xffff, 'code'));
@@ -572,6 +691,9 @@ export function decode(rec: Uint8Array, off = 0): DecodedRecord {
       body.tier = b[RU_TIER]; body.accountId = u128(b, RU_ACCOUNT); body.maxAmount = u128(b, RU_MAX_AMOUNT);
       body.windowMs = u32(b, RU_WINDOW); body.maxCount = u32(b, RU_MAX_COUNT);
       body.maxWindowAmount = u128(b, RU_MAX_WINDOW_AMOUNT);
+      break;
+    case Kind.toll_rule: case Kind.trip: case Kind.blacklist:
+      decodeTollBody(b, kind, body);
       break;
   }
   return {

@@ -27,6 +27,7 @@ import {
   STATUS_PENDING_POSTED, STATUS_PENDING_VOIDED, STATUS_PENDING_EXPIRED, STATUS_QUEUED, type KeyEntry, type OpEntry,
 } from '../codec/entries.js';
 import { APP_CLEARING, ClearingState } from '../apps/clearing/state.js';
+import { APP_TOLL, TollState } from '../apps/toll/state.js';
 import { ENTRY_BYTES, ENTRY_WORDS, IdIndex, Slab } from './tables.js';
 import { StateTree } from './statetree.js';
 
@@ -108,6 +109,8 @@ export class LedgerState {
   readonly tree: StateTree;
   /** Clearing cycles, the RTGS queue and the regulator's rules (src/apps/clearing). */
   readonly clearing: ClearingState;
+  /** Toll split rules, trips and the blacklist (src/apps/toll). */
+  readonly toll: TollState;
   readonly #validatePublicKey: ((pk: Uint8Array) => boolean) | undefined;
 
   // Pending-transfer expiry: a binary min-heap of (expires ms, transfer index) pairs.
@@ -136,6 +139,7 @@ export class LedgerState {
     this.tree = new StateTree(ENTRY_BYTES, options.alg ?? 'sm3');
     this.#validatePublicKey = options.validatePublicKey;
     this.clearing = new ClearingState(this);
+    this.toll = new TollState(this);
   }
 
   // -------------------------------------------------------------------------------------
@@ -307,6 +311,7 @@ export class LedgerState {
       case Kind.resume_ledger: return this.#halt(b, o, index, false);
       case Kind.cycle_open: case Kind.cycle_member: case Kind.cycle_close: case Kind.cycle_regulate: case Kind.rule:
         return this.clearing.apply(b, o, index);
+      case Kind.toll_rule: case Kind.trip: case Kind.blacklist: return this.toll.apply(b, o, index);
       // A vouch changes no state: admission (and verify) checked its signature and digest;
       // on the chain it is the audit record of who vouched for the records after it.
       case KIND_VOUCH: return R.ok;
@@ -443,10 +448,8 @@ export class LedgerState {
     const voiding = (flags & TRANSFER_VOID_PENDING) !== 0;
     const deferred = (flags & TRANSFER_DEFERRED) !== 0;
     const queue = (flags & TRANSFER_QUEUE) !== 0;
-    if ((pending ? 1 : 0) + (post ? 1 : 0) + (voiding ? 1 : 0) + (deferred ? 1 : 0) > 1 || (deferred && queue)) {
-      return R.flags_are_mutually_exclusive;
-    }
-    if (queue && (pending || post || voiding)) return R.flags_reserved_for_single_phase;
+    const flagCode = checkTransferFlags(flags);
+    if (flagCode !== R.ok) return flagCode;
     const idCode = this.#checkId(b, o);
     if (idCode !== R.ok) return idCode;
     const timeout = u32(b, o + TR_TIMEOUT);
@@ -462,15 +465,9 @@ export class LedgerState {
       if (timeout !== 0) return R.timeout_reserved_for_pending_transfer;
       return this.#resolvePending(b, o, index, post);
     }
-    if (!deferred && !isZero(b, o + TR_PENDING_ID, o + TR_PENDING_ID + 16)) return R.pending_id_must_be_zero;
-    if (!pending && !queue && timeout !== 0) return R.timeout_reserved_for_pending_transfer;
-    if (isZero(b, o + TR_DEBIT, o + TR_DEBIT + 16)) return R.debit_account_id_must_not_be_zero;
-    if (isZero(b, o + TR_CREDIT, o + TR_CREDIT + 16)) return R.credit_account_id_must_not_be_zero;
-    if (equalRange(b, o + TR_DEBIT, b, o + TR_CREDIT, 16)) return R.accounts_must_be_different;
+    const fieldCode = checkNewTransferFields(b, o, flags);
+    if (fieldCode !== R.ok) return fieldCode;
     const ledger = u32(b, o + TR_LEDGER);
-    if (ledger === 0) return R.ledger_must_not_be_zero;
-    if (u16(b, o + TR_CODE) === 0) return R.code_must_not_be_zero;
-    if (isZero(b, o + TR_AMOUNT, o + TR_AMOUNT + 16)) return R.amount_must_not_be_zero;
 
     const existing = this.findTransfer(b, o + OFF_ID);
     if (existing >= 0) return this.#compareTransfer(existing, b, o);
@@ -513,8 +510,16 @@ export class LedgerState {
       return code;
     }
     if (amountCode !== R.ok) return amountCode;
+    this.#applyNew(b, o, index, dr, cr, amt, pending);
+    if (clearing.rulesActive) clearing.noteRules(b, o, index, dr, ledger);
+    return R.ok;
+  }
 
-    // Apply.
+  /** Applies a checked new transfer of `amt` from `dr` to `cr`: balances, its entry, expiry. */
+  #applyNew(b: Uint8Array, o: number, index: number, dr: number, cr: number, amt: Uint32Array, pending: boolean): void {
+    const aw = this.accounts.words;
+    const d = dr * ENTRY_WORDS;
+    const c = cr * ENTRY_WORDS;
     this.#touchAccount(dr);
     this.#touchAccount(cr);
     if (pending) {
@@ -525,10 +530,8 @@ export class LedgerState {
       add128(aw, c + A_CREDITS_POSTED, amt, 0);
     }
     const t = this.#newTransfer(b, o, index, pending ? STATUS_PENDING : STATUS_POSTED);
-    if (pending && timeout !== 0) this.#heapPush(this.#expiresAt(t), t);
-    if (clearing.rulesActive) clearing.noteRules(b, o, index, dr, ledger);
-    if (!pending) clearing.credited(cr);
-    return R.ok;
+    if (pending && u32(b, o + TR_TIMEOUT) !== 0) this.#heapPush(this.#expiresAt(t), t);
+    if (!pending) this.clearing.credited(cr);
   }
 
   /**
@@ -831,10 +834,12 @@ export class LedgerState {
     this.timeMs = timeMs;
     for (const [key, value] of this.#appRows) {
       if (key[1] === APP_CLEARING) this.clearing.restoreEntry(key, value);
+      else if (key[1] === APP_TOLL) this.toll.restoreEntry(key, value);
       else throw new Error(`the store holds state of an unknown application (${key[1]})`);
     }
     this.#appRows = [];
     this.clearing.finishRestore();
+    this.toll.finishRestore();
   }
 
   // -------------------------------------------------------------------------------------
@@ -1017,6 +1022,35 @@ export class LedgerState {
     }
     return top;
   }
+}
+
+/** The transfer flags' combinations: one of pending/post/void/deferred at most; queue only single-phase. */
+function checkTransferFlags(flags: number): number {
+  const pending = (flags & TRANSFER_PENDING) !== 0;
+  const post = (flags & TRANSFER_POST_PENDING) !== 0;
+  const voiding = (flags & TRANSFER_VOID_PENDING) !== 0;
+  const deferred = (flags & TRANSFER_DEFERRED) !== 0;
+  const queue = (flags & TRANSFER_QUEUE) !== 0;
+  if ((pending ? 1 : 0) + (post ? 1 : 0) + (voiding ? 1 : 0) + (deferred ? 1 : 0) > 1 || (deferred && queue)) {
+    return R.flags_are_mutually_exclusive;
+  }
+  if (queue && (pending || post || voiding)) return R.flags_reserved_for_single_phase;
+  return R.ok;
+}
+
+/** A new (not post/void) transfer's fields that need no state: pending id, timeout, accounts, ledger, code, amount. */
+function checkNewTransferFields(b: Uint8Array, o: number, flags: number): number {
+  const deferred = (flags & TRANSFER_DEFERRED) !== 0;
+  const timed = (flags & (TRANSFER_PENDING | TRANSFER_QUEUE)) !== 0;
+  if (!deferred && !isZero(b, o + TR_PENDING_ID, o + TR_PENDING_ID + 16)) return R.pending_id_must_be_zero;
+  if (!timed && u32(b, o + TR_TIMEOUT) !== 0) return R.timeout_reserved_for_pending_transfer;
+  if (isZero(b, o + TR_DEBIT, o + TR_DEBIT + 16)) return R.debit_account_id_must_not_be_zero;
+  if (isZero(b, o + TR_CREDIT, o + TR_CREDIT + 16)) return R.credit_account_id_must_not_be_zero;
+  if (equalRange(b, o + TR_DEBIT, b, o + TR_CREDIT, 16)) return R.accounts_must_be_different;
+  if (u32(b, o + TR_LEDGER) === 0) return R.ledger_must_not_be_zero;
+  if (u16(b, o + TR_CODE) === 0) return R.code_must_not_be_zero;
+  if (isZero(b, o + TR_AMOUNT, o + TR_AMOUNT + 16)) return R.amount_must_not_be_zero;
+  return R.ok;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import {
   RU_RULE, RU_TIER, RU_WINDOW, TR_AMOUNT, TR_CODE, TR_DEBIT, TR_PENDING_ID, TR_TIMEOUT, isZero, u128, u16, u32, u64,
 } from '../../codec/record.js';
 import {
-  A_CODE_FLAGS, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED, A_ID, A_LEDGER, ENTRY_WORDS, T_AMOUNT,
+  A_CODE_FLAGS, A_ID, A_LEDGER, ENTRY_WORDS, T_AMOUNT,
   T_CREDIT, T_DEBIT, T_PENDING_ID, STATUS_OBLIGATION, STATUS_OBLIGATION_REMOVED, STATUS_POSTED, STATUS_QUEUED,
   STATUS_QUEUE_EXPIRED, T_STATUS, wordsU128,
 } from '../../codec/entries.js';
@@ -23,6 +23,14 @@ import { ACCOUNT_FROZEN } from '../../codec/record.js';
 import { ResultCode as R, resultName } from '../../codec/results.js';
 import { sm3 } from '../../crypto/hash.js';
 import type { LedgerState } from '../../ledger/state.js';
+import { type NetResult, available, netCycle } from './netting.js';
+import {
+  APP_CLEARING, Z_ALERT, Z_CYCLE, Z_RULE, alertFromJson, alertJson, cycleJson, findAccountBig, reportFromJson,
+  ruleJson, zKey,
+} from './persist.js';
+
+export { APP_CLEARING };
+export { type NetResult, available, netCycle };
 
 /** Members one cycle may name. */
 export const CYCLE_MEMBERS_MAX = 1024;
@@ -42,11 +50,6 @@ export const RULE_WINDOW_MS_MAX = 7 * 86_400_000;
 /** Alerts kept in memory for queries (all are kept in the store). */
 export const ALERTS_IN_MEMORY_MAX = 100_000;
 
-/** Persistence namespace of this application under the store's 'Z' prefix (docs/storage.md). */
-export const APP_CLEARING = 1;
-const Z_CYCLE = 0x63;  // 'c' ‖ cycle id (16)
-const Z_RULE = 0x72;   // 'r' ‖ rule number u32 BE
-const Z_ALERT = 0x61;  // 'a' ‖ alert sequence u64 BE
 
 export type CycleStatus = 'open' | 'settled' | 'refused';
 
@@ -152,9 +155,9 @@ function limbsOf(v: bigint, out: Uint32Array): Uint32Array {
   return out;
 }
 
-function bigOfLimbs(l: Float64Array, at: number): bigint {
-  // Each limb is an exact sum of 32-bit values below 2^53 (CYCLE_OBLIGATIONS_MAX).
-  return BigInt(l[at]) + (BigInt(l[at + 1]) << 32n) + (BigInt(l[at + 2]) << 64n) + (BigInt(l[at + 3]) << 96n);
+/** Index of the account whose id is the four words at `w[at..]` (−1: none). */
+function accountAt(st: LedgerState, w: Uint32Array, at: number): number {
+  return st.accountIndex.find(w[at], w[at + 1], w[at + 2], w[at + 3]);
 }
 
 function keyOf(b: Uint8Array, at: number): string {
@@ -240,7 +243,8 @@ export class ClearingState {
     if (u16(b, o + CO_CODE) === 0) return R.code_must_not_be_zero;
     const clearing = st.findAccount(b, o + CO_CLEARING);
     if (clearing < 0) return R.clearing_account_not_found;
-    if (st.accounts.words[clearing * ENTRY_WORDS + A_LEDGER] !== ledger) return R.transfer_must_have_the_same_ledger_as_accounts;
+    const sameLedger = st.accounts.words[clearing * ENTRY_WORDS + A_LEDGER] === ledger;
+    if (!sameLedger) return R.transfer_must_have_the_same_ledger_as_accounts;
     if (st.halted.has(ledger)) return R.ledger_halted;
     if (this.#openCycles >= CYCLES_OPEN_MAX) return R.cycles_open_full;
     const key = keyOf(b, o + OFF_ID);
@@ -270,7 +274,8 @@ export class ClearingState {
     if (cycle.status !== 'open') return R.cycle_not_open;
     const a = st.findAccount(b, o + CM_ACCOUNT);
     if (a < 0) return R.cycle_member_account_not_found;
-    if (st.accounts.words[a * ENTRY_WORDS + A_LEDGER] !== cycle.ledger) return R.transfer_must_have_the_same_ledger_as_accounts;
+    const sameLedger = st.accounts.words[a * ENTRY_WORDS + A_LEDGER] === cycle.ledger;
+    if (!sameLedger) return R.transfer_must_have_the_same_ledger_as_accounts;
     if (a === cycle.clearing) return R.cycle_member_is_clearing_account;
     if (cycle.slotOf.has(a)) return R.cycle_member_exists;
     if (cycle.members.length >= CYCLE_MEMBERS_MAX) return R.cycle_members_full;
@@ -329,7 +334,9 @@ export class ClearingState {
         cycle.closedHeight = st.height;
         cycle.closedTimeMs = st.timeMs;
         this.#openCycles--;
-        st.appOnUndo(() => { cycle.status = 'open'; cycle.closedHeight = -1; cycle.closedTimeMs = 0; this.#openCycles++; });
+        st.appOnUndo(() => {
+          cycle.status = 'open'; cycle.closedHeight = -1; cycle.closedTimeMs = 0; this.#openCycles++;
+        });
         break;
       }
       case CYCLE_CAP: {
@@ -420,7 +427,10 @@ export class ClearingState {
     return R.ok;
   }
 
-  /** Status of obligation entry `t` in view of its cycle: obligation, obligation_settled, obligation_removed, obligation_voided. */
+  /**
+   * Status of obligation entry `t` in view of its cycle: obligation (open), obligation_settled,
+   * obligation_removed or obligation_voided.
+   */
   obligationStatus(t: number): string {
     const w = this.#st.transfers.words;
     const e = t * ENTRY_WORDS;
@@ -470,8 +480,7 @@ export class ClearingState {
     st.appTouchTransfer(t);
     const w = st.transfers.words;
     w[t * ENTRY_WORDS + T_STATUS] = STATUS_QUEUE_EXPIRED;
-    const dr = st.accountIndex.find(w[t * ENTRY_WORDS + T_DEBIT], w[t * ENTRY_WORDS + T_DEBIT + 1],
-      w[t * ENTRY_WORDS + T_DEBIT + 2], w[t * ENTRY_WORDS + T_DEBIT + 3]);
+    const dr = accountAt(st, w, t * ENTRY_WORDS + T_DEBIT);
     const q = this.queues.get(dr);
     if (q !== undefined) {
       q.live--;
@@ -494,7 +503,7 @@ export class ClearingState {
           const w = st.transfers.words;
           const e = t * ENTRY_WORDS;
           if (w[e + T_STATUS] !== STATUS_QUEUED) { q.head++; continue; }
-          const cr = st.accountIndex.find(w[e + T_CREDIT], w[e + T_CREDIT + 1], w[e + T_CREDIT + 2], w[e + T_CREDIT + 3]);
+          const cr = accountAt(st, w, e + T_CREDIT);
           const amt = this.#limbs;
           for (let k = 0; k < 4; k++) amt[k] = w[e + T_AMOUNT + k];
           if (st.appCheckMove(a, cr, amt) !== R.ok) break; // strict FIFO: the head waits, so do the rest
@@ -521,7 +530,9 @@ export class ClearingState {
 
   /** Takes the block's queue and alert events (the ledger publishes them once the block is durable). */
   takeBlockEvents(): { queueSettled: number[]; queueExpired: number[]; alerts: Alert[] } {
-    const out = { queueSettled: this.blockQueueSettled, queueExpired: this.blockQueueExpired, alerts: this.blockAlerts };
+    const out = {
+      queueSettled: this.blockQueueSettled, queueExpired: this.blockQueueExpired, alerts: this.blockAlerts,
+    };
     this.blockQueueSettled = [];
     this.blockQueueExpired = [];
     this.blockAlerts = [];
@@ -640,7 +651,9 @@ export class ClearingState {
             sum = win.sum;
           }
           if (rule.maxCount !== 0 && count + 1 > rule.maxCount) violation = R.rule_max_count;
-          else if (rule.maxWindowAmount !== 0n && sum + amount > rule.maxWindowAmount) violation = R.rule_max_window_amount;
+          else if (rule.maxWindowAmount !== 0n && sum + amount > rule.maxWindowAmount) {
+            violation = R.rule_max_window_amount;
+          }
         }
         if (violation === R.ok) continue;
         if (rule.tier === RULE_REFUSE) return violation;
@@ -669,8 +682,8 @@ export class ClearingState {
     for (const { rule, violation } of this.#alertsPending) {
       const alert: Alert = {
         seq: this.#alertSeq++, height: st.height, index, timeMs: st.timeMs, ruleId: rule.ruleId,
-        violation: resultName(violation), transferId: u128(b, o + OFF_ID), accountId: u128(b, o + TR_DEBIT), amount, ledger,
-        code: u16(b, o + TR_CODE),
+        violation: resultName(violation), transferId: u128(b, o + OFF_ID), accountId: u128(b, o + TR_DEBIT), amount,
+        ledger, code: u16(b, o + TR_CODE),
       };
       this.alerts.push(alert);
       if (this.alerts.length > ALERTS_IN_MEMORY_MAX) this.alerts.splice(0, this.alerts.length - ALERTS_IN_MEMORY_MAX);
@@ -726,9 +739,12 @@ export class ClearingState {
     switch (key[2]) {
       case Z_CYCLE: {
         const id = BigInt(j.id as string);
-        const c = new Cycle(id, keyOfBig(id), j.ledger as number, j.code as number, accountOf(j.clearingAccountId as string),
-          j.openedHeight as number);
-        for (const m of j.members as string[]) { c.slotOf.set(accountOf(m), c.members.length); c.members.push(accountOf(m)); }
+        const clearing = accountOf(j.clearingAccountId as string);
+        const c = new Cycle(id, keyOfBig(id), j.ledger as number, j.code as number, clearing, j.openedHeight as number);
+        for (const m of j.members as string[]) {
+          c.slotOf.set(accountOf(m), c.members.length);
+          c.members.push(accountOf(m));
+        }
         for (const cap of j.caps as (string | null)[]) c.caps.push(cap === null ? undefined : BigInt(cap));
         c.status = j.status as CycleStatus;
         c.delayUntilMs = j.delayUntilMs as number;
@@ -742,7 +758,8 @@ export class ClearingState {
       case Z_RULE: {
         const r: Rule = {
           ruleId: j.ruleId as number, ledger: j.ledger as number, code: j.code as number, tier: j.tier as number,
-          account: j.accountId === '0' ? -1 : accountOf(j.accountId as string), accountId: BigInt(j.accountId as string),
+          account: j.accountId === '0' ? -1 : accountOf(j.accountId as string),
+          accountId: BigInt(j.accountId as string),
           maxAmount: BigInt(j.maxAmount as string), windowMs: j.windowMs as number, maxCount: j.maxCount as number,
           maxWindowAmount: BigInt(j.maxWindowAmount as string), height: j.height as number, windows: new Map(),
         };
@@ -774,11 +791,11 @@ export class ClearingState {
       if (status === STATUS_OBLIGATION || status === STATUS_OBLIGATION_REMOVED) {
         const cycle = this.cycles.get(keyOfBig(wordsU128(w, e + T_PENDING_ID)));
         if (cycle === undefined) throw new Error('clearing restore: an obligation of an unknown cycle');
-        const dr = st.accountIndex.find(w[e + T_DEBIT], w[e + T_DEBIT + 1], w[e + T_DEBIT + 2], w[e + T_DEBIT + 3]);
-        const cr = st.accountIndex.find(w[e + T_CREDIT], w[e + T_CREDIT + 1], w[e + T_CREDIT + 2], w[e + T_CREDIT + 3]);
+        const dr = accountAt(st, w, e + T_DEBIT);
+        const cr = accountAt(st, w, e + T_CREDIT);
         cycle.push(t, cycle.slotOf.get(dr)!, cycle.slotOf.get(cr)!);
       } else if (status === STATUS_QUEUED) {
-        const dr = st.accountIndex.find(w[e + T_DEBIT], w[e + T_DEBIT + 1], w[e + T_DEBIT + 2], w[e + T_DEBIT + 3]);
+        const dr = accountAt(st, w, e + T_DEBIT);
         let q = this.queues.get(dr);
         if (q === undefined) { q = { items: [], head: 0, live: 0 }; this.queues.set(dr, q); }
         q.items.push(t);
@@ -786,109 +803,6 @@ export class ClearingState {
       }
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// Netting and gridlock resolution: pure functions of the cycle and the balances.
-
-export interface NetResult {
-  gross: bigint;
-  net: bigint;
-  positions: bigint[];
-  removed: Uint8Array;
-  removedCount: number;
-  removedGross: bigint;
-  rounds: number;
-}
-
-/** Available funds of an account: credits posted − debits posted − debits pending (may be negative). */
-export function available(aw: Uint32Array, a: number): bigint {
-  const e = a * ENTRY_WORDS;
-  return wordsU128(aw, e + A_CREDITS_POSTED) - wordsU128(aw, e + A_DEBITS_POSTED) - wordsU128(aw, e + A_DEBITS_PENDING);
-}
-
-/**
- * Multilateral net positions of `cycle`, with gridlock resolution: while a net debtor's
- * debit exceeds what it has available (or its cap), the debtor with the largest shortfall
- * (lowest member slot on a tie) has its obligations removed, latest submitted first, until
- * it is covered; then every position is recomputed and the next shortfall taken. This is
- * the sequential-removal heuristic of Bech and Soramäki (2001), "Gridlock resolution in
- * interbank payment systems" (as in TARGET2's partial optimisation); it terminates because
- * every round removes at least one obligation or covers a debtor, and never splits one.
- */
-export function netCycle(cycle: Cycle, tw: Uint32Array, availableOf: (slot: number) => bigint): NetResult {
-  const m = cycle.members.length;
-  const n = cycle.n;
-  const outL = new Float64Array(m * 4);
-  const inL = new Float64Array(m * 4);
-  const { obl, from, to } = cycle;
-  for (let k = 0; k < n; k++) {
-    const e = obl[k] * ENTRY_WORDS + T_AMOUNT;
-    const f = from[k] * 4;
-    const t = to[k] * 4;
-    const a0 = tw[e], a1 = tw[e + 1], a2 = tw[e + 2], a3 = tw[e + 3];
-    outL[f] += a0; outL[f + 1] += a1; outL[f + 2] += a2; outL[f + 3] += a3;
-    inL[t] += a0; inL[t + 1] += a1; inL[t + 2] += a2; inL[t + 3] += a3;
-  }
-  const out: bigint[] = [];
-  const inn: bigint[] = [];
-  let gross = 0n;
-  for (let s = 0; s < m; s++) {
-    out.push(bigOfLimbs(outL, s * 4));
-    inn.push(bigOfLimbs(inL, s * 4));
-    gross += out[s];
-  }
-  const avail: bigint[] = [];
-  for (let s = 0; s < m; s++) avail.push(availableOf(s));
-  const shortfall = (s: number): bigint => {
-    const need = out[s] - inn[s];
-    if (need <= 0n) return 0n;
-    let short = need - avail[s];
-    const cap = cycle.caps[s];
-    if (cap !== undefined && need - cap > short) short = need - cap;
-    return short > 0n ? short : 0n;
-  };
-  const removed = new Uint8Array(n);
-  let removedCount = 0;
-  let removedGross = 0n;
-  let rounds = 0;
-  let outgoing: number[][] | undefined; // per slot, obligation positions in submission order
-  const amountOf = (k: number): bigint => wordsU128(tw, obl[k] * ENTRY_WORDS + T_AMOUNT);
-  for (;;) {
-    let worst = -1;
-    let worstShort = 0n;
-    for (let s = 0; s < m; s++) {
-      const sh = shortfall(s);
-      if (sh > worstShort) { worst = s; worstShort = sh; }
-    }
-    if (worst < 0) break;
-    rounds++;
-    if (outgoing === undefined) {
-      outgoing = Array.from({ length: m }, () => []);
-      for (let k = 0; k < n; k++) outgoing[from[k]].push(k);
-    }
-    const list = outgoing[worst];
-    while (list.length > 0 && shortfall(worst) > 0n) {
-      const k = list.pop()!;
-      const a = amountOf(k);
-      removed[k] = 1;
-      removedCount++;
-      removedGross += a;
-      out[worst] -= a;
-      inn[to[k]] -= a;
-    }
-  }
-  const positions: bigint[] = [];
-  let net = 0n;
-  let sum = 0n;
-  for (let s = 0; s < m; s++) {
-    const p = inn[s] - out[s];
-    positions.push(p);
-    if (p < 0n) net -= p;
-    sum += p;
-  }
-  if (sum !== 0n) throw new Error('netting: the net positions do not sum to zero');
-  return { gross: gross - removedGross, net, positions, removed, removedCount, removedGross, rounds };
 }
 
 function prune(win: RuleWindow, before: number): void {
@@ -902,75 +816,5 @@ function prune(win: RuleWindow, before: number): void {
     win.amounts.splice(0, win.head);
     win.head = 0;
   }
-}
-
-function findAccountBig(st: LedgerState, id: bigint): number {
-  const w = (k: number): number => Number((id >> BigInt(32 * k)) & 0xffffffffn);
-  return st.accountIndex.find(w(0), w(1), w(2), w(3));
-}
-
-function zKey(type: number, idBytes: number): Uint8Array {
-  const k = new Uint8Array(3 + idBytes);
-  k[0] = 0x5a; // 'Z'
-  k[1] = APP_CLEARING;
-  k[2] = type;
-  return k;
-}
-
-function accountIdOf(st: LedgerState, a: number): string {
-  return wordsU128(st.accounts.words, a * ENTRY_WORDS + A_ID).toString();
-}
-
-function cycleJson(c: Cycle, st: LedgerState): Record<string, unknown> {
-  return {
-    id: c.id.toString(), ledger: c.ledger, code: c.code, clearingAccountId: accountIdOf(st, c.clearing),
-    openedHeight: c.openedHeight, members: c.members.map((a) => accountIdOf(st, a)),
-    caps: c.caps.map((x) => (x === undefined ? null : x.toString())), status: c.status, delayUntilMs: c.delayUntilMs,
-    closedHeight: c.closedHeight, closedTimeMs: c.closedTimeMs,
-    report: c.report === undefined ? null : {
-      gross: c.report.gross.toString(), net: c.report.net.toString(), saved: c.report.saved.toString(),
-      settledCount: c.report.settledCount, removedCount: c.report.removedCount,
-      removedGross: c.report.removedGross.toString(), positions: c.report.positions.map(String), rounds: c.report.rounds,
-    },
-  };
-}
-
-function reportFromJson(r: Record<string, unknown>): CycleReport {
-  return {
-    gross: BigInt(r.gross as string), net: BigInt(r.net as string), saved: BigInt(r.saved as string),
-    settledCount: r.settledCount as number, removedCount: r.removedCount as number,
-    removedGross: BigInt(r.removedGross as string), positions: (r.positions as string[]).map((x) => BigInt(x)),
-    rounds: r.rounds as number,
-  };
-}
-
-function ruleJson(r: Rule): Record<string, unknown> {
-  // Window entries by debit account index (account indexes never change).
-  const windows: [number, number[], string[]][] = [];
-  for (const [a, w] of [...r.windows].sort((x, y) => x[0] - y[0])) {
-    windows.push([a, w.times.slice(w.head), w.amounts.slice(w.head).map(String)]);
-  }
-  return {
-    ruleId: r.ruleId, ledger: r.ledger, code: r.code, tier: r.tier, accountId: r.accountId.toString(),
-    maxAmount: r.maxAmount.toString(), windowMs: r.windowMs, maxCount: r.maxCount,
-    maxWindowAmount: r.maxWindowAmount.toString(), height: r.height, windows,
-  };
-}
-
-function alertJson(a: Alert): Record<string, unknown> {
-  return {
-    seq: a.seq, height: a.height, index: a.index, timeMs: a.timeMs, ruleId: a.ruleId, violation: a.violation,
-    transferId: a.transferId.toString(), accountId: a.accountId.toString(), amount: a.amount.toString(),
-    ledger: a.ledger, code: a.code,
-  };
-}
-
-function alertFromJson(j: Record<string, unknown>): Alert {
-  return {
-    seq: j.seq as number, height: j.height as number, index: j.index as number, timeMs: j.timeMs as number,
-    ruleId: j.ruleId as number, violation: j.violation as string, transferId: BigInt(j.transferId as string),
-    accountId: BigInt(j.accountId as string), amount: BigInt(j.amount as string), ledger: j.ledger as number,
-    code: j.code as number,
-  };
 }
 
