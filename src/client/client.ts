@@ -132,7 +132,12 @@ export interface RecordEvent extends WireRecordEvent { result: string; topic: st
 export interface AlarmEvent {
   kind: string; node: string; height?: number; seq?: number; detail: string; timeMs: number; topic: string;
 }
-export type EventHandler = (event: BlockEvent | RecordEvent | AlarmEvent) => void;
+/**
+ * An application notice (docs/clearing.md, "Events"): `queue_settled` / `queue_expired` on
+ * `ledger/<n>`, `rule_alert` on `alerts`; ids and amounts are decimal strings.
+ */
+export interface NoticeEvent { topic: string; kind: string; height: number; [field: string]: string | number | null }
+export type EventHandler = (event: BlockEvent | RecordEvent | AlarmEvent | NoticeEvent) => void;
 
 interface Pending {
   resolve(frame: Uint8Array): void;
@@ -692,8 +697,11 @@ export class Client {
         this.#onRecordEvents(f);
         return;
       case Frame.event_alarm: {
-        const a = { ...readAlarmEvent(f), topic: TOPIC_ALARMS } as AlarmEvent;
-        for (const h of this.#handlers.get(TOPIC_ALARMS) ?? []) h(a);
+        // A consortium alarm (topic alarms) or an application notice, whose JSON names its topic.
+        const raw = readAlarmEvent(f);
+        const topic = typeof raw.topic === 'string' ? raw.topic : TOPIC_ALARMS;
+        const a = { ...raw, topic } as AlarmEvent | NoticeEvent;
+        for (const h of this.#handlers.get(topic) ?? []) h(a);
         return;
       }
       case Frame.error:

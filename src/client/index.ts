@@ -17,14 +17,26 @@ import { bytesField } from '../codec/record.js';
 
 export { Client, ClientError } from './client.js';
 export type {
-  AuthSigner, ClientOptions, SubmitOptions, Result, BlockEvent, RecordEvent, AlarmEvent, EventHandler,
+  AuthSigner, ClientOptions, SubmitOptions, Result, BlockEvent, RecordEvent, AlarmEvent, NoticeEvent, EventHandler,
   WebSocketConstructor,
   WebSocketLike,
 } from './client.js';
 export {
   Frame, ErrorCode, CloseCode, PROTOCOL_VERSION, HEADER_BYTES, RESULT_BYTES, SUBMIT_TRUSTED, SUBMIT_FINAL, authMessage,
   errorName, parseTopic, TOPIC_BLOCKS, TOPIC_FIREHOSE, TOPIC_ACCOUNT_PREFIX, TOPIC_LEDGER_PREFIX, TOPIC_ALARMS,
+  TOPIC_ALERTS,
 } from '../protocol/wire.js';
+// Clearing (docs/clearing.md): cycles, the queue and the regulator's rules.
+export {
+  clearing, cycleRecords, obligationRecord, queuedRecord, CYCLE_OPEN_MEMBERS_MAX,
+} from '../apps/clearing/sdk.js';
+export type { ClearingSubmitter, OpenCycle, Payment } from '../apps/clearing/sdk.js';
+// Toll / ETC (docs/toll.md): typed builders, trip ids, the split, the cross-chain proof check.
+export {
+  tollRecords, tripId, splitTrip, packU32x16, unpackU32x16, legId, tollAnchorRecord, tollAnchorId, tollAnchorMetadata,
+  verifyTollCrossProof, MODE_FEE, MODE_SHARE, TOLL_CLASSES, TRIP_SECTIONS_MAX,
+} from '../apps/toll/sdk.js';
+export type { TollCrossProof, TollRuleTable } from '../apps/toll/sdk.js';
 export { LIMITS } from '../protocol/limits.js';
 export { ResultCode, resultName } from '../codec/results.js';
 export { records, generateSigner, signerFromKeyPair, signRecord, buildRecord, keyIdOf } from '../codec/builders.js';

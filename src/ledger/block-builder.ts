@@ -20,6 +20,7 @@ import type { Checkpoints } from './checkpoint.js';
 import type { SealChunk, SealWorker } from './seal.js';
 import type { BlockSink, EntryChunk } from './sequencer.js';
 import type { LedgerState } from './state.js';
+import type { Notice } from '../apps/clearing/state.js';
 
 /** What a durable block is announced with (the 'block' event). */
 export interface BlockEvent {
@@ -33,6 +34,8 @@ export interface BlockEvent {
   /** The block's records (count × 256 bytes) and result codes; do not modify. */
   records: Uint8Array;
   codes: Uint16Array;
+  /** Events the applications raised in this block (clearing: queue settled/expired, rule alerts). */
+  notices: Notice[];
 }
 
 export interface BlockBuilderOptions {
@@ -103,6 +106,7 @@ export class BlockBuilder implements BlockSink {
     if (this.#failed) return Promise.reject(this.#failed);
     const { state, checkpoints } = this.#o;
     const { codes, changes, tree } = block.end();
+    const notices = state.clearing.takeNotices();
     const accounts = state.accounts.count;
     const wb = new WriteBatch();
     // State entries go out with checkpoints, not with every block: a hot account is
@@ -136,7 +140,7 @@ export class BlockBuilder implements BlockSink {
     const durable = write.then((s) => {
       this.#durableHeight = entry.height;
       this.#o.onDurable({
-        ...s, height: entry.height, count: entry.count, timeMs: entry.timeMs, records: entry.records, codes,
+        ...s, height: entry.height, count: entry.count, timeMs: entry.timeMs, records: entry.records, codes, notices,
       });
     }, (err: Error) => {
       // Once a block has failed to write, no later block may be written or acknowledged:

@@ -24,6 +24,7 @@ import { Checkpoints, recover } from './checkpoint.js';
 import { type ChainConfig, readChainConfig, readNodeKey } from './config.js';
 import { AccountHistory } from './history.js';
 import { LedgerReader } from './reader.js';
+import { alertsView, clearingHttp, cycleView, queueView } from '../apps/clearing/query.js';
 import { SealWorker } from './seal.js';
 import { type AppendResult, BATCH_RECORDS_MAX, type BlockSink, LocalSequencer, type Sequencer } from './sequencer.js';
 import { LedgerState } from './state.js';
@@ -574,6 +575,15 @@ export class Ledger extends EventEmitter {
   getTransfer(id: bigint) { return this.reader.getTransfer(id); }
   getBlock(height: number) { return this.reader.getBlock(height); }
   getTransaction(key: Uint8Array | bigint) { return this.reader.getTransaction(key); }
+  // Clearing (docs/clearing.md): JSON-ready views, as served over HTTP.
+  /** A clearing cycle's status, members and (once closed) report; undefined if there is none. */
+  getCycle(id: bigint) { const c = this.#p.state.clearing.cycle(id); return c && cycleView(this.#p.state, c); }
+  /** The regulator's rules in force, by rule number. */
+  getRules() { return clearingHttp(this.#p.state, ['rules'], () => undefined); }
+  /** The transfers waiting in an account's RTGS queue, in settling order; undefined if no such account. */
+  getQueue(accountId: bigint) { return queueView(this.#p.state, accountId); }
+  /** Rule alerts from sequence `fromSeq` on (oldest first, at most 1,000). */
+  getAlerts(fromSeq = 0, limit = 1000) { return alertsView(this.#p.state, fromSeq, limit); }
   accountTransfers(id: bigint, options?: Parameters<LedgerReader['accountTransfers']>[1]) {
     return this.reader.accountTransfers(id, options);
   }

@@ -99,8 +99,13 @@ export class LedgerReader {
 
   /** Transfer by id, as applied. */
   getTransfer(id: bigint): TransferView | undefined {
-    const t = this.#s.state.findTransfer(idBytes(id, 'id'), 0);
-    return t < 0 ? undefined : readTransfer(this.#s.state.transfers.words, t);
+    const st = this.#s.state;
+    const t = st.findTransfer(idBytes(id, 'id'), 0);
+    if (t < 0) return undefined;
+    const v = readTransfer(st.transfers.words, t);
+    // An obligation's status follows its cycle (docs/clearing.md): settled, voided or open.
+    if (v.status === 'obligation') v.status = st.clearing.obligationStatus(t);
+    return v;
   }
 
   /** Block by height (durable blocks only). */

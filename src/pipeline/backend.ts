@@ -26,6 +26,8 @@ export interface BlockEvent {
    */
   records?: Uint8Array;
   codes?: Uint16Array;
+  /** Application events of the block, each for one topic (docs/clearing.md, "Events"). */
+  notices?: { topic: string; kind: string; [field: string]: string | number | null }[];
 }
 
 export interface KeyInfo {
@@ -46,6 +48,10 @@ export interface Queries {
   block?(height: number): Answer;
   proof?(height: number, index: number): Answer;
   anchor?(id: bigint): Answer;
+  /** Clearing views (docs/clearing.md): `cycles` and `queues` by id, `rules` without one. */
+  clearing?(what: 'cycles' | 'queues' | 'rules', id?: bigint): Answer;
+  /** Toll views (docs/toll.md, "Queries"): GET /toll/<parts…>. */
+  toll?(parts: string[]): Answer;
 }
 
 export interface NodeBackend extends Queries {

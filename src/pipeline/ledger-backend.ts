@@ -6,6 +6,7 @@ import { RECORD_BYTES } from '../codec/record.js';
 import { toHex } from '../crypto/bytes.js';
 import { BATCH_RECORDS_MAX, type Ledger, type BlockEvent as LedgerBlockEvent } from '../ledger/ledger.js';
 import type { BlockEvent, Json, KeyInfo, NodeBackend, SubmitOutcome } from './backend.js';
+import { tollQuery } from '../apps/toll/query.js';
 
 /** Plain JSON from ledger objects: bigint → decimal string, bytes → hex. */
 export function toJson(v: unknown): Json {
@@ -53,6 +54,7 @@ export class LedgerBackend implements NodeBackend {
       const ev: BlockEvent = want
         ? { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count, records: e.records, codes: e.codes }
         : { height: e.height, timeMs: e.timeMs, hash: e.hash, count: e.count };
+      if (e.notices.length > 0) ev.notices = e.notices;
       for (const l of this.#listeners.keys()) l(ev);
     }).catch(() => undefined);
   };
@@ -158,6 +160,16 @@ export class LedgerBackend implements NodeBackend {
   async anchor(id: bigint): Promise<Json | undefined> {
     const a = await this.ledger.anchorReceipt(id);
     return a === undefined ? undefined : toJson(a);
+  }
+
+  clearing(what: 'cycles' | 'queues' | 'rules', id?: bigint): Json | undefined {
+    if (what === 'rules') return this.ledger.getRules() as Json;
+    if (id === undefined) return undefined;
+    return (what === 'cycles' ? this.ledger.getCycle(id) : this.ledger.getQueue(id)) as Json | undefined;
+  }
+
+  toll(parts: string[]): Json | undefined {
+    return tollQuery(this.ledger.state, parts, this.ledger.durableHeight);
   }
 
   async close(): Promise<void> {

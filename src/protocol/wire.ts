@@ -248,6 +248,8 @@ export const TOPIC_ACCOUNT_PREFIX = 'account/';
 export const TOPIC_LEDGER_PREFIX = 'ledger/';
 /** A consortium node's alarms (divergence, refused batches, bad signatures): the regulator's and admin's. */
 export const TOPIC_ALARMS = 'alarms';
+/** The regulator's rule alerts (docs/clearing.md): the regulator's only. */
+export const TOPIC_ALERTS = 'alerts';
 /** Largest event_alarm payload (its JSON); a longer alarm's detail is cut to fit. */
 export const EVENT_ALARM_BYTES_MAX = 4096;
 
@@ -256,12 +258,14 @@ export type Topic =
   | { kind: 'firehose' }
   | { kind: 'account'; id: bigint }
   | { kind: 'ledger'; ledger: number }
-  | { kind: 'alarms' };
+  | { kind: 'alarms' }
+  | { kind: 'alerts' };
 
-/** Parses a topic name; undefined if it is not one of the five forms. Canonical decimal only. */
+/** Parses a topic name; undefined if it is not one of the six forms. Canonical decimal only. */
 export function parseTopic(name: string): Topic | undefined {
   if (name === TOPIC_BLOCKS) return { kind: 'blocks' };
   if (name === TOPIC_ALARMS) return { kind: 'alarms' };
+  if (name === TOPIC_ALERTS) return { kind: 'alerts' };
   if (name === TOPIC_FIREHOSE) return { kind: 'firehose' };
   if (name.startsWith(TOPIC_ACCOUNT_PREFIX)) {
     const s = name.slice(TOPIC_ACCOUNT_PREFIX.length);

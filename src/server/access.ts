@@ -25,6 +25,9 @@ export function topicAccess(topic: Topic, who: Identity | undefined, backend: No
   switch (topic.kind) {
     case 'alarms':
       return oversight ? 0 : ErrorCode.forbidden_topic;
+    case 'alerts':
+      // The rules' alerts are the regulator's (docs/clearing.md): not even an admin's.
+      return (who.roles & ROLE_REGULATOR) !== 0 ? 0 : ErrorCode.forbidden_topic;
     case 'firehose':
       // Every transaction and result: the regulator's stream, no one else's.
       return (who.roles & ROLE_REGULATOR) !== 0 ? 0 : ErrorCode.forbidden_topic;

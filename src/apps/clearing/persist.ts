@@ -65,7 +65,7 @@ export function ruleJson(r: Rule): Record<string, unknown> {
   };
 }
 
-export function alertJson(a: Alert): Record<string, unknown> {
+export function alertJson(a: Alert): Record<string, string | number> {
   return {
     seq: a.seq, height: a.height, index: a.index, timeMs: a.timeMs, ruleId: a.ruleId, violation: a.violation,
     transferId: a.transferId.toString(), accountId: a.accountId.toString(), amount: a.amount.toString(),

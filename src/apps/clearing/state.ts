@@ -16,7 +16,7 @@ import {
 } from '../../codec/record.js';
 import {
   A_CODE_FLAGS, A_ID, A_LEDGER, ENTRY_WORDS, T_AMOUNT,
-  T_CREDIT, T_DEBIT, T_PENDING_ID, STATUS_OBLIGATION, STATUS_OBLIGATION_REMOVED, STATUS_POSTED, STATUS_QUEUED,
+  T_CREDIT, T_DEBIT, T_LEDGER, T_PENDING_ID, STATUS_OBLIGATION, STATUS_OBLIGATION_REMOVED, STATUS_POSTED, STATUS_QUEUED,
   STATUS_QUEUE_EXPIRED, T_STATUS, wordsU128,
 } from '../../codec/entries.js';
 import { ACCOUNT_FROZEN } from '../../codec/record.js';
@@ -149,6 +149,9 @@ export interface Alert {
 }
 
 interface Queue { items: number[]; head: number; live: number }
+
+/** A clearing event of a block, for subscribers of `topic` (JSON values only). */
+export interface Notice { topic: string; kind: string; [field: string]: string | number | null }
 
 function limbsOf(v: bigint, out: Uint32Array): Uint32Array {
   for (let k = 0; k < 4; k++) out[k] = Number((v >> BigInt(32 * k)) & 0xffffffffn);
@@ -528,11 +531,25 @@ export class ClearingState {
     return q.items.slice(q.head).filter((t) => w[t * ENTRY_WORDS + T_STATUS] === STATUS_QUEUED);
   }
 
-  /** Takes the block's queue and alert events (the ledger publishes them once the block is durable). */
-  takeBlockEvents(): { queueSettled: number[]; queueExpired: number[]; alerts: Alert[] } {
-    const out = {
-      queueSettled: this.blockQueueSettled, queueExpired: this.blockQueueExpired, alerts: this.blockAlerts,
+  /**
+   * Takes the block's notices, JSON-ready, each with the topic it goes to (docs/clearing.md,
+   * "Events"): queue_settled / queue_expired on `ledger/<n>`, rule_alert on `alerts`.
+   */
+  takeNotices(): Notice[] {
+    const st = this.#st;
+    const w = st.transfers.words;
+    const out: Notice[] = [];
+    const queueNotice = (kind: string, t: number): void => {
+      const e = t * ENTRY_WORDS;
+      out.push({
+        topic: `ledger/${w[e + T_LEDGER]}`, kind, height: st.height, transferId: wordsU128(w, e).toString(),
+        debitAccountId: wordsU128(w, e + T_DEBIT).toString(), creditAccountId: wordsU128(w, e + T_CREDIT).toString(),
+        amount: wordsU128(w, e + T_AMOUNT).toString(),
+      });
     };
+    for (const t of this.blockQueueSettled) queueNotice('queue_settled', t);
+    for (const t of this.blockQueueExpired) queueNotice('queue_expired', t);
+    for (const a of this.blockAlerts) out.push({ topic: 'alerts', kind: 'rule_alert', ...alertJson(a) });
     this.blockQueueSettled = [];
     this.blockQueueExpired = [];
     this.blockAlerts = [];
