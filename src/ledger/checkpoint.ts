@@ -102,6 +102,7 @@ export class Checkpoints {
     }
     // The applications' state (src/apps): their own keys under 'Z'.
     st.clearing.checkpointInto((k, v) => wb.put(k, v), (k) => wb.del(k));
+    st.toll.checkpointInto((k, v) => wb.put(k, v), (k) => wb.del(k));
     // Accounts (an image or a log value, restore.ts) and the checkpoint marker.
     checkpointAccountsInto(wb, st, d.accounts, height);
     this.resetAt(height);

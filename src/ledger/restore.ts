@@ -27,8 +27,8 @@ import { equalBytes } from '../crypto/bytes.js';
 import { DIGEST_BYTES, type HashAlgorithm, hashBatch } from '../crypto/hash.js';
 import { decodeBlock, decodeHeader, headerHash } from '../codec/block.js';
 import {
-  CHUNK_ENTRIES, type Checkpoint, META_CHECKPOINT, P_ACCOUNT, P_ACCOUNT_IMAGE, P_ACCOUNT_LOG, P_APP, P_HALT, P_KEY, P_OP,
-  P_TRANSFER, P_TRANSFER_UPDATE, type RocksDb, WriteBatch, blockKey, decodeCheckpoint, decodeKey, decodeOp,
+  CHUNK_ENTRIES, type Checkpoint, META_CHECKPOINT, P_ACCOUNT, P_ACCOUNT_IMAGE, P_ACCOUNT_LOG, P_APP, P_HALT, P_KEY,
+  P_OP, P_TRANSFER, P_TRANSFER_UPDATE, type RocksDb, WriteBatch, blockKey, decodeCheckpoint, decodeKey, decodeOp,
   encodeCheckpoint, heightKey, readBe32, readBe64,
 } from '../store/store.js';
 import { type LedgerState, opKeyOf } from './state.js';

@@ -22,6 +22,7 @@ import { blockTopics } from './events.js';
 import { PACKAGE_VERSION } from '../protocol/version.js';
 import { type Limits, resolveLimits } from '../protocol/limits.js';
 import { Metrics, metricLines } from './metrics.js';
+import { type ConsoleFile, loadConsole, writeConsoleFile } from './console-static.js';
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES,
   SIGNATURE_BYTES, SUBMIT_FINAL, SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic,
@@ -55,6 +56,8 @@ export interface NodeServerOptions {
   corsOrigins?: string[];
   /** Serve TLS (wss://, https://) with this PEM certificate chain and key; default plain ws:// and http://. */
   tls?: UwsTls;
+  /** Serve the web console at `GET /` (docs/console.md); default true. */
+  console?: boolean;
 }
 
 interface Conn {
@@ -139,6 +142,8 @@ export class NodeServer {
   #loopWindowTimer: NodeJS.Timeout | undefined;
   readonly #startedMs = Date.now();
   readonly #corsOrigins: Set<string>;
+  /** The web console's files by URL path, read at start (console-static.ts). */
+  readonly #console: Map<string, ConsoleFile>;
   readonly host: string;
 
   private constructor(options: NodeServerOptions, verify: VerifySignature) {
@@ -158,6 +163,7 @@ export class NodeServer {
     this.#verify = verify;
     this.#log = options.log ?? (() => undefined);
     this.#corsOrigins = new Set(options.corsOrigins ?? []);
+    this.#console = options.console === false ? new Map() : loadConsole();
     this.#batcher = new Batcher(this.backend, this.limits);
     this.#tls = options.tls !== undefined;
     this.#app = createApp(options.tls);
@@ -762,6 +768,13 @@ export class NodeServer {
       const jt = JSON_TOPIC_PREFIX + topic;
       if (app.numSubscribers(jt) > 0) app.publish(jt, jsonText(eventJson(frame)), false);
     }
+    // Application events (clearing: queue settled/expired, rule alerts): event_alarm frames
+    // whose JSON names their topic.
+    for (const n of b.notices ?? []) {
+      if (app.numSubscribers(n.topic) > 0) app.publish(n.topic, alarmFrame(n), true);
+      const jt = JSON_TOPIC_PREFIX + n.topic;
+      if (app.numSubscribers(jt) > 0) app.publish(jt, jsonText({ op: 'notice', ...n }), false);
+    }
   }
 
   /** A consortium alarm to the `alarms` topic (binary event_alarm, or JSON `{op:"alarm",…}`). */
@@ -798,6 +811,8 @@ export class NodeServer {
       });
     };
     if (url.length > this.limits.URL_BYTES_MAX) return reply('414 URI Too Long', jsonText({ error: 'uri_too_long' }));
+    const file = this.#console.get(url);
+    if (file !== undefined) return writeConsoleFile(res, file, head);
     this.#httpRoute(url, url.split('/').filter((p) => p !== ''), reply);
   }
 
@@ -843,6 +858,16 @@ export class NodeServer {
       case 'metrics':
         if (parts.length !== 1) return notFound();
         return reply('200 OK', this.#metricsText(), 'text/plain; version=0.0.4');
+      case 'rules':
+        if (parts.length !== 1) return notFound();
+        return q.clearing === undefined ? unsupported() : answer(() => q.clearing!('rules'));
+      case 'cycles':
+      case 'queues': {
+        if (parts.length !== 2) return notFound();
+        const id = parseU128(a);
+        if (id === undefined) return badRequest('id must be a u128, decimal or 0x-hex');
+        return q.clearing === undefined ? unsupported() : answer(() => q.clearing!(head, id));
+      }
       case 'accounts':
       case 'transactions':
       case 'anchors': {
@@ -858,6 +883,8 @@ export class NodeServer {
         if (h === undefined) return badRequest('height must be a non-negative integer');
         return q.block === undefined ? unsupported() : answer(() => q.block!(h));
       }
+      case 'toll':
+        return q.toll === undefined ? unsupported() : answer(() => q.toll!(parts.slice(1)));
       case 'proofs': {
         if (parts.length !== 3) return notFound();
         const h = parseHeight(a);
