@@ -106,6 +106,8 @@ function parseHeight(s: string): number | undefined {
 /** Record fields that a JSON record gives as decimal strings (u64/u128), and as hex (bytes). */
 const JSON_BIGINT_FIELDS = [
   'id', 'timestamp', 'debitAccountId', 'creditAccountId', 'amount', 'pendingId', 'userData', 'accountId',
+  // clearing (docs/clearing.md)
+  'clearingAccountId', 'cycleId', 'untilMs', 'maxAmount', 'maxWindowAmount',
 ];
 const JSON_BYTES_FIELDS = ['signer', 'publicKey', 'controller', 'digest', 'metadata'];
 
