@@ -187,7 +187,7 @@ const preVerified: RecordVerifier = {
   },
 };
 
-async function benchApply(rules: number): Promise<number> {
+async function benchApply(rules: number): Promise<{ tps: number; cpuUs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'gmledger-bench-clearing-'));
   try {
     const admin = generateSigner(), regulator = generateSigner(), node = generateSigner(), op = generateSigner();
@@ -228,6 +228,7 @@ async function benchApply(rules: number): Promise<number> {
       batches.push(b);
     }
     const started = performance.now();
+    const cpu0 = process.cpuUsage();
     const pending: Promise<unknown>[] = [];
     for (const b of batches) {
       pending.push(ledger.submitBatch(b).then((r) => {
@@ -237,8 +238,10 @@ async function benchApply(rules: number): Promise<number> {
     }
     await Promise.all(pending);
     const tps = TRANSFERS / ((performance.now() - started) / 1000);
+    const cpu = process.cpuUsage(cpu0);
     await ledger.close();
-    return tps;
+    // CPU per transfer (all threads): steadier than wall time on a shared machine.
+    return { tps, cpuUs: (cpu.user + cpu.system) / TRANSFERS };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -262,15 +265,19 @@ async function main(): Promise<void> {
   if (ONLY === undefined || ONLY === 'rules') {
     console.log(`3. durable apply, ${TRANSFERS} transfers: no rules against ${RULES} rules,` +
       ` alternating, ${RUNS} runs each`);
-    const none: number[] = [];
-    const ruled: number[] = [];
+    const none: { tps: number; cpuUs: number }[] = [];
+    const ruled: { tps: number; cpuUs: number }[] = [];
     for (let r = 0; r < RUNS; r++) {
       none.push(await benchApply(0));
       ruled.push(await benchApply(RULES));
-      console.log(`   run ${r + 1}: ${none[r].toFixed(0)}/s without, ${ruled[r].toFixed(0)}/s with rules`);
+      console.log(`   run ${r + 1}: ${none[r].tps.toFixed(0)}/s, ${none[r].cpuUs.toFixed(2)} µs CPU/transfer` +
+        ' without;' +
+        ` ${ruled[r].tps.toFixed(0)}/s, ${ruled[r].cpuUs.toFixed(2)} µs with rules`);
     }
-    const m0 = median(none), m1 = median(ruled);
-    console.log(`   medians: ${m0.toFixed(0)}/s without, ${m1.toFixed(0)}/s with: ${(m1 / m0).toFixed(3)}×`);
+    const m0 = median(none.map((x) => x.tps)), m1 = median(ruled.map((x) => x.tps));
+    const c0 = median(none.map((x) => x.cpuUs)), c1 = median(ruled.map((x) => x.cpuUs));
+    console.log(`   medians: ${m0.toFixed(0)}/s without, ${m1.toFixed(0)}/s with: ${(m1 / m0).toFixed(3)}× throughput;` +
+      ` CPU per transfer ${c0.toFixed(2)} → ${c1.toFixed(2)} µs: ${(c1 / c0).toFixed(3)}×`);
   }
 }
 

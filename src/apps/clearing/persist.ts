@@ -2,7 +2,7 @@
 // rules with their rolling windows, and alerts, as JSON values written with checkpoints.
 
 import { A_ID, ENTRY_WORDS, wordsU128 } from '../../codec/entries.js';
-import type { LedgerState } from '../../ledger/state.js';
+import type { AppHost } from '../host.js';
 import type { Alert, Cycle, CycleReport, Rule } from './state.js';
 
 /** Persistence namespace of this application under the store's 'Z' prefix. */
@@ -11,7 +11,7 @@ export const Z_CYCLE = 0x63;  // 'c' ‖ cycle id (16)
 export const Z_RULE = 0x72;   // 'r' ‖ rule number u32 BE
 export const Z_ALERT = 0x61;  // 'a' ‖ alert sequence u64 BE
 
-export function findAccountBig(st: LedgerState, id: bigint): number {
+export function findAccountBig(st: AppHost, id: bigint): number {
   const w = (k: number): number => Number((id >> BigInt(32 * k)) & 0xffffffffn);
   return st.accountIndex.find(w(0), w(1), w(2), w(3));
 }
@@ -24,11 +24,11 @@ export function zKey(type: number, idBytes: number): Uint8Array {
   return k;
 }
 
-function accountIdOf(st: LedgerState, a: number): string {
+function accountIdOf(st: AppHost, a: number): string {
   return wordsU128(st.accounts.words, a * ENTRY_WORDS + A_ID).toString();
 }
 
-export function cycleJson(c: Cycle, st: LedgerState): Record<string, unknown> {
+export function cycleJson(c: Cycle, st: AppHost): Record<string, unknown> {
   return {
     id: c.id.toString(), ledger: c.ledger, code: c.code, clearingAccountId: accountIdOf(st, c.clearing),
     openedHeight: c.openedHeight, members: c.members.map((a) => accountIdOf(st, a)),

@@ -3,9 +3,12 @@
 // embedded API (Ledger.clearing) and the HTTP endpoints /cycles, /rules, /queues.
 
 import { A_ID, ENTRY_WORDS, readTransfer, wordsU128 } from '../../codec/entries.js';
-import type { LedgerState } from '../../ledger/state.js';
+import type { AppHost } from '../host.js';
 import { alertJson } from './persist.js';
-import type { Cycle, Rule } from './state.js';
+import type { ClearingState, Cycle, Rule } from './state.js';
+
+/** The ledger's state machine with its clearing application (LedgerState is one). */
+export type ClearingView = AppHost & { readonly clearing: ClearingState };
 
 /** Most items one view lists (removed obligations, queued transfers, alerts). */
 export const VIEW_ITEMS_MAX = 1000;
@@ -16,16 +19,16 @@ function idBig(id: bigint): { w: (k: number) => number } {
   return { w: (k: number) => Number((id >> BigInt(32 * k)) & 0xffffffffn) };
 }
 
-function accountIndex(st: LedgerState, id: bigint): number {
+function accountIndex(st: ClearingView, id: bigint): number {
   const { w } = idBig(id);
   return st.accountIndex.find(w(0), w(1), w(2), w(3));
 }
 
-const accountId = (st: LedgerState, a: number): string =>
+const accountId = (st: ClearingView, a: number): string =>
   wordsU128(st.accounts.words, a * ENTRY_WORDS + A_ID).toString();
 
 /** A cycle: status, members, caps, delay, obligation count, and (once closed) the report. */
-export function cycleView(st: LedgerState, c: Cycle): JsonValue {
+export function cycleView(st: ClearingView, c: Cycle): JsonValue {
   const tw = st.transfers.words;
   const removed: string[] = [];
   let removedMore = false;
@@ -63,7 +66,7 @@ export function ruleView(r: Rule): JsonValue {
 }
 
 /** The transfers waiting in an account's queue, in the order they will settle (at most VIEW_ITEMS_MAX). */
-export function queueView(st: LedgerState, id: bigint): JsonValue | undefined {
+export function queueView(st: ClearingView, id: bigint): JsonValue | undefined {
   const a = accountIndex(st, id);
   if (a < 0) return undefined;
   const items = st.clearing.queueOf(a);
@@ -80,7 +83,7 @@ export function queueView(st: LedgerState, id: bigint): JsonValue | undefined {
 }
 
 /** The HTTP routes /cycles/<id>, /rules, /queues/<account id>; undefined: not found. */
-export function clearingHttp(st: LedgerState, parts: string[], parseId: (s: string) => bigint | undefined):
+export function clearingHttp(st: ClearingView, parts: string[], parseId: (s: string) => bigint | undefined):
   JsonValue | undefined | 'bad_request' {
   const [head, a] = parts;
   if (head === 'rules' && parts.length === 1) {
@@ -97,7 +100,7 @@ export function clearingHttp(st: LedgerState, parts: string[], parseId: (s: stri
 }
 
 /** The latest alerts (oldest first), at most `limit` (≤ VIEW_ITEMS_MAX), from sequence `fromSeq` on. */
-export function alertsView(st: LedgerState, fromSeq = 0, limit = VIEW_ITEMS_MAX): JsonValue {
+export function alertsView(st: ClearingView, fromSeq = 0, limit = VIEW_ITEMS_MAX): JsonValue {
   const out: JsonValue[] = [];
   for (const a of st.clearing.alerts) {
     if (a.seq < fromSeq) continue;

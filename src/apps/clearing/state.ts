@@ -3,7 +3,7 @@
 // Everything here runs on every node and on every replay in the same order, so it uses no
 // clock, no randomness and no iteration order that is not the chain's.
 //
-// Money moves only through the ledger's app surface (LedgerState.app*), which keeps the
+// Money moves only through the ledger's app surface (AppHost.app*), which keeps the
 // undo log, the change sets and the balance invariants. Obligations and queued transfers
 // are transfer entries (statuses obligation / queued) that move nothing until they settle,
 // so lookups by id, account history, checkpoints and restore cover them unchanged.
@@ -22,7 +22,7 @@ import {
 import { ACCOUNT_FROZEN } from '../../codec/record.js';
 import { ResultCode as R, resultName } from '../../codec/results.js';
 import { sm3 } from '../../crypto/hash.js';
-import type { LedgerState } from '../../ledger/state.js';
+import type { AppHost, Notice } from '../host.js';
 import { type NetResult, available, netCycle } from './netting.js';
 import {
   APP_CLEARING, Z_ALERT, Z_CYCLE, Z_RULE, alertFromJson, alertJson, cycleJson, findAccountBig, reportFromJson,
@@ -30,6 +30,7 @@ import {
 } from './persist.js';
 
 export { APP_CLEARING };
+export type { Notice };
 export { type NetResult, available, netCycle };
 
 /** Members one cycle may name. */
@@ -150,8 +151,7 @@ export interface Alert {
 
 interface Queue { items: number[]; head: number; live: number }
 
-/** A clearing event of a block, for subscribers of `topic` (JSON values only). */
-export interface Notice { topic: string; kind: string; [field: string]: string | number | null }
+
 
 function limbsOf(v: bigint, out: Uint32Array): Uint32Array {
   for (let k = 0; k < 4; k++) out[k] = Number((v >> BigInt(32 * k)) & 0xffffffffn);
@@ -159,7 +159,7 @@ function limbsOf(v: bigint, out: Uint32Array): Uint32Array {
 }
 
 /** Index of the account whose id is the four words at `w[at..]` (−1: none). */
-function accountAt(st: LedgerState, w: Uint32Array, at: number): number {
+function accountAt(st: AppHost, w: Uint32Array, at: number): number {
   return st.accountIndex.find(w[at], w[at + 1], w[at + 2], w[at + 3]);
 }
 
@@ -187,7 +187,7 @@ export function settlementTransferId(cycleId: bigint, accountId: bigint): Uint8A
 }
 
 export class ClearingState {
-  readonly #st: LedgerState;
+  readonly #st: AppHost;
   readonly cycles = new Map<string, Cycle>();
   #openCycles = 0;
   readonly rules = new Map<number, Rule>();
@@ -211,7 +211,7 @@ export class ClearingState {
   #dirtyAlerts: Alert[] = [];
   readonly #limbs = new Uint32Array(4);
 
-  constructor(state: LedgerState) {
+  constructor(state: AppHost) {
     this.#st = state;
   }
 
