@@ -276,7 +276,8 @@ async function main(): Promise<void> {
     }
     const m0 = median(none.map((x) => x.tps)), m1 = median(ruled.map((x) => x.tps));
     const c0 = median(none.map((x) => x.cpuUs)), c1 = median(ruled.map((x) => x.cpuUs));
-    console.log(`   medians: ${m0.toFixed(0)}/s without, ${m1.toFixed(0)}/s with: ${(m1 / m0).toFixed(3)}× throughput;` +
+    console.log(`   medians: ${m0.toFixed(0)}/s without, ${m1.toFixed(0)}/s with:` +
+      ` ${(m1 / m0).toFixed(3)}× throughput;` +
       ` CPU per transfer ${c0.toFixed(2)} → ${c1.toFixed(2)} µs: ${(c1 / c0).toFixed(3)}×`);
   }
 }
