@@ -30,6 +30,17 @@ function available(fx: Fx, id: bigint): bigint {
   return rd(64) - rd(32) - rd(16);
 }
 
+/** Σ over every account of credits − debits (posted and pending): 0 after every block, in double entry. */
+function conservation(fx: Fx): bigint {
+  let sum = 0n;
+  for (let i = 0; i < fx.state.accounts.count; i++) {
+    const e = fx.state.accounts.entry(i);
+    const rd = (o: number) => { let v = 0n; for (let k = 15; k >= 0; k--) v = (v << 8n) | BigInt(e[o + k]); return v; };
+    sum += rd(64) + rd(48) - rd(32) - rd(16);
+  }
+  return sum;
+}
+
 function transferStatus(fx: Fx, id: bigint): string {
   const t = fx.state.findTransfer(idBytes(id), 0);
   if (t < 0) return 'none';
@@ -147,9 +158,11 @@ describe('cycles: open, obligations, close', () => {
         recs.push(pay(fx, C, from, to, amount, ids[ids.length - 1]));
       }
       expect(fx.apply(recs).every((c) => c === 0)).toBe(true);
+      expect(conservation(fx)).toBe(0n);
       const before = funds.map((_, i) => available(fx, bank(i)));
       const m = model(n, before, obs);
       expect(fx.apply([rec({ kind: 'cycle_close', id: nid(), cycleId: C }, fx.operator)])).toEqual([0]);
+      expect(conservation(fx)).toBe(0n);
       const after = funds.map((_, i) => available(fx, bank(i)));
       const report = fx.state.clearing.cycle(C)!.report!;
       expect(report.positions).toEqual(m.positions);
