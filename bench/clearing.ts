@@ -1,9 +1,9 @@
 // Clearing benchmarks (docs/benchmarks.md, "Clearing"). Run: npm run build && node dist/bench/clearing.js
 //   [--obligations N (1,000,000)] [--members N (100)] [--runs N (3)] [--transfers N (300,000)]
-//   [--rules N (1,000)] [--only close|rules]
+//   [--rules N (1,000)] [--short-every K (10)] [--only close|rules]
 //
 // 1. close: a cycle of N obligations among M members, gridlock included (a tenth of the
-//    members are funded short), in the state machine: the block time the close record
+//    members — every K-th — have no funds), in the state machine: the block time the close record
 //    takes (beginBlock → apply → end of block), median of --runs fresh cycles.
 // 2. gross against net: the same payments settled gross one by one (plain transfers, the
 //    state machine, same run): time, and the liquidity each member needed — the peak of its
@@ -37,6 +37,7 @@ const MEMBERS = opt('members', 100);
 const RUNS = opt('runs', 3);
 const TRANSFERS = opt('transfers', 300_000);
 const RULES = opt('rules', 1_000);
+const SHORT_EVERY = opt('short-every', 10);
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const CHAIN = 78;
 const BATCH = 8190;
@@ -93,11 +94,13 @@ function world(unlimited = false): World {
     rec({ kind: 'create_account', id, ledger: 1, code: 1, flags: id === FUND || unlimited ? 0 : dmnec,
       controller: op.keyId }, admin));
   must(apply(cat(accts), accts.length), 'accounts');
-  // Each member gets about what it would pay in the cycle; every tenth only a thousandth of it.
+  // Each member gets about what it would pay in the cycle; every SHORT_EVERY-th nothing.
   const per = BigInt(Math.ceil(OBLIGATIONS / MEMBERS)) * 500n;
-  const fund = Array.from({ length: MEMBERS }, (_, i) => rec({
-    kind: 'transfer', id: 10n + BigInt(i), debitAccountId: FUND,
-    creditAccountId: member(i), amount: i % 10 === 9 ? per / 1000n : per, ledger: 1, code: 1 }, op));
+  const fund = Array.from({ length: MEMBERS }, (_, i) => i).filter((i) => i % SHORT_EVERY !== SHORT_EVERY - 1)
+    .map((i) => rec({
+      kind: 'transfer', id: 10n + BigInt(i), debitAccountId: FUND, creditAccountId: member(i), amount: per, ledger: 1,
+      code: 1,
+    }, op));
   must(apply(cat(fund), fund.length), 'funding');
   return { state, apply, op };
 }
@@ -249,7 +252,8 @@ async function benchApply(rules: number): Promise<{ tps: number; cpuUs: number }
 
 async function main(): Promise<void> {
   if (ONLY === undefined || ONLY === 'close') {
-    console.log(`1. close: ${OBLIGATIONS} obligations among ${MEMBERS} members (a tenth funded short), ${RUNS} runs`);
+    console.log(`1. close: ${OBLIGATIONS} obligations among ${MEMBERS} members (every ${SHORT_EVERY}th unfunded),` +
+      ` ${RUNS} runs`);
     const runs = Array.from({ length: RUNS }, (_, r) => benchClose(1_000_000n * BigInt(r + 1)));
     for (const r of runs) {
       console.log(`   close ${r.closeMs.toFixed(0)} ms (gridlock: ${r.rounds} rounds, ${r.removed} removed);` +

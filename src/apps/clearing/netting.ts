@@ -56,7 +56,10 @@ export function netCycle(cycle: Cycle, tw: Uint32Array, availableOf: (slot: numb
   let removedCount = 0;
   let removedGross = 0n;
   let rounds = 0;
-  let outgoing: number[][] | undefined; // per slot, obligation positions in submission order
+  // Per member, where the backward walk over its obligations (latest first) has got to:
+  // each walk only moves back, so all rounds together read the obligations at most once per
+  // member that falls short.
+  const cursor = new Int32Array(m).fill(n - 1);
   for (;;) {
     let worst = -1;
     let worstShort = 0n;
@@ -66,20 +69,21 @@ export function netCycle(cycle: Cycle, tw: Uint32Array, availableOf: (slot: numb
     }
     if (worst < 0) break;
     rounds++;
-    if (outgoing === undefined) {
-      outgoing = Array.from({ length: m }, () => []);
-      for (let k = 0; k < n; k++) outgoing[from[k]].push(k);
+    let k = cursor[worst];
+    let short = worstShort;
+    while (k >= 0 && short > 0n) {
+      if (from[k] === worst) {
+        const a = wordsU128(tw, obl[k] * ENTRY_WORDS + T_AMOUNT);
+        removed[k] = 1;
+        removedCount++;
+        removedGross += a;
+        out[worst] -= a;
+        inn[to[k]] -= a;
+        short = shortfall(worst);
+      }
+      k--;
     }
-    const list = outgoing[worst];
-    while (list.length > 0 && shortfall(worst) > 0n) {
-      const k = list.pop()!;
-      const a = wordsU128(tw, obl[k] * ENTRY_WORDS + T_AMOUNT);
-      removed[k] = 1;
-      removedCount++;
-      removedGross += a;
-      out[worst] -= a;
-      inn[to[k]] -= a;
-    }
+    cursor[worst] = k;
   }
   const positions: bigint[] = [];
   let net = 0n;
