@@ -12,6 +12,7 @@ import { sm2Backend } from './crypto/sm2-backend.js';
 import { poolRecordVerifier } from './ledger/verify.js';
 import { createVerifyPool } from './pool/index.js';
 import { PACKAGE_VERSION } from './protocol/version.js';
+import { isBusinessCommand } from './server/cli-business.js';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,9 @@ const USAGE = `usage:
   gmledger config [start options]          print the configuration start would use (flags, env, --config file)
   gmledger bench [...]                     the load harness (--help for all options)
   gmledger cluster up [--nodes <n>] ...    a local consortium: nats-servers and nodes (--help for all options)
+  gmledger toll feed <file> --dir <dir> --key <base>   replay a trip feed (CSV/NDJSON; --help for all options)
+  gmledger keygen | key | account | transfer | post | void | tx | freeze | unfreeze | halt | resume | anchor | console
+                                           business commands over a running node (gmledger keygen --help lists them)
   gmledger --help | --version               (every subcommand takes -h/--help)`;
 
 const SUBCOMMAND_USAGE: Record<string, string> = {
@@ -263,6 +267,8 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'config') return (await import('./server/cli-start.js')).configCommand(rest);
   if (cmd === 'bench') process.exit(await (await import('../bench/load.js')).benchCommand(rest));
   if (cmd === 'cluster') process.exit(await (await import('./server/cli-cluster.js')).clusterCommand(rest));
+  if (cmd === 'toll') process.exit(await (await import('./server/cli-toll.js')).tollCommand(rest));
+  if (isBusinessCommand(cmd)) return (await import('./server/cli-business.js')).businessCommand(cmd!, rest);
   if (cmd === '--help' || cmd === '-h') { console.log(USAGE); return 0; }
   if (cmd === '--version' || cmd === '-v') { console.log(PACKAGE_VERSION); return 0; }
   const sub = SUBCOMMAND_USAGE[cmd ?? ''];

@@ -48,6 +48,8 @@ export interface Queries {
   block?(height: number): Answer;
   proof?(height: number, index: number): Answer;
   anchor?(id: bigint): Answer;
+  /** An account's latest `limit` transfers, newest first (undefined: no such account). */
+  accountTransfers?(id: bigint, limit: number): Answer;
   /** Clearing views (docs/clearing.md): `cycles` and `queues` by id, `rules` without one. */
   clearing?(what: 'cycles' | 'queues' | 'rules', id?: bigint): Answer;
   /** Toll views (docs/toll.md, "Queries"): GET /toll/<parts…>. */

@@ -162,6 +162,18 @@ export class LedgerBackend implements NodeBackend {
     return a === undefined ? undefined : toJson(a);
   }
 
+  async accountTransfers(id: bigint, limit: number): Promise<Json | undefined> {
+    if (this.ledger.getAccount(id) === undefined) return undefined;
+    const page = await this.ledger.accountTransfers(id, { limit, reverse: true });
+    return {
+      accountId: id.toString(),
+      transfers: page.transfers.map((t) => {
+        const v = this.ledger.getTransfer(BigInt((t.decoded as { id: bigint }).id));
+        return toJson({ height: t.height, index: t.index, ...(v ?? {}) });
+      }),
+    } as Json;
+  }
+
   clearing(what: 'cycles' | 'queues' | 'rules', id?: bigint): Json | undefined {
     if (what === 'rules') return this.ledger.getRules() as Json;
     if (id === undefined) return undefined;

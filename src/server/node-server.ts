@@ -14,7 +14,7 @@ import {
 } from '../../native/uws.js';
 import { HINT_VOUCHED, OFF_HINT, RECORD_BYTES, U128_MAX, encode, type RecordFields } from '../codec/record.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
-import { resultName } from '../codec/results.js';
+import { RESULT_APPLY_MIN, resultName } from '../codec/results.js';
 import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/backend.js';
 import { Batcher } from '../pipeline/batcher.js';
 import { type Identity, topicAccess } from './access.js';
@@ -519,7 +519,11 @@ export class NodeServer {
 
   #countOutcome(o: SubmitOutcome): void {
     let ok = 0;
-    for (let i = 0; i < o.codes.length; i++) if (o.codes[i] === 0) ok++;
+    for (let i = 0; i < o.codes.length; i++) {
+      const code = o.codes[i];
+      if (code === 0) ok++;
+      else if (code < RESULT_APPLY_MIN) this.metrics.refusedAtAdmission[code]++;
+    }
     this.metrics.committed(ok, o.codes.length - ok, Date.now());
   }
 
@@ -815,7 +819,9 @@ export class NodeServer {
     if (url.length > this.limits.URL_BYTES_MAX) return reply('414 URI Too Long', jsonText({ error: 'uri_too_long' }));
     const file = this.#console.get(url);
     if (file !== undefined) return writeConsoleFile(res, file, head);
-    this.#httpRoute(url, url.split('/').filter((p) => p !== ''), reply);
+    // The one query parameter any route takes (read now: the request dies with this call).
+    const limit = req.getQuery('limit') ?? '';
+    this.#httpRoute(url, url.split('/').filter((p) => p !== ''), reply, limit);
   }
 
   /**
@@ -845,7 +851,7 @@ export class NodeServer {
       });
   }
 
-  #httpRoute(url: string, parts: string[], reply: HttpReply): void {
+  #httpRoute(url: string, parts: string[], reply: HttpReply, limitText = ''): void {
     const q = this.backend;
     const notFound = () => reply('404 Not Found', jsonText({ error: 'not_found' }));
     const badRequest = (why: string) => reply('400 Bad Request', jsonText({ error: 'bad_request', message: why }));
@@ -873,6 +879,14 @@ export class NodeServer {
       case 'accounts':
       case 'transactions':
       case 'anchors': {
+        if (head === 'accounts' && parts.length === 3 && b === 'transfers') {
+          const id = parseU128(a);
+          if (id === undefined) return badRequest('id must be a u128, decimal or 0x-hex');
+          const limit = limitText === '' ? 100 : /^[0-9]{1,4}$/.test(limitText) ? Number(limitText) : NaN;
+          if (!(limit >= 1 && limit <= 1000)) return badRequest('limit must be an integer in [1, 1000]');
+          const f = q.accountTransfers;
+          return f === undefined ? unsupported() : answer(() => f.call(q, id, limit));
+        }
         if (parts.length !== 2) return notFound();
         const id = parseU128(a);
         if (id === undefined) return badRequest('id must be a u128, decimal or 0x-hex');
