@@ -37,8 +37,8 @@ const USAGE = `usage:
   gmledger bench [...]                     the load harness (--help for all options)
   gmledger cluster up [--nodes <n>] ...    a local consortium: nats-servers and nodes (--help for all options)
   gmledger toll feed <file> --dir <dir> --key <base>   replay a trip feed (CSV/NDJSON; --help for all options)
-  gmledger keygen | key | account | transfer | post | void | tx | freeze | unfreeze | halt | resume | anchor | console
-                                           business commands over a running node (gmledger keygen --help lists them)
+  gmledger key | account | transfer | post | void | tx | freeze | unfreeze | halt | resume | anchor | console
+                                           business commands over a running node (gmledger account --help lists them)
   gmledger --help | --version               (every subcommand takes -h/--help)`;
 
 const SUBCOMMAND_USAGE: Record<string, string> = {

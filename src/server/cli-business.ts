@@ -3,7 +3,7 @@
 // interactive console — all over a node's WebSocket and HTTP APIs with the SDK, with keys
 // from files. Nothing here touches a chain directory.
 
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Client, ClientError, authSigner, type Result } from '../client/index.js';
 import { records, signerFromKeyPair, type Signer } from '../codec/builders.js';
@@ -19,8 +19,7 @@ import { sm2Backend } from '../crypto/sm2-backend.js';
 
 export const DEFAULT_URL = 'ws://127.0.0.1:7300/ws';
 
-export const BUSINESS_USAGE = `business commands (over a running node; keys from files made by gmledger keygen):
-  gmledger keygen <base>                              write <base>.key (mode 0600) and <base>.pub
+export const BUSINESS_USAGE = `business commands (over a running node; keys from files made by gmledger keygen <base>):
   gmledger key register <pub file|hex> --roles <r,…> [--ledger <n>]   (an admin's --key)
   gmledger account create <id> --ledger <n> --code <n> [--flags <f,…>] [--controller <pub file|hex>] [--user-data <n>]
   gmledger account show <id>                          the account as of the last durable block
@@ -38,7 +37,7 @@ options for all: --url <ws url> (default ${DEFAULT_URL}, env GMLEDGER_URL), --ke
 exit status: 0 applied (or exists), 1 refused (the result code is printed), 2 bad usage or unreachable node.`;
 
 const COMMANDS = new Set([
-  'keygen', 'key', 'account', 'transfer', 'post', 'void', 'tx', 'freeze', 'unfreeze', 'halt', 'resume', 'anchor',
+  'key', 'account', 'transfer', 'post', 'void', 'tx', 'freeze', 'unfreeze', 'halt', 'resume', 'anchor',
   'console',
 ]);
 
@@ -206,7 +205,6 @@ async function run(cmd: string, p: string[], ctx: Ctx): Promise<number> {
   const v = ctx.values;
   const id = (): bigint => (v.id === undefined ? randomId() : u128('id', v.id));
   switch (cmd) {
-    case 'keygen': return keygen(one(p, 'file base name'), ctx);
     case 'key': {
       if (p[0] !== 'register' || p.length !== 2) {
         throw new Usage('usage: gmledger key register <pub file|hex> --roles …');
@@ -242,21 +240,6 @@ async function run(cmd: string, p: string[], ctx: Ctx): Promise<number> {
     case 'console': return (await import('./cli-console.js')).consoleCommand(ctx.url, await signerOf(ctx), ctx.http);
   }
   throw new Usage(`unknown command ${cmd}`);
-}
-
-async function keygen(base: string, ctx: Ctx): Promise<number> {
-  const kp = sm2Backend.generateKeyPair();
-  const signer = signerFromKeyPair(kp);
-  try {
-    await writeFile(`${base}.key`, toHex(kp.privateKey) + '\n', { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    throw new Usage(`${base}.key: ${(e as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists already (not overwritten)'
-      : (e as Error).message}`);
-  }
-  await writeFile(`${base}.pub`, toHex(kp.publicKey) + '\n', { mode: 0o644 });
-  ctx.out(`wrote ${base}.key (private, mode 0600) and ${base}.pub; key id ${toHex(signer.keyId)}`,
-    { keyFile: `${base}.key`, pubFile: `${base}.pub`, keyId: toHex(signer.keyId), publicKey: toHex(kp.publicKey) });
-  return 0;
 }
 
 async function account(p: string[], ctx: Ctx, id: () => bigint): Promise<number> {
