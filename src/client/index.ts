@@ -38,6 +38,10 @@ export {
 } from '../apps/toll/sdk.js';
 export type { TollCrossProof, TollRuleTable } from '../apps/toll/sdk.js';
 export { LIMITS } from '../protocol/limits.js';
+// Reading the HTTP API, signed when a key is given (docs/protocol.md §9, HTTP authentication).
+export { httpGet, httpAuthorization } from '../protocol/http.js';
+export type { HttpGetOptions, RequestSigner } from '../protocol/http.js';
+export { HTTP_AUTH_SCHEME, HTTP_AUTH_DOMAIN, HTTP_AUTH_SKEW_MS, httpAuthMessage } from '../protocol/wire.js';
 export { ResultCode, resultName } from '../codec/results.js';
 export { records, generateSigner, signerFromKeyPair, signRecord, buildRecord, keyIdOf } from '../codec/builders.js';
 export type { Signer } from '../codec/builders.js';

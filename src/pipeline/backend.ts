@@ -50,6 +50,8 @@ export interface Queries {
   anchor?(id: bigint): Answer;
   /** An account's latest `limit` transfers, newest first (undefined: no such account). */
   accountTransfers?(id: bigint, limit: number): Answer;
+  /** The rule alerts from sequence `fromSeq` on, oldest first, at most `limit` (docs/clearing.md). */
+  alerts?(fromSeq: number, limit: number): Answer;
   /** Clearing views (docs/clearing.md): `cycles` and `queues` by id, `rules` without one. */
   clearing?(what: 'cycles' | 'queues' | 'rules', id?: bigint): Answer;
   /** Toll views (docs/toll.md, "Queries"): GET /toll/<parts…>. */

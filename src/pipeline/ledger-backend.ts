@@ -174,6 +174,10 @@ export class LedgerBackend implements NodeBackend {
     } as Json;
   }
 
+  alerts(fromSeq: number, limit: number): Json {
+    return this.ledger.getAlerts(fromSeq, limit) as Json;
+  }
+
   clearing(what: 'cycles' | 'queues' | 'rules', id?: bigint): Json | undefined {
     if (what === 'rules') return this.ledger.getRules() as Json;
     if (id === undefined) return undefined;

@@ -112,6 +112,39 @@ export const CloseCode = {
 
 /** The bytes a client signs to authenticate: domain tag ‖ chain id u32 LE ‖ nonce. */
 export const AUTH_DOMAIN = 'gmledger-auth-v1';
+
+// Signed HTTP requests (docs/protocol.md §9, "HTTP authentication"): the same SM2 keys as
+// the WebSocket's challenge-response, without a connection: each request carries
+//   Authorization: GMLEDGER-SM2 <key id hex>:<time ms>:<r‖s hex>
+// over HTTP_AUTH_DOMAIN ‖ chain id u32 LE ‖ time u64 LE ‖ "<METHOD> <path?query>" (UTF-8),
+// accepted within HTTP_AUTH_SKEW_MS of the node's clock.
+export const HTTP_AUTH_DOMAIN = 'gmledger-http-v1';
+export const HTTP_AUTH_SCHEME = 'GMLEDGER-SM2';
+export const HTTP_AUTH_SKEW_MS = 60_000;
+
+/** The bytes a signed HTTP request's signature covers. */
+export function httpAuthMessage(chainId: number, timeMs: number, method: string, pathAndQuery: string): Uint8Array {
+  const enc = new TextEncoder();
+  const tag = enc.encode(HTTP_AUTH_DOMAIN);
+  const req = enc.encode(`${method} ${pathAndQuery}`);
+  const m = new Uint8Array(tag.length + 12 + req.length);
+  m.set(tag, 0);
+  const v = new DataView(m.buffer);
+  v.setUint32(tag.length, chainId >>> 0, true);
+  v.setBigUint64(tag.length + 4, BigInt(timeMs), true);
+  m.set(req, tag.length + 12);
+  return m;
+}
+
+/** The Authorization header's parts, or undefined if it is not a well-formed GMLEDGER-SM2 one. */
+export function parseHttpAuth(
+  header: string,
+): { keyId: Uint8Array; timeMs: number; signature: Uint8Array } | undefined {
+  const m = /^GMLEDGER-SM2 ([0-9a-f]{64}):([0-9]{1,15}):([0-9a-f]{128})$/.exec(header);
+  if (m === null) return undefined;
+  const hex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!.map((x) => parseInt(x, 16)));
+  return { keyId: hex(m[1]), timeMs: Number(m[2]), signature: hex(m[3]) };
+}
 export function authMessage(chainId: number, nonce: Uint8Array): Uint8Array {
   const tag = new TextEncoder().encode(AUTH_DOMAIN);
   const m = new Uint8Array(tag.length + 4 + nonce.length);

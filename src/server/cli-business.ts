@@ -5,7 +5,7 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Client, ClientError, authSigner, type Result } from '../client/index.js';
+import { Client, ClientError, authSigner, httpGet, type Result } from '../client/index.js';
 import { records, signerFromKeyPair, type Signer } from '../codec/builders.js';
 import {
   ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS, ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS, ROLE_ADMIN, ROLE_NODE,
@@ -137,11 +137,11 @@ function httpBase(url: string): string {
   return `${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`;
 }
 
+/** GET a node path as JSON; signed with --key when one is given (a node started with --http-auth needs it). */
 async function getJson(ctx: Ctx, path: string): Promise<Record<string, unknown> | undefined> {
-  const r = await fetch(ctx.http + path);
-  if (r.status === 404) return undefined;
-  if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status} ${await r.text()}`);
-  return r.json() as Promise<Record<string, unknown>>;
+  const file = ctx.values.key ?? process.env.GMLEDGER_KEY;
+  const signer = file === undefined ? undefined : authSigner(await readSigner(file));
+  return httpGet(ctx.http, path, { signer }) as Promise<Record<string, unknown> | undefined>;
 }
 
 async function signerOf(ctx: Ctx): Promise<Signer> {

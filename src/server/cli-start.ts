@@ -59,6 +59,9 @@ export const START_USAGE = `usage: gmledger start [options]
   --tls-key <file>      the PEM private key of --tls-cert (unencrypted); needs --tls-cert
   --cors-origin <url>   a web origin (https://host[:port]) whose pages may read the HTTP API; repeatable;
                         default none (no access-control-allow-origin header)
+  --http-auth           every HTTP route but /status, /metrics and the console needs a signed request
+                        (docs/protocol.md, HTTP authentication); accounts only for their controller and
+                        oversight. Default off: then only /alerts (the regulator's) needs one
   --nats <url,…>        join a consortium: order blocks on the NATS JetStream cluster at these URLs
                         (the chain must be a consortium's, made by gmledger init --nodes; docs/consortium.md)
   --replicas <n>        with --nats: stream replicas if this node creates the streams (default 1; 3 on a
@@ -90,6 +93,8 @@ export interface StartOptions {
   gateways: Uint8Array[];
   /** Web origins allowed to read the HTTP API cross-origin (default none). */
   corsOrigins?: string[];
+  /** Every HTTP route but /status, /metrics and the console needs a signed request. */
+  httpAuth?: boolean;
   blockMs?: number;
   limits: Partial<Limits>;
   backend?: 'ledger' | 'memory';
@@ -138,6 +143,7 @@ function applyOption(o: StartOptions, name: string, v: string, label: string): v
   switch (name) {
     case 'dir': o.dir = v; break;
     case 'dev': o.dev = v === 'true'; break;
+    case 'http-auth': o.httpAuth = v === 'true'; break;
     case 'host': o.host = v; break;
     case 'tls-cert': o.tlsCert = v; break;
     case 'tls-key': o.tlsKey = v; break;
@@ -267,7 +273,7 @@ export function describeStartOptions(r: ResolvedStartOptions): {
     'verify-threads': o.verifyThreads ?? defaultVerifyThreads(), backend: o.backend ?? 'ledger',
     'log-level': o.logLevel ?? 'info', 'log-format': o.logFormat ?? defaultLogFormat(),
     'tls-cert': o.tlsCert === undefined ? null : resolve(o.tlsCert),
-    'tls-key': o.tlsKey === undefined ? null : resolve(o.tlsKey),
+    'tls-key': o.tlsKey === undefined ? null : resolve(o.tlsKey), 'http-auth': o.httpAuth ?? false,
   };
   const options = Object.fromEntries(Object.entries(values).map(([k, value]) =>
     [k, { value, source: r.sources[k] ?? 'default' as Source }]));
@@ -393,7 +399,7 @@ export async function runNode(
   try {
     server = await NodeServer.start({
       backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, corsOrigins: o.corsOrigins,
-      tls, log: (line, level = 'error', fields) => log[level](line, fields),
+      httpAuth: o.httpAuth, tls, log: (line, level = 'error', fields) => log[level](line, fields),
     });
   } catch (e) {
     await backend.close();

@@ -26,8 +26,11 @@ import { type ConsoleFile, loadConsole, writeConsoleFile } from './console-stati
 import {
   CloseCode, ErrorCode, Frame, HEADER_BYTES, KEY_ID_BYTES, NONCE_BYTES, NOT_IN_BLOCK, PROTOCOL_VERSION, RESULT_BYTES,
   SIGNATURE_BYTES, SUBMIT_FINAL, SUBMIT_TRUSTED, authMessage, errorFrame, errorName, makeFrame, parseTopic,
-  readBlockEvent, readRecordEvents, TOPIC_ALARMS, type Topic, alarmFrame,
+  readBlockEvent, readRecordEvents, TOPIC_ALARMS, type Topic, alarmFrame, HTTP_AUTH_SCHEME, HTTP_AUTH_SKEW_MS,
+  httpAuthMessage, parseHttpAuth,
 } from '../protocol/wire.js';
+import { ROLE_ADMIN, ROLE_REGULATOR } from '../codec/record.js';
+import { equalBytes } from '../crypto/bytes.js';
 
 /** Failed authentication attempts a connection gets before it is closed. */
 export const AUTH_ATTEMPTS_MAX = 3;
@@ -56,6 +59,12 @@ export interface NodeServerOptions {
   corsOrigins?: string[];
   /** Serve TLS (wss://, https://) with this PEM certificate chain and key; default plain ws:// and http://. */
   tls?: UwsTls;
+  /**
+   * Every HTTP route but /status, /metrics and the console needs a signed request
+   * (docs/protocol.md, "HTTP authentication"), and an account is readable by its controller,
+   * admins and regulators only; default false (then only /alerts needs one).
+   */
+  httpAuth?: boolean;
   /** Serve the web console at `GET /` (docs/console.md); default true. */
   console?: boolean;
 }
@@ -144,6 +153,7 @@ export class NodeServer {
   #loopWindowTimer: NodeJS.Timeout | undefined;
   readonly #startedMs = Date.now();
   readonly #corsOrigins: Set<string>;
+  readonly #httpAuth: boolean;
   /** The web console's files by URL path, read at start (console-static.ts). */
   readonly #console: Map<string, ConsoleFile>;
   readonly host: string;
@@ -165,6 +175,7 @@ export class NodeServer {
     this.#verify = verify;
     this.#log = options.log ?? (() => undefined);
     this.#corsOrigins = new Set(options.corsOrigins ?? []);
+    this.#httpAuth = options.httpAuth === true;
     this.#console = options.console === false ? new Map() : loadConsole();
     this.#batcher = new Batcher(this.backend, this.limits);
     this.#tls = options.tls !== undefined;
@@ -819,9 +830,86 @@ export class NodeServer {
     if (url.length > this.limits.URL_BYTES_MAX) return reply('414 URI Too Long', jsonText({ error: 'uri_too_long' }));
     const file = this.#console.get(url);
     if (file !== undefined) return writeConsoleFile(res, file, head);
-    // The one query parameter any route takes (read now: the request dies with this call).
+    // The query parameters routes take, and the signature (read now: the request dies with this call).
     const limit = req.getQuery('limit') ?? '';
-    this.#httpRoute(url, url.split('/').filter((p) => p !== ''), reply, limit);
+    const from = req.getQuery('from') ?? '';
+    const query = req.getQuery() ?? '';
+    const auth = this.#httpIdentity(req.getHeader('authorization'), head ? 'HEAD' : 'GET',
+      query === '' ? url : `${url}?${query}`);
+    const parts = url.split('/').filter((p) => p !== '');
+    const denied = this.#httpAccess(parts, auth);
+    if (denied !== undefined) return reply(denied[0], jsonText({ error: denied[1], message: denied[2] }));
+    if (parts[0] === 'alerts') return this.#httpAlerts(url, parts, reply, from, limit);
+    this.#httpRoute(url, parts, reply, limit);
+  }
+
+  /**
+   * The identity a signed request proves (docs/protocol.md, "HTTP authentication");
+   * undefined without an Authorization header; a string: why the signature is refused.
+   */
+  #httpIdentity(header: string, method: string, pathAndQuery: string): Identity | undefined | string {
+    if (header === '') return undefined;
+    const a = parseHttpAuth(header);
+    if (a === undefined) return `malformed Authorization header: expected ${HTTP_AUTH_SCHEME} <key id>:<time ms>:<r‖s>`;
+    if (Math.abs(Date.now() - a.timeMs) > HTTP_AUTH_SKEW_MS) {
+      return `request time ${a.timeMs} is more than ${HTTP_AUTH_SKEW_MS / 1000} s from the node's clock`;
+    }
+    const key = this.backend.key(a.keyId);
+    let ok = false;
+    if (key !== undefined) {
+      try {
+        ok = this.#verify!(httpAuthMessage(this.backend.chainId, a.timeMs, method, pathAndQuery), a.signature,
+          key.publicKey);
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      this.#log('HTTP authentication failed', 'warn',
+        { event: 'auth_failed', http: pathAndQuery, keyId: toHex(a.keyId) });
+      return 'unknown key or bad signature';
+    }
+    return { keyId: a.keyId, roles: key!.roles, ledger: key!.ledger };
+  }
+
+  /**
+   * Who may read what over HTTP: /alerts is the regulator's, always; with `httpAuth` every
+   * route but /status, /metrics and the console needs a signed request, and an account (and
+   * its history) is its controller's and oversight's. [status, error, message] to refuse.
+   */
+  #httpAccess(parts: string[], auth: Identity | undefined | string): [string, string, string] | undefined {
+    const head = parts[0] ?? '';
+    const needed = head === 'alerts' || (this.#httpAuth && !['status', 'metrics', ''].includes(head));
+    if (!needed) return typeof auth === 'string' ? ['401 Unauthorized', 'unauthorized', auth] : undefined;
+    if (typeof auth === 'string') return ['401 Unauthorized', 'unauthorized', auth];
+    if (auth === undefined) {
+      return ['401 Unauthorized', 'unauthorized', `a signed request is needed (Authorization: ${HTTP_AUTH_SCHEME} …)`];
+    }
+    const oversight = (auth.roles & (ROLE_REGULATOR | ROLE_ADMIN)) !== 0;
+    if (head === 'alerts' && (auth.roles & ROLE_REGULATOR) === 0) {
+      return ['403 Forbidden', 'forbidden', 'the alerts are the regulator\'s'];
+    }
+    if (head === 'accounts' && !oversight && parts.length >= 2) {
+      const id = parseU128(parts[1]);
+      const controller = id === undefined ? undefined : this.backend.accountController?.(id);
+      if (controller !== undefined && !equalBytes(controller, auth.keyId)) {
+        return ['403 Forbidden', 'forbidden', 'an account is its controller\'s, the regulator\'s and admins\''];
+      }
+    }
+    return undefined;
+  }
+
+  /** GET /alerts?from=<seq>&limit=<n>: the rule alerts from sequence `from` on (the regulator only: #httpAccess). */
+  #httpAlerts(url: string, parts: string[], reply: HttpReply, fromText: string, limitText: string): void {
+    if (parts.length !== 1) return reply('404 Not Found', jsonText({ error: 'not_found' }));
+    const from = fromText === '' ? 0 : /^[0-9]{1,15}$/.test(fromText) ? Number(fromText) : NaN;
+    const limit = limitText === '' ? 1000 : /^[0-9]{1,4}$/.test(limitText) ? Number(limitText) : NaN;
+    if (!(from >= 0) || !(limit >= 1 && limit <= 1000)) {
+      return reply('400 Bad Request', jsonText({ error: 'bad_request', message: 'from ≥ 0, limit in [1, 1000]' }));
+    }
+    const q = this.backend;
+    if (q.alerts === undefined) return reply('501 Not Implemented', jsonText({ error: 'not_implemented' }));
+    this.#httpQuery(url, reply, () => q.alerts!(from, limit));
   }
 
   /**

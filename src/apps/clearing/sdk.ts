@@ -3,6 +3,7 @@
 
 import { FLAG_LINKED, TRANSFER_DEFERRED, TRANSFER_QUEUE, concatRecords } from '../../codec/record.js';
 import { records, type Signer } from '../../codec/builders.js';
+import { type HttpGetOptions, type RequestSigner, httpGet } from '../../protocol/http.js';
 
 /** What the submit helpers need of a client: gmledger/client's Client has it. */
 export interface ClearingSubmitter {
@@ -87,17 +88,17 @@ export const clearing = {
   /** The regulator: sets (or replaces, same ruleId) a rule; tier 1 alert, 2 refuse, 0 removes it. */
   setRule: (client: ClearingSubmitter, rule: Omit<Parameters<typeof records.rule>[0], 'chainId'>, signer: Signer) =>
     client.submitBatch([records.rule({ chainId: client.chainId, ...rule }, signer)]),
-  /** GET /cycles/<id> of a node's HTTP API (base e.g. http://127.0.0.1:7300); undefined if none. */
-  getCycle: (base: string, cycleId: bigint) => getJson(`${base}/cycles/${cycleId}`),
+  /**
+   * GET /cycles/<id> of a node's HTTP API (base e.g. http://127.0.0.1:7300); undefined if none.
+   * `options.signer` signs the request (a node started with --http-auth needs it).
+   */
+  getCycle: (base: string, cycleId: bigint, options?: HttpGetOptions) => httpGet(base, `/cycles/${cycleId}`, options),
   /** GET /rules. */
-  getRules: (base: string) => getJson(`${base}/rules`),
+  getRules: (base: string, options?: HttpGetOptions) => httpGet(base, '/rules', options),
   /** GET /queues/<account id>. */
-  getQueue: (base: string, accountId: bigint) => getJson(`${base}/queues/${accountId}`),
+  getQueue: (base: string, accountId: bigint, options?: HttpGetOptions) =>
+    httpGet(base, `/queues/${accountId}`, options),
+  /** GET /alerts?from=<seq>&limit=<n>, signed by a regulator's key (the alerts are the regulator's). */
+  getAlerts: (base: string, signer: RequestSigner, fromSeq = 0, limit = 1000, chainId?: number) =>
+    httpGet(base, `/alerts?from=${fromSeq}&limit=${limit}`, { signer, chainId }),
 };
-
-async function getJson(url: string): Promise<unknown> {
-  const r = await fetch(url);
-  if (r.status === 404) return undefined;
-  if (!r.ok) throw new Error(`GET ${url}: HTTP ${r.status}`);
-  return r.json() as Promise<unknown>;
-}
