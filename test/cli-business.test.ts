@@ -2,7 +2,7 @@
 // a transfer with its proof, the regulator's acts, anchors and the console, each run as a
 // user would, against a running node.
 import { spawn } from 'node:child_process';
-import { chmodSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +19,8 @@ describe('business commands', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gmledger-cli-business-'));
     await initChain({ dir: join(dir, 'chain'), chainId: 4545 });
-    node = await runNode({ dir: join(dir, 'chain'), host: '127.0.0.1', port: 0, gateways: [], limits: {}, blockMs: 5 },
-      () => undefined);
+    node = await runNode({ dir: join(dir, 'chain'), host: '127.0.0.1', port: 0, gateways: [], limits: {}, blockMs: 5,
+      auditAnchorS: 1 }, () => undefined);
     url = node.server.url;
   });
   afterAll(async () => {
@@ -117,5 +117,26 @@ describe('business commands', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/RESULT ok@\d+#0/);
     expect(r.out).toMatch(/BALANCE 112/);
+  }, 60_000);
+
+  it('the audit trail: every authenticated access, hash-chained, anchored on the chain', async () => {
+    const file = join(dir, 'chain', 'audit', 'audit.jsonl');
+    await new Promise((r) => setTimeout(r, 2500)); // an anchor interval (1 s) and a write (1 s)
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.some((l) => l.what === 'login' && l.via === 'ws')).toBe(true);
+    expect(lines.some((l) => l.what === 'login_failed' || l.what.startsWith('submit '))).toBe(true);
+    expect(lines.some((l) => l.anchorId !== undefined)).toBe(true);
+    let r = await gm(['audit', 'verify', file]);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/audit trail verified: \d+ lines chain; (\d+) of \1 anchors match the chain/);
+    // Change who did something in one line: the chain breaks there.
+    const tampered = join(dir, 'tampered.jsonl');
+    const text = readFileSync(file, 'utf8').split('\n');
+    const i = text.findIndex((l) => l.includes('"what":"login"'));
+    text[i] = text[i].replace(/"who":"[0-9a-f]{4}/, '"who":"ffff');
+    writeFileSync(tampered, text.join('\n'));
+    r = await gm(['audit', 'verify', tampered]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/NOT VERIFIED: .*line \d+ .* does not chain/);
   }, 60_000);
 });

@@ -32,13 +32,14 @@ export const BUSINESS_USAGE = `business commands (over a running node; keys from
   gmledger halt|resume <ledger>                       (a regulator's --key)
   gmledger anchor <file>                              anchor the file's SM3 digest; prints the receipt
   gmledger console                                    a REPL with the SDK connected and authenticated
+  gmledger audit verify <file>                        check a node's audit trail and its anchors on the chain
 options for all: --url <ws url> (default ${DEFAULT_URL}, env GMLEDGER_URL), --key <file> (env GMLEDGER_KEY;
   the signing key, hex), --id <n> (the record id; default random: give one to retry safely), --json, -h/--help.
 exit status: 0 applied (or exists), 1 refused (the result code is printed), 2 bad usage or unreachable node.`;
 
 const COMMANDS = new Set([
   'key', 'account', 'transfer', 'post', 'void', 'tx', 'freeze', 'unfreeze', 'halt', 'resume', 'anchor',
-  'console',
+  'console', 'audit',
 ]);
 
 export function isBusinessCommand(cmd: string | undefined): boolean {
@@ -238,6 +239,10 @@ async function run(cmd: string, p: string[], ctx: Ctx): Promise<number> {
     }
     case 'anchor': return anchor(one(p, 'file'), ctx, id());
     case 'console': return (await import('./cli-console.js')).consoleCommand(ctx.url, await signerOf(ctx), ctx.http);
+    case 'audit': {
+      if (p[0] !== 'verify' || p.length !== 2) throw new Usage('usage: gmledger audit verify <file>');
+      return auditVerify(p[1], ctx);
+    }
   }
   throw new Usage(`unknown command ${cmd}`);
 }
@@ -334,4 +339,30 @@ async function anchor(file: string, ctx: Ctx, id: bigint): Promise<number> {
   ctx.out(`anchor ${id}: SM3 ${toHex(digest)} of ${file}; receipt: block ${String(receipt?.height)}, ` +
     `committed at ${String(receipt?.commitTimeMs)} ms`, { id: id.toString(), digest: toHex(digest), receipt });
   return 0;
+}
+
+/** Checks an audit trail's hash chain, then each anchor it names against the chain (GET /anchors/<id>). */
+async function auditVerify(file: string, ctx: Ctx): Promise<number> {
+  const { verifyAuditFile } = await import('./audit.js');
+  let report: Awaited<ReturnType<typeof verifyAuditFile>>;
+  try {
+    report = await verifyAuditFile(file);
+  } catch (e) {
+    ctx.out(`audit trail NOT VERIFIED: ${(e as Error).message}`, { ok: false, error: (e as Error).message });
+    return 1;
+  }
+  let bad = 0;
+  for (const a of report.anchors) {
+    const r = await getJson(ctx, `/anchors/${a.id}`);
+    const digest = (r?.proof as { record?: string } | undefined)?.record?.slice(128, 192);
+    if (digest !== a.digest) {
+      bad++;
+      ctx.out(`anchor ${a.id} (lines ..${a.lastSeq}): ${r === undefined ? 'not on the chain' : 'digest differs'}`);
+    }
+  }
+  const ok = bad === 0;
+  ctx.out(`audit trail ${ok ? 'verified' : 'NOT VERIFIED'}: ${report.lines} lines chain; ` +
+    `${report.anchors.length - bad} of ${report.anchors.length} anchors match the chain`,
+  { ok, lines: report.lines, anchors: report.anchors.length, badAnchors: bad });
+  return ok ? 0 : 1;
 }

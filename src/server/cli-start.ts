@@ -59,6 +59,7 @@ export const START_USAGE = `usage: gmledger start [options]
   --tls-key <file>      the PEM private key of --tls-cert (unencrypted); needs --tls-cert
   --cors-origin <url>   a web origin (https://host[:port]) whose pages may read the HTTP API; repeatable;
                         default none (no access-control-allow-origin header)
+  --audit-anchor-s <s>  anchor the audit trail (<dir>/audit/audit.jsonl) on the chain every <s> s (default 60)
   --http-auth           every HTTP route but /status, /metrics and the console needs a signed request
                         (docs/protocol.md, HTTP authentication); accounts only for their controller and
                         oversight. Default off: then only /alerts (the regulator's) needs one
@@ -95,6 +96,8 @@ export interface StartOptions {
   corsOrigins?: string[];
   /** Every HTTP route but /status, /metrics and the console needs a signed request. */
   httpAuth?: boolean;
+  /** Anchor the audit trail on the chain every this many seconds (default 60). */
+  auditAnchorS?: number;
   blockMs?: number;
   limits: Partial<Limits>;
   backend?: 'ledger' | 'memory';
@@ -117,6 +120,7 @@ const NUMBER_OPTIONS: Record<string, { key: keyof StartOptions; max: number; min
   'verify-threads': { key: 'verifyThreads', max: 64 },
   'block-records': { key: 'blockRecords', max: 1 << 16, min: 1 },
   replicas: { key: 'replicas', max: 5, min: 1 },
+  'audit-anchor-s': { key: 'auditAnchorS', max: 86_400, min: 1 },
 };
 
 function integer(label: string, v: string, max: number, min = 0): number {
@@ -274,6 +278,7 @@ export function describeStartOptions(r: ResolvedStartOptions): {
     'log-level': o.logLevel ?? 'info', 'log-format': o.logFormat ?? defaultLogFormat(),
     'tls-cert': o.tlsCert === undefined ? null : resolve(o.tlsCert),
     'tls-key': o.tlsKey === undefined ? null : resolve(o.tlsKey), 'http-auth': o.httpAuth ?? false,
+    'audit-anchor-s': o.auditAnchorS ?? 60,
   };
   const options = Object.fromEntries(Object.entries(values).map(([k, value]) =>
     [k, { value, source: r.sources[k] ?? 'default' as Source }]));
@@ -396,12 +401,14 @@ export async function runNode(
     backend = new LedgerBackend(ledger, () => verifier.metrics(), blockRecords, consortium);
   }
   let server: NodeServer;
+  const audit = o.backend === 'memory' ? undefined : await openAudit(o, dir, ledger.config.chainId, backend, log);
   try {
     server = await NodeServer.start({
       backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, corsOrigins: o.corsOrigins,
-      httpAuth: o.httpAuth, tls, log: (line, level = 'error', fields) => log[level](line, fields),
+      httpAuth: o.httpAuth, tls, log: (line, level = 'error', fields) => log[level](line, fields), audit,
     });
   } catch (e) {
+    await audit?.close();
     await backend.close();
     await closeLedger();
     throw e;
@@ -416,12 +423,29 @@ export async function runNode(
     stop() {
       stopping ??= (async () => {
         await server.close();
+        await audit?.anchorNow();
+        await audit?.close();
         await backend.close();
         await closeLedger();
       })();
       return stopping;
     },
   };
+}
+
+/** The node's audit trail, `<dir>/audit/audit.jsonl`, anchored with the node key (docs/operations.md). */
+async function openAudit(o: StartOptions, dir: string, chainId: number, backend: NodeBackend, log: NodeLog) {
+  const { AuditTrail, nodeAuditAnchor } = await import('./audit.js');
+  const { readNodeKey } = await import('../ledger/config.js');
+  const { signerFromKeyPair } = await import('../crypto/signer.js');
+  const { sm2Backend } = await import('../crypto/sm2-backend.js');
+  const privateKey = await readNodeKey(dir);
+  const node = signerFromKeyPair({ privateKey, publicKey: sm2Backend.getPublicKey(privateKey) });
+  return AuditTrail.open({
+    file: join(dir, 'audit', 'audit.jsonl'), anchorEveryMs: (o.auditAnchorS ?? 60) * 1000,
+    anchor: nodeAuditAnchor(chainId, node, (batch, count) => backend.submit(batch, count)),
+    log: (line) => log.warn(line),
+  });
 }
 
 /** The `start` subcommand; resolves with the process exit code once the node has stopped. */

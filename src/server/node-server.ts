@@ -18,6 +18,7 @@ import { RESULT_APPLY_MIN, resultName } from '../codec/results.js';
 import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/backend.js';
 import { Batcher } from '../pipeline/batcher.js';
 import { type Identity, topicAccess } from './access.js';
+import type { AuditEvent } from './audit.js';
 import { blockTopics } from './events.js';
 import { PACKAGE_VERSION } from '../protocol/version.js';
 import { type Limits, resolveLimits } from '../protocol/limits.js';
@@ -65,6 +66,8 @@ export interface NodeServerOptions {
    * admins and regulators only; default false (then only /alerts needs one).
    */
   httpAuth?: boolean;
+  /** The audit trail every authenticated access is recorded in (audit.ts); default none. */
+  audit?: { record(e: AuditEvent): void };
   /** Serve the web console at `GET /` (docs/console.md); default true. */
   console?: boolean;
 }
@@ -154,6 +157,7 @@ export class NodeServer {
   readonly #startedMs = Date.now();
   readonly #corsOrigins: Set<string>;
   readonly #httpAuth: boolean;
+  readonly #audit: { record(e: AuditEvent): void } | undefined;
   /** The web console's files by URL path, read at start (console-static.ts). */
   readonly #console: Map<string, ConsoleFile>;
   readonly host: string;
@@ -176,6 +180,7 @@ export class NodeServer {
     this.#log = options.log ?? (() => undefined);
     this.#corsOrigins = new Set(options.corsOrigins ?? []);
     this.#httpAuth = options.httpAuth === true;
+    this.#audit = options.audit;
     this.#console = options.console === false ? new Map() : loadConsole();
     this.#batcher = new Batcher(this.backend, this.limits);
     this.#tls = options.tls !== undefined;
@@ -473,6 +478,12 @@ export class NodeServer {
     c: Conn, requestId: number, batch: Uint8Array, count: number, trusted: boolean, json: boolean, final = false,
   ): void {
     const L = this.limits;
+    if (c.who !== undefined) {
+      this.#audit?.record({
+        who: toHex(c.who.keyId), via: 'ws', what: `submit ${count} records${trusted ? ' (trusted)' : ''}`,
+        outcome: 'received',
+      });
+    }
     const fail = (code: number, message: string) => this.#sendError(c, requestId, code, message, json);
     if (this.#closing) return fail(ErrorCode.shutting_down, 'node stopping');
     if (c.who === undefined) return fail(ErrorCode.not_authenticated, 'authenticate before submitting');
@@ -590,6 +601,7 @@ export class NodeServer {
     if (!ok) {
       // Same answer for unknown key and bad signature: do not reveal which keys exist.
       this.#sendError(c, requestId, ErrorCode.auth_failed, 'unknown key or bad signature', json);
+      this.#audit?.record({ who: toHex(keyId), via: 'ws', what: 'login_failed', outcome: 'auth_failed' });
       this.#log(`authentication failed on connection ${c.id}`, 'warn', {
         event: 'auth_failed', connection: c.id, keyId: toHex(keyId), attempt: c.authFailures + 1,
       });
@@ -603,6 +615,7 @@ export class NodeServer {
       return;
     }
     c.who = { keyId, roles: key!.roles, ledger: key!.ledger };
+    this.#audit?.record({ who: toHex(keyId), via: 'ws', what: 'login', outcome: 'ok' });
     c.gateway = this.#gateways.has(toHex(keyId));
     if (json) {
       this.#send(c, {
@@ -629,6 +642,10 @@ export class NodeServer {
     const ws = c.ws!;
     if (on) {
       const denied = topicAccess(topic, c.who, this.backend);
+      if (c.who !== undefined) {
+        this.#audit?.record({ who: toHex(c.who.keyId), via: 'ws', what: `subscribe ${name}`,
+          outcome: denied === 0 ? 'ok' : errorName(denied) });
+      }
       if (denied !== 0) {
         this.#sendError(c, requestId, denied, `not allowed to subscribe to ${name}`, json);
         return;
@@ -838,6 +855,10 @@ export class NodeServer {
       query === '' ? url : `${url}?${query}`);
     const parts = url.split('/').filter((p) => p !== '');
     const denied = this.#httpAccess(parts, auth);
+    if (typeof auth === 'object') {
+      this.#audit?.record({ who: toHex(auth.keyId), via: 'http', what: `${head ? 'HEAD' : 'GET'} ${url}`,
+        outcome: denied === undefined ? 'ok' : denied[1] });
+    }
     if (denied !== undefined) return reply(denied[0], jsonText({ error: denied[1], message: denied[2] }));
     if (parts[0] === 'alerts') return this.#httpAlerts(url, parts, reply, from, limit);
     this.#httpRoute(url, parts, reply, limit);
