@@ -30,6 +30,8 @@ export interface AppHost {
   readonly accountIndex: EntryIndex;
   readonly transferIndex: EntryIndex;
   readonly halted: ReadonlySet<number>;
+  /** True while a linked chain is applied (appOnUndo records undo work only then). */
+  readonly inChain: boolean;
   /** Account / transfer index by the 16-byte id at `b[o..]`, or −1. */
   findAccount(b: Uint8Array, o: number): number;
   findTransfer(b: Uint8Array, o: number): number;

@@ -54,9 +54,10 @@ export function reportFromJson(r: Record<string, unknown>): CycleReport {
 
 export function ruleJson(r: Rule): Record<string, unknown> {
   // Window entries by debit account index (account indexes never change).
-  const windows: [number, number[], string[]][] = [];
+  const windows: [number, number[], string[] | null][] = [];
   for (const [a, w] of [...r.windows].sort((x, y) => x[0] - y[0])) {
-    windows.push([a, w.times.slice(w.head), w.amounts.slice(w.head).map(String)]);
+    if (w.times.length === w.head) continue; // an empty window needs no line
+    windows.push([a, w.times.slice(w.head), w.amounts === undefined ? null : w.amounts.slice(w.head).map(String)]);
   }
   return {
     ruleId: r.ruleId, ledger: r.ledger, code: r.code, tier: r.tier, accountId: r.accountId.toString(),

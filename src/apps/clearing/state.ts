@@ -122,15 +122,22 @@ export interface Rule {
   account: number;
   accountId: bigint;
   maxAmount: bigint;
+  /** maxAmount as four limbs (undefined: no per-payment limit), compared without BigInt on the hot path. */
+  maxLimbs: Uint32Array | undefined;
   windowMs: number;
   maxCount: number;
   maxWindowAmount: bigint;
   height: number;
   /** Rolling windows per debit account index. */
   windows: Map<number, RuleWindow>;
+  /** An account rule's one window (windows holds it too), once it has one. */
+  window?: RuleWindow;
+  /** Changed since the last checkpoint (listed in the dirty set). */
+  dirty?: boolean;
 }
 
-interface RuleWindow { times: number[]; amounts: bigint[]; head: number; sum: bigint }
+/** A rule's rolling window for one debit account: times (and amounts, for a window-amount limit) from `head` on. */
+interface RuleWindow { times: number[]; amounts: bigint[] | undefined; head: number; sum: bigint }
 
 /** A rule of tier `alert` that a payment broke: the payment went through; this is on record. */
 export interface Alert {
@@ -197,7 +204,9 @@ export class ClearingState {
   #alertSeq = 0;
   readonly queues = new Map<number, Queue>();
   // Checks made by checkRules for the payment being applied, consumed by noteRules.
-  #matched: Rule[] = [];
+  readonly #matched: Rule[] = [];
+  #matchedCount = 0;
+  #amount: bigint | undefined;
   #alertsPending: { rule: Rule; violation: number }[] = [];
   // Block-scoped.
   #credited = new Set<number>();
@@ -603,7 +612,8 @@ export class ClearingState {
     if (previous === undefined && this.rules.size >= RULES_MAX) return R.rules_full;
     const rule: Rule = {
       ruleId, ledger, code: u16(b, o + RU_CODE), tier, account, accountId: u128(b, o + RU_ACCOUNT), maxAmount,
-      windowMs, maxCount, maxWindowAmount, height: st.height, windows: new Map(),
+      maxLimbs: maxAmount === 0n ? undefined : limbsOf(maxAmount, new Uint32Array(4)), windowMs, maxCount,
+      maxWindowAmount, height: st.height, windows: new Map(),
     };
     if (previous !== undefined) this.#unindex(previous);
     this.rules.set(ruleId, rule);
@@ -643,35 +653,21 @@ export class ClearingState {
    * pruning of expired window entries, which every node does alike.
    */
   checkRules(b: Uint8Array, o: number, dr: number, ledger: number): number {
-    this.#matched.length = 0;
-    this.#alertsPending.length = 0;
-    const code = u16(b, o + TR_CODE);
-    const byAccount = this.#rulesByAccount.get(dr);
-    const byLedger = this.#rulesByLedger.get(ledger);
+    this.#matchedCount = 0;
+    if (this.#alertsPending.length !== 0) this.#alertsPending.length = 0;
+    this.#amount = undefined;
+    const byAccount = this.#rulesByAccount.size === 0 ? undefined : this.#rulesByAccount.get(dr);
+    const byLedger = this.#rulesByLedger.size === 0 ? undefined : this.#rulesByLedger.get(ledger);
     if (byAccount === undefined && byLedger === undefined) return R.ok;
-    const amount = u128(b, o + TR_AMOUNT);
-    const now = this.#st.timeMs;
-    for (const list of [byAccount, byLedger]) {
+    const code = u16(b, o + TR_CODE);
+    for (let pass = 0; pass < 2; pass++) {
+      const list = pass === 0 ? byAccount : byLedger;
       if (list === undefined) continue;
-      for (const rule of list) {
+      for (let k = 0; k < list.length; k++) {
+        const rule = list[k];
         if (rule.ledger !== ledger || (rule.code !== 0 && rule.code !== code)) continue;
-        this.#matched.push(rule);
-        let violation: number = R.ok;
-        if (rule.maxAmount !== 0n && amount > rule.maxAmount) violation = R.rule_max_amount;
-        else if (rule.windowMs !== 0) {
-          const win = rule.windows.get(dr);
-          let count = 0;
-          let sum = 0n;
-          if (win !== undefined) {
-            prune(win, now - rule.windowMs);
-            count = win.times.length - win.head;
-            sum = win.sum;
-          }
-          if (rule.maxCount !== 0 && count + 1 > rule.maxCount) violation = R.rule_max_count;
-          else if (rule.maxWindowAmount !== 0n && sum + amount > rule.maxWindowAmount) {
-            violation = R.rule_max_window_amount;
-          }
-        }
+        this.#matched[this.#matchedCount++] = rule;
+        const violation = this.#breaks(rule, b, o, dr);
         if (violation === R.ok) continue;
         if (rule.tier === RULE_REFUSE) return violation;
         this.#alertsPending.push({ rule, violation });
@@ -680,41 +676,69 @@ export class ClearingState {
     return R.ok;
   }
 
+  /** The code of the limit the payment at `o` breaks under `rule` (ok: none). Amounts as limbs while they can be. */
+  #breaks(rule: Rule, b: Uint8Array, o: number, dr: number): number {
+    if (rule.maxLimbs !== undefined && aboveLimbs(b, o + TR_AMOUNT, rule.maxLimbs)) return R.rule_max_amount;
+    if (rule.windowMs === 0) return R.ok;
+    const win = rule.account >= 0 ? rule.window : rule.windows.get(dr);
+    if (win !== undefined) prune(win, this.#st.timeMs - rule.windowMs);
+    const count = win === undefined ? 0 : win.times.length - win.head;
+    if (rule.maxCount !== 0 && count + 1 > rule.maxCount) return R.rule_max_count;
+    if (rule.maxWindowAmount !== 0n) {
+      this.#amount ??= u128(b, o + TR_AMOUNT);
+      if ((win === undefined ? 0n : win.sum) + this.#amount > rule.maxWindowAmount) return R.rule_max_window_amount;
+    }
+    return R.ok;
+  }
+
   /** The payment checkRules passed was applied: count it in the windows and record its alerts. */
   noteRules(b: Uint8Array, o: number, index: number, dr: number, ledger: number): void {
+    if (this.#matchedCount === 0) return;
     const st = this.#st;
-    if (this.#matched.length === 0) return;
-    const amount = u128(b, o + TR_AMOUNT);
-    for (const rule of this.#matched) {
+    for (let k = 0; k < this.#matchedCount; k++) {
+      const rule = this.#matched[k];
       if (rule.windowMs === 0) continue;
-      let win = rule.windows.get(dr);
-      if (win === undefined) { win = { times: [], amounts: [], head: 0, sum: 0n }; rule.windows.set(dr, win); }
+      // An account rule has one window (no map lookup per payment); a ledger rule one per debit account.
+      let win = rule.account >= 0 ? rule.window : rule.windows.get(dr);
+      if (win === undefined) {
+        win = { times: [], amounts: rule.maxWindowAmount !== 0n ? [] : undefined, head: 0, sum: 0n };
+        rule.windows.set(dr, win);
+        if (rule.account >= 0) rule.window = win;
+      }
       const w = win;
       w.times.push(st.timeMs);
-      w.amounts.push(amount);
-      w.sum += amount;
-      this.#dirtyRules.add(rule.ruleId);
-      st.appOnUndo(() => { w.times.pop(); w.sum -= w.amounts.pop()!; });
+      if (w.amounts !== undefined) {
+        this.#amount ??= u128(b, o + TR_AMOUNT);
+        w.amounts.push(this.#amount);
+        w.sum += this.#amount;
+      }
+      if (!rule.dirty) { rule.dirty = true; this.#dirtyRules.add(rule.ruleId); }
+      if (st.inChain) {
+        st.appOnUndo(() => { w.times.pop(); if (w.amounts !== undefined) w.sum -= w.amounts.pop()!; });
+      }
     }
-    for (const { rule, violation } of this.#alertsPending) {
-      const alert: Alert = {
-        seq: this.#alertSeq++, height: st.height, index, timeMs: st.timeMs, ruleId: rule.ruleId,
-        violation: resultName(violation), transferId: u128(b, o + OFF_ID), accountId: u128(b, o + TR_DEBIT), amount,
-        ledger, code: u16(b, o + TR_CODE),
-      };
-      this.alerts.push(alert);
-      if (this.alerts.length > ALERTS_IN_MEMORY_MAX) this.alerts.splice(0, this.alerts.length - ALERTS_IN_MEMORY_MAX);
-      this.blockAlerts.push(alert);
-      this.#dirtyAlerts.push(alert);
-      st.appOnUndo(() => {
-        this.#alertSeq--;
-        if (this.alerts[this.alerts.length - 1] === alert) this.alerts.pop();
-        if (this.blockAlerts[this.blockAlerts.length - 1] === alert) this.blockAlerts.pop();
-        if (this.#dirtyAlerts[this.#dirtyAlerts.length - 1] === alert) this.#dirtyAlerts.pop();
-      });
-    }
-    this.#matched.length = 0;
+    for (const { rule, violation } of this.#alertsPending) this.#alert(b, o, index, ledger, rule, violation);
+    this.#matchedCount = 0;
     this.#alertsPending.length = 0;
+  }
+
+  #alert(b: Uint8Array, o: number, index: number, ledger: number, rule: Rule, violation: number): void {
+    const st = this.#st;
+    const alert: Alert = {
+      seq: this.#alertSeq++, height: st.height, index, timeMs: st.timeMs, ruleId: rule.ruleId,
+      violation: resultName(violation), transferId: u128(b, o + OFF_ID), accountId: u128(b, o + TR_DEBIT),
+      amount: u128(b, o + TR_AMOUNT), ledger, code: u16(b, o + TR_CODE),
+    };
+    this.alerts.push(alert);
+    if (this.alerts.length > ALERTS_IN_MEMORY_MAX) this.alerts.splice(0, this.alerts.length - ALERTS_IN_MEMORY_MAX);
+    this.blockAlerts.push(alert);
+    this.#dirtyAlerts.push(alert);
+    st.appOnUndo(() => {
+      this.#alertSeq--;
+      if (this.alerts[this.alerts.length - 1] === alert) this.alerts.pop();
+      if (this.blockAlerts[this.blockAlerts.length - 1] === alert) this.blockAlerts.pop();
+      if (this.#dirtyAlerts[this.#dirtyAlerts.length - 1] === alert) this.#dirtyAlerts.pop();
+    });
   }
 
   // -------------------------------------------------------------------------------------
@@ -740,6 +764,7 @@ export class ClearingState {
       put(k, enc.encode(JSON.stringify(alertJson(a))));
     }
     this.#dirtyCycles.clear();
+    for (const id of this.#dirtyRules) { const r = this.rules.get(id); if (r !== undefined) r.dirty = false; }
     this.#dirtyRules.clear();
     this.#dirtyAlerts = [];
   }
@@ -777,12 +802,17 @@ export class ClearingState {
           ruleId: j.ruleId as number, ledger: j.ledger as number, code: j.code as number, tier: j.tier as number,
           account: j.accountId === '0' ? -1 : accountOf(j.accountId as string),
           accountId: BigInt(j.accountId as string),
-          maxAmount: BigInt(j.maxAmount as string), windowMs: j.windowMs as number, maxCount: j.maxCount as number,
-          maxWindowAmount: BigInt(j.maxWindowAmount as string), height: j.height as number, windows: new Map(),
+          maxAmount: BigInt(j.maxAmount as string), maxLimbs: undefined, windowMs: j.windowMs as number,
+          maxCount: j.maxCount as number, maxWindowAmount: BigInt(j.maxWindowAmount as string),
+          height: j.height as number, windows: new Map(),
         };
-        for (const [a, times, amounts] of j.windows as [number, number[], string[]][]) {
-          const am = amounts.map((x) => BigInt(x));
-          r.windows.set(a, { times, amounts: am, head: 0, sum: am.reduce((x, y) => x + y, 0n) });
+        if (r.maxAmount !== 0n) r.maxLimbs = limbsOf(r.maxAmount, new Uint32Array(4));
+        for (const [a, times, amounts] of j.windows as [number, number[], string[] | null][]) {
+          const am = amounts === null ? undefined : amounts.map((x) => BigInt(x));
+          const sum = am === undefined ? 0n : am.reduce((x, y) => x + y, 0n);
+          const w: RuleWindow = { times, amounts: am, head: 0, sum };
+          r.windows.set(a, w);
+          if (r.account >= 0) r.window = w;
         }
         this.rules.set(r.ruleId, r);
         this.#index(r);
@@ -824,14 +854,24 @@ export class ClearingState {
 
 function prune(win: RuleWindow, before: number): void {
   // Entries at times ≤ now − window have left the window.
+  const amounts = win.amounts;
   while (win.head < win.times.length && win.times[win.head] <= before) {
-    win.sum -= win.amounts[win.head];
+    if (amounts !== undefined) win.sum -= amounts[win.head];
     win.head++;
   }
   if (win.head > 256 && win.head * 2 > win.times.length) {
     win.times.splice(0, win.head);
-    win.amounts.splice(0, win.head);
+    amounts?.splice(0, win.head);
     win.head = 0;
   }
+}
+
+/** The u128 at `b[o..]` is above the four limbs `max`. */
+function aboveLimbs(b: Uint8Array, o: number, max: Uint32Array): boolean {
+  for (let k = 3; k >= 0; k--) {
+    const w = u32(b, o + 4 * k);
+    if (w !== max[k]) return w > max[k];
+  }
+  return false;
 }
 
