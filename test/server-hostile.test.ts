@@ -257,6 +257,37 @@ describe('node server: hostile input', () => {
       await n3.close();
     }
   });
+  it('slows, then closes (4013), a connection whose records keep failing signature checks; others are served', async () => {
+    const bad = await startNode({}, { limits: { BAD_SIGNATURES_PER_WINDOW_MAX: 40 } });
+    try {
+      const { server, k } = bad;
+      const raw = await rawAuthed(server.url, k.bob);
+      const honest = await connectAs(server.url, k.alice);
+      // Frames of 10 records with fake signatures: past 10 bad signatures the connection is slowed
+      // (one frame in flight), past 40 closed.
+      for (let id = 1; id <= 8 && raw.closed === undefined; id++) {
+        raw.send(submitFrame(Array.from({ length: 10 }, () => fakeTransfer(k.bob, 1n, 2n)), id));
+        await raw.until(() => raw.frames.length >= id || raw.closed !== undefined);
+      }
+      await raw.until(() => raw.closed !== undefined);
+      expect(raw.closed!.code).toBe(CloseCode.bad_signatures);
+      const codes = raw.frames.filter((f) => f[1] === Frame.results).flatMap((f) => {
+        const v = new DataView(f.buffer, f.byteOffset);
+        return Array.from({ length: v.getUint32(8, true) }, (_, i) => v.getUint16(HEADER_BYTES + i * 16, true));
+      });
+      expect(new Set(codes)).toEqual(new Set([8])); // bad_signature
+      // The same key on a new connection is still over its window: closed at its next bad batch.
+      const again = await rawAuthed(server.url, k.bob);
+      again.send(submitFrame([fakeTransfer(k.bob, 1n, 2n)], 1));
+      await again.until(() => again.closed !== undefined);
+      expect(again.closed!.code).toBe(CloseCode.bad_signatures);
+      const [r] = await honest.submitBatch([signedTransfer(k.alice, 1n, 2n)]);
+      expect(r.result).not.toBe('bad_signature');
+      await honest.close();
+    } finally {
+      await bad.close();
+    }
+  });
 });
 
 const OFF_AMOUNT = 96;

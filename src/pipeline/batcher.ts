@@ -2,13 +2,19 @@
 // each outcome back to its frame. Many small frames become one big submit (one block, one
 // verify batch, one sync); at most SUBMITS_IN_FLIGHT_MAX submits are outstanding, so block
 // N+1 is being verified while block N is applied and synced, and nothing queues without a
-// bound: enqueue() refuses once QUEUE_RECORDS_MAX records are waiting or in flight.
+// bound: enqueue() refuses once QUEUE_RECORDS_MAX records are waiting or in flight, or once
+// the job's source (a connection) holds QUEUE_RECORDS_PER_SOURCE_MAX of them.
+//
+// Fairness: each source has its own FIFO, and a submit takes one frame from each source in
+// turn (round robin), so a source that floods fills its own queue, not everyone's: another
+// source's frame waits for at most the submits already out, never behind the flood.
 
 import type { NodeBackend, SubmitOutcome } from './backend.js';
 import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES } from '../codec/record.js';
 
 export interface BatcherLimits {
   QUEUE_RECORDS_MAX: number;
+  QUEUE_RECORDS_PER_SOURCE_MAX: number;
   SUBMIT_RECORDS_MAX: number;
   SUBMITS_IN_FLIGHT_MAX: number;
 }
@@ -18,6 +24,8 @@ export interface Job {
   batch: Uint8Array;
   count: number;
   trusted: boolean;
+  /** Who sent it (a connection id): its share of the queue and its turn are per source. Default 0. */
+  source?: number;
   /** Called exactly once: with this job's slice of the outcome, or with an error. */
   done(outcome: SubmitOutcome | undefined, error?: unknown): void;
 }
@@ -35,8 +43,10 @@ export interface BatcherStats {
 export class Batcher {
   readonly #backend: NodeBackend;
   readonly #limits: BatcherLimits;
-  #queue: Job[] = [];
-  #queueHead = 0;
+  // Per source: its FIFO of jobs, and its records waiting or in flight.
+  readonly #sources = new Map<number, { jobs: Job[]; head: number; load: number }>();
+  // Sources with jobs waiting, in turn order.
+  #ready: number[] = [];
   #queuedRecords = 0;
   #inFlightRecords = 0;
   #submitsInFlight = 0;
@@ -66,12 +76,21 @@ export class Batcher {
     };
   }
 
-  /** False (and the job untouched) if admitting it would exceed QUEUE_RECORDS_MAX or the batcher is closed. */
-  enqueue(job: Job): boolean {
-    if (this.#closed) return false;
+  /**
+   * True if admitted; else why not (the job untouched): 'closed', 'queue_full' (node-wide
+   * QUEUE_RECORDS_MAX), 'source_full' (its source holds QUEUE_RECORDS_PER_SOURCE_MAX).
+   */
+  enqueue(job: Job): true | 'closed' | 'queue_full' | 'source_full' {
+    if (this.#closed) return 'closed';
     if (job.count <= 0 || job.count > this.#limits.SUBMIT_RECORDS_MAX) throw new RangeError(`job count ${job.count}`);
-    if (this.load + job.count > this.#limits.QUEUE_RECORDS_MAX) return false;
-    this.#queue.push(job);
+    const source = job.source ?? 0;
+    let q = this.#sources.get(source);
+    if ((q?.load ?? 0) + job.count > this.#limits.QUEUE_RECORDS_PER_SOURCE_MAX) return 'source_full';
+    if (this.load + job.count > this.#limits.QUEUE_RECORDS_MAX) return 'queue_full';
+    if (q === undefined) { q = { jobs: [], head: 0, load: 0 }; this.#sources.set(source, q); }
+    if (q.head === q.jobs.length) this.#ready.push(source);
+    q.jobs.push(job);
+    q.load += job.count;
     this.#queuedRecords += job.count;
     // Submit on the next microtask: frames arriving in the same uWS tick join one submit.
     if (this.#queuedRecords === job.count) queueMicrotask(() => this.#pump());
@@ -87,30 +106,49 @@ export class Batcher {
   }
 
   #pump(): void {
-    while (this.#submitsInFlight < this.#limits.SUBMITS_IN_FLIGHT_MAX && this.#queueHead < this.#queue.length) {
-      // Take whole jobs of one kind (trusted or not) up to SUBMIT_RECORDS_MAX records.
-      const trusted = this.#queue[this.#queueHead].trusted;
-      const jobs: Job[] = [];
-      let records = 0;
-      while (this.#queueHead < this.#queue.length) {
-        const j = this.#queue[this.#queueHead];
-        if (j.trusted !== trusted || records + j.count > this.#limits.SUBMIT_RECORDS_MAX) break;
-        jobs.push(j);
-        records += j.count;
-        this.#queueHead++;
-        // A frame that ends inside a linked chain must end the submit too: the ledger
-        // judges chains over the whole merged batch, and an open chain may only be refused
-        // (linked_event_chain_open), never continued by another connection's records.
-        if (endsLinked(j)) break;
-      }
-      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#queueHead);
-        this.#queueHead = 0;
-      }
+    while (this.#submitsInFlight < this.#limits.SUBMITS_IN_FLIGHT_MAX && this.#ready.length > 0) {
+      const { jobs, records, trusted } = this.#take();
       this.#queuedRecords -= records;
       this.#inFlightRecords += records;
       this.#submit(jobs, records, trusted);
     }
+  }
+
+  /**
+   * One submit's jobs: whole jobs of one kind (trusted or not), one per source in turn, up
+   * to SUBMIT_RECORDS_MAX records. A source whose next job does not fit keeps its turn.
+   */
+  #take(): { jobs: Job[]; records: number; trusted: boolean } {
+    const first = this.#sources.get(this.#ready[0])!;
+    const trusted = first.jobs[first.head].trusted;
+    const jobs: Job[] = [];
+    let records = 0;
+    let took = true;
+    while (took && this.#ready.length > 0) {
+      took = false;
+      for (let turn = this.#ready.length; turn > 0; turn--) {
+        const source = this.#ready[0];
+        const q = this.#sources.get(source)!;
+        const j = q.jobs[q.head];
+        if (j.trusted !== trusted || records + j.count > this.#limits.SUBMIT_RECORDS_MAX) {
+          this.#ready.push(this.#ready.shift()!);
+          continue;
+        }
+        jobs.push(j);
+        records += j.count;
+        took = true;
+        q.head++;
+        this.#ready.shift();
+        if (q.head < q.jobs.length) this.#ready.push(source);
+        else { q.jobs = []; q.head = 0; }
+        // A frame that ends inside a linked chain must end the submit too: the ledger
+        // judges chains over the whole merged batch, and an open chain may only be refused
+        // (linked_event_chain_open), never continued by another connection's records.
+        if (endsLinked(j)) return { jobs, records, trusted };
+        if (this.#ready.length === 0) break;
+      }
+    }
+    return { jobs, records, trusted };
   }
 
   #submit(jobs: Job[], records: number, trusted: boolean): void {
@@ -133,6 +171,9 @@ export class Batcher {
       this.#inFlightRecords -= records;
       let at = 0;
       for (const j of jobs) {
+        const q = this.#sources.get(j.source ?? 0)!;
+        q.load -= j.count;
+        if (q.load === 0 && q.head === q.jobs.length) this.#sources.delete(j.source ?? 0);
         if (outcome === undefined) {
           j.done(undefined, error);
         } else {

@@ -26,6 +26,12 @@ export const LIMITS = {
   IN_FLIGHT_BATCHES_MAX: 64,
   /** Records admitted but not yet durable, node-wide (256 B each: 128 Ki records = 32 MiB). */
   QUEUE_RECORDS_MAX: 128 * 1024,
+  /**
+   * Records one connection may have admitted but not yet durable: its share of the queue,
+   * so a flood fills its own share, not the node's (more get `overloaded`). The batcher also
+   * serves connections in turn, one frame each per submit.
+   */
+  QUEUE_RECORDS_PER_SOURCE_MAX: 16 * 1024,
   /** Records handed to the ledger in one submit call (one block at most). */
   SUBMIT_RECORDS_MAX: 16 * 1024,
   /**
@@ -40,6 +46,12 @@ export const LIMITS = {
   /** Protocol errors a connection may cause per ERROR_WINDOW_MS before it is closed (4009). */
   ERRORS_PER_WINDOW_MAX: 1_000,
   ERROR_WINDOW_MS: 10_000,
+  /**
+   * Records with bad signatures (the expensive failure: each costs a verification) one
+   * connection, or one key over all its connections, may send per ERROR_WINDOW_MS. Past a
+   * quarter of it the connection is slowed to one frame in flight; past it, closed (4013).
+   */
+  BAD_SIGNATURES_PER_WINDOW_MAX: 4_096,
   /** Open WebSocket connections, node-wide. */
   CONNECTIONS_MAX: 1_024,
   /**
@@ -77,6 +89,10 @@ export type Limits = typeof LIMITS;
 
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const l = { ...LIMITS, ...overrides };
+  // A smaller queue given without a share: the share is at most the queue.
+  if (overrides.QUEUE_RECORDS_PER_SOURCE_MAX === undefined) {
+    l.QUEUE_RECORDS_PER_SOURCE_MAX = Math.min(l.QUEUE_RECORDS_PER_SOURCE_MAX, l.QUEUE_RECORDS_MAX);
+  }
   for (const [k, v] of Object.entries(l)) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`limit ${k} must be a positive integer, got ${v}`);
   }
@@ -86,6 +102,9 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   }
   if (l.SUBMIT_RECORDS_MAX < l.BATCH_RECORDS_MAX) throw new RangeError('SUBMIT_RECORDS_MAX below BATCH_RECORDS_MAX');
   if (l.QUEUE_RECORDS_MAX < l.BATCH_RECORDS_MAX) throw new RangeError('QUEUE_RECORDS_MAX below BATCH_RECORDS_MAX');
+  if (l.QUEUE_RECORDS_PER_SOURCE_MAX < l.BATCH_RECORDS_MAX || l.QUEUE_RECORDS_PER_SOURCE_MAX > l.QUEUE_RECORDS_MAX) {
+    throw new RangeError('QUEUE_RECORDS_PER_SOURCE_MAX must be in [BATCH_RECORDS_MAX, QUEUE_RECORDS_MAX]');
+  }
   if (l.SEND_BUFFER_BYTES_MAX <= l.SUBSCRIBER_LAG_BYTES_MAX) {
     throw new RangeError('SEND_BUFFER_BYTES_MAX must exceed SUBSCRIBER_LAG_BYTES_MAX');
   }

@@ -108,6 +108,8 @@ export const CloseCode = {
   shutting_down: 4011,
   /** Neither authenticated nor subscribed within UNAUTHENTICATED_IDLE_MS of connecting. */
   auth_timeout: 4012,
+  /** Too many records with bad signatures in a window (BAD_SIGNATURES_PER_WINDOW_MAX), by the connection or its key. */
+  bad_signatures: 4013,
 } as const;
 
 /** The bytes a client signs to authenticate: domain tag ‖ chain id u32 LE ‖ nonce. */

@@ -1,6 +1,8 @@
 // Prometheus text exposition (format 0.0.4) for the node's counters, gauges and latency
 // histograms. Fixed buckets, fixed label sets: the registry never grows with traffic.
 
+import { RESULT_APPLY_MIN, resultName } from '../codec/results.js';
+
 export class Histogram {
   readonly counts: Float64Array;
   sum = 0;
@@ -77,7 +79,11 @@ export class Metrics {
   bytesIn = 0;
   connectionsOpened = 0;
   slowSubscribersCut = 0;
+  /** Connections closed for sending too many bad signatures (BAD_SIGNATURES_PER_WINDOW_MAX). */
+  badSignatureCloses = 0;
   readonly errors = new Map<string, number>();
+  /** Records refused at admission (codes 1..31: never in a block), by code. */
+  readonly refusedAtAdmission = new Float64Array(RESULT_APPLY_MIN);
   #lastBlockMs = 0;
   readonly #tps = new RateWindow();
 
@@ -116,8 +122,15 @@ export class Metrics {
     counter(
       'gmledger_slow_subscribers_cut_total', 'Connections closed for lagging subscriptions.', this.slowSubscribersCut,
     );
+    counter('gmledger_bad_signature_closes_total', 'Connections closed for too many bad signatures.',
+      this.badSignatureCloses);
     out += '# HELP gmledger_frame_errors_total Frames refused, by error.\n# TYPE gmledger_frame_errors_total counter\n';
     for (const [k, v] of [...this.errors].sort()) out += `gmledger_frame_errors_total{error="${k}"} ${v}\n`;
+    out += '# HELP gmledger_records_refused_total Records refused at admission (never in a block), by result.\n' +
+      '# TYPE gmledger_records_refused_total counter\n';
+    this.refusedAtAdmission.forEach((v, code) => {
+      if (v > 0) out += `gmledger_records_refused_total{result="${resultName(code)}"} ${v}\n`;
+    });
     out += metricLines('gauge', 'gmledger_tps', 'Records committed per second, mean over the last 9 s.', this.tps());
     for (const [name, [help, v]] of Object.entries(gauges)) out += metricLines('gauge', name, help, v);
     out += this.submitLatency.render() + this.finalLatency.render() + this.blockInterval.render() +

@@ -14,7 +14,7 @@ import {
 } from '../../native/uws.js';
 import { HINT_VOUCHED, OFF_HINT, RECORD_BYTES, U128_MAX, encode, type RecordFields } from '../codec/record.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
-import { RESULT_APPLY_MIN, resultName } from '../codec/results.js';
+import { RESULT_APPLY_MIN, ResultCode, resultName } from '../codec/results.js';
 import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/backend.js';
 import { Batcher } from '../pipeline/batcher.js';
 import { type Identity, topicAccess } from './access.js';
@@ -80,6 +80,11 @@ interface Conn {
   who: Identity | undefined;
   gateway: boolean;
   authFailures: number;
+  /** Records with bad signatures this connection sent in the current window, and when the window began. */
+  badSignatures: number;
+  badWindowStart: number;
+  /** Past a quarter of BAD_SIGNATURES_PER_WINDOW_MAX: one frame in flight at a time. */
+  slowed: boolean;
   inFlight: Set<number>;
   subscriptions: number;
   /** Subscriptions to topics other than `blocks` (they need each block's records). */
@@ -123,6 +128,9 @@ const JSON_BIGINT_FIELDS = [
 ];
 const JSON_BYTES_FIELDS = ['signer', 'publicKey', 'controller', 'digest', 'metadata'];
 
+const BAD_SIGNATURE = ResultCode.bad_signature;
+const BAD_VOUCH = ResultCode.bad_vouch;
+
 /** The event-loop delay metrics cover windows of this length. */
 const LOOP_WINDOW_MS = 10_000;
 
@@ -157,6 +165,8 @@ export class NodeServer {
   readonly #startedMs = Date.now();
   readonly #corsOrigins: Set<string>;
   readonly #httpAuth: boolean;
+  /** Bad-signature windows per key id (hex), over all the key's connections. */
+  readonly #badByKey = new Map<string, { start: number; count: number }>();
   readonly #audit: { record(e: AuditEvent): void } | undefined;
   /** The web console's files by URL path, read at start (console-static.ts). */
   readonly #console: Map<string, ConsoleFile>;
@@ -318,7 +328,8 @@ export class NodeServer {
     const now = performance.now();
     const conn: Conn = {
       id: this.#nextConnId++, ws: undefined, open: false, nonce: randomBytes(NONCE_BYTES), who: undefined,
-      gateway: false, authFailures: 0, inFlight: new Set(), subscriptions: 0, recordSubscriptions: 0,
+      gateway: false, authFailures: 0, badSignatures: 0, badWindowStart: now, slowed: false,
+      inFlight: new Set(), subscriptions: 0, recordSubscriptions: 0,
       frameTokens: this.limits.FRAMES_PER_SECOND_MAX, recordTokens: this.limits.RECORDS_PER_SECOND_MAX, refillMs: now,
       errors: 0, errorWindowStart: now, openedMs: now, json: req.getQuery('format') === 'json',
     };
@@ -497,14 +508,15 @@ export class NodeServer {
     if (c.inFlight.has(requestId)) {
       return fail(ErrorCode.duplicate_request_id, `request ${requestId} is still in flight`);
     }
-    if (c.inFlight.size >= L.IN_FLIGHT_BATCHES_MAX) {
-      return fail(ErrorCode.too_many_in_flight,
-        `${L.IN_FLIGHT_BATCHES_MAX} batches already in flight on this connection`);
+    const inFlightMax = c.slowed ? 1 : L.IN_FLIGHT_BATCHES_MAX;
+    if (c.inFlight.size >= inFlightMax) {
+      return fail(ErrorCode.too_many_in_flight, `${inFlightMax} batches already in flight on this connection` +
+        (c.slowed ? ' (slowed: too many bad signatures)' : ''));
     }
     if (c.recordTokens < count) return fail(ErrorCode.rate_limited, `over ${L.RECORDS_PER_SECOND_MAX} records/s`);
     const started = performance.now();
     const admitted = this.#batcher.enqueue({
-      batch, count, trusted,
+      batch, count, trusted, source: c.id,
       done: (outcome, error) => {
         c.inFlight.delete(requestId);
         if (outcome === undefined) {
@@ -513,6 +525,7 @@ export class NodeServer {
           return;
         }
         this.#countOutcome(outcome);
+        this.#noteBadSignatures(c, outcome.codes);
         this.metrics.submitLatency.observe((performance.now() - started) / 1000);
         const reply = () => this.#send(c, json
           ? { json: this.#resultsJson(requestId, outcome) }
@@ -532,11 +545,48 @@ export class NodeServer {
         });
       },
     });
-    if (!admitted) {
-      return fail(ErrorCode.overloaded, `node queue full (${L.QUEUE_RECORDS_MAX} records); retry later`);
+    if (admitted !== true) {
+      return fail(ErrorCode.overloaded, admitted === 'source_full'
+        ? `this connection's share of the queue is full (${L.QUEUE_RECORDS_PER_SOURCE_MAX} records); retry later`
+        : `node queue full (${L.QUEUE_RECORDS_MAX} records); retry later`);
     }
     c.recordTokens -= count;
     c.inFlight.add(requestId);
+  }
+
+  /**
+   * Bad signatures cost a verification each: a connection (or a key, over all its
+   * connections) that sends more than a quarter of BAD_SIGNATURES_PER_WINDOW_MAX in a window
+   * is slowed to one frame in flight, and past the limit closed (4013).
+   */
+  #noteBadSignatures(c: Conn, codes: Uint16Array): void {
+    let n = 0;
+    for (let i = 0; i < codes.length; i++) if (codes[i] === BAD_SIGNATURE || codes[i] === BAD_VOUCH) n++;
+    if (n === 0) return;
+    const L = this.limits;
+    const now = performance.now();
+    if (now - c.badWindowStart > L.ERROR_WINDOW_MS) { c.badWindowStart = now; c.badSignatures = 0; }
+    c.badSignatures += n;
+    let worst = c.badSignatures;
+    if (c.who !== undefined) {
+      const k = toHex(c.who.keyId);
+      let e = this.#badByKey.get(k);
+      if (e === undefined || now - e.start > L.ERROR_WINDOW_MS) {
+        if (this.#badByKey.size >= L.CONNECTIONS_MAX) this.#badByKey.clear(); // bounded: old windows go
+        e = { start: now, count: 0 };
+        this.#badByKey.set(k, e);
+      }
+      e.count += n;
+      worst = Math.max(worst, e.count);
+    }
+    if (worst > L.BAD_SIGNATURES_PER_WINDOW_MAX) {
+      this.metrics.badSignatureCloses++;
+      this.#log(`connection ${c.id}: closed after ${worst} bad signatures in ${L.ERROR_WINDOW_MS} ms`, 'warn',
+        { event: 'bad_signatures', connection: c.id, keyId: c.who ? toHex(c.who.keyId) : null });
+      this.#end(c, CloseCode.bad_signatures, 'too many bad signatures');
+    } else if (worst * 4 > L.BAD_SIGNATURES_PER_WINDOW_MAX) {
+      c.slowed = true;
+    }
   }
 
   #countOutcome(o: SubmitOutcome): void {
