@@ -25,6 +25,25 @@ export default tseslint.config(
     rules: { 'max-lines-per-function': 'off', 'max-len': 'off', '@typescript-eslint/no-this-alias': 'off' },
   },
   {
+    // The web console (docs/console.md): plain browser modules, held to the same limits.
+    files: ['console/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'location', 'localStorage', 'fetch', 'setTimeout',
+        'setInterval', 'clearTimeout', 'console'].map((g) => [g, 'readonly'])),
+    },
+    rules: {
+      'max-lines-per-function': ['error', { max: 70, skipBlankLines: true, skipComments: true, IIFEs: true }],
+      'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
+    },
+  },
+  {
+    // The runnable examples (CI runs them): plain Node scripts.
+    files: ['examples/**/*.mjs'],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', performance: 'readonly' },
+    },
+  },
+  {
     // Child processes the tests start: plain Node scripts.
     files: ['test/**/*.mjs'],
     languageOptions: {

@@ -8,11 +8,14 @@ const RECORD: usize = 256;
 const BODY: usize = 64;
 const SIG: usize = 191;
 const HINT: usize = 255;
-const KIND_MAX: u32 = 14;
+const KIND_MAX: u32 = 17;
 const KIND_VOUCH: u32 = 9;
 
 // Flags each kind accepts (bit 0 `linked` for all).
-const ALLOWED_FLAGS: usize = memory.data<u16>([0, 0x1, 0x7, 0x3f, 0x1, 0x1, 0x1, 0x1, 0x1, 0, 0x1, 0x1, 0x1, 0x1, 0x1]);
+const ALLOWED_FLAGS: usize = memory.data<u16>([
+  0, 0x1, 0x7, 0x3f, 0x1, 0x1, 0x1, 0x1, 0x1, 0, 0x1, 0x1, 0x1, 0x1, 0x1,
+  0x1, 0x1, 0x1,       // toll_rule, trip, blacklist
+]);
 // Body bytes each kind uses: two [from, to) ranges per kind (an empty second range repeats
 // the first's end); every other byte of [64, 191) must be zero.
 const USED: usize = memory.data<u16>([
@@ -31,6 +34,9 @@ const USED: usize = memory.data<u16>([
   64, 80, 80, 80,      // cycle_close
   64, 81, 88, 128,     // cycle_regulate
   64, 75, 80, 136,     // rule
+  64, 172, 172, 172,   // toll_rule
+  64, 106, 108, 172,   // trip (106..107 reserved)
+  64, 66, 72, 96,      // blacklist (66..71 reserved)
 ]);
 
 // @ts-ignore: decorator

@@ -27,6 +27,7 @@ const FLAG_MASK: Record<KindName, number> = {
   register_key: 0x1, create_account: 0x7, transfer: 0x3f, anchor: 0x1,
   freeze_account: 0x1, unfreeze_account: 0x1, halt_ledger: 0x1, resume_ledger: 0x1,
   cycle_open: 0x1, cycle_member: 0x1, cycle_close: 0x1, cycle_regulate: 0x1, rule: 0x1,
+  toll_rule: 0x1, trip: 0x1, blacklist: 0x1,
 };
 const header = (kind: KindName): FieldSpec[] => [
   { name: 'flags', type: { t: 'bits', mask: FLAG_MASK[kind], width: U16 }, required: false },
@@ -84,6 +85,34 @@ const BODY: Record<KindName, FieldSpec[]> = {
     { name: 'maxCount', type: { t: 'uint', max: U32 }, required: false },
     u128('maxWindowAmount'),
   ],
+  toll_rule: [
+    { name: 'ruleVersion', type: { t: 'uint', max: U32 }, required: true },
+    { name: 'action', type: { t: 'uint', max: 0xff }, required: true },
+    { name: 'mode', type: { t: 'uint', max: 0xff }, required: false },
+    { name: 'code', type: { t: 'uint', max: U16 }, required: false },
+    { name: 'ledger', type: { t: 'uint', max: U32 }, required: true },
+    { name: 'section', type: { t: 'uint', max: U32 }, required: false },
+    { name: 'effectiveHeight', type: { t: 'big', bits: 64 }, required: false },
+    u128('operatorAccountId'),
+    { name: 'sectionCount', type: { t: 'uint', max: U32 }, required: false },
+    { name: 'classValues', type: { t: 'bytes', len: 64 }, required: false },
+  ],
+  trip: [
+    u128('issuerAccountId', true),
+    { name: 'vehicleId', type: { t: 'big', bits: 64 }, required: false },
+    { name: 'tripTimeMs', type: { t: 'big', bits: 64 }, required: false },
+    { name: 'toll', type: { t: 'uint', max: U32 }, required: true },
+    { name: 'ruleVersion', type: { t: 'uint', max: U32 }, required: true },
+    { name: 'vehicleClass', type: { t: 'uint', max: 0xff }, required: true },
+    { name: 'sectionCount', type: { t: 'uint', max: 0xff }, required: true },
+    { name: 'sections', type: { t: 'bytes', len: 64 }, required: true },
+  ],
+  blacklist: [
+    { name: 'action', type: { t: 'uint', max: 0xff }, required: true },
+    { name: 'mode', type: { t: 'uint', max: 0xff }, required: false },
+    { name: 'vehicleId', type: { t: 'big', bits: 64 }, required: false },
+    u128('accountId'),
+  ],
 };
 const BUILDER: Record<KindName, (f: never, s: Signer) => Uint8Array> = {
   register_key: records.registerKey, create_account: records.createAccount, transfer: records.transfer,
@@ -91,6 +120,7 @@ const BUILDER: Record<KindName, (f: never, s: Signer) => Uint8Array> = {
   halt_ledger: records.haltLedger, resume_ledger: records.resumeLedger,
   cycle_open: records.cycleOpen, cycle_member: records.cycleMember, cycle_close: records.cycleClose,
   cycle_regulate: records.cycleRegulate, rule: records.rule,
+  toll_rule: records.tollRule, trip: records.trip, blacklist: records.blacklist,
 };
 const KINDS = Object.keys(Kind) as KindName[];
 

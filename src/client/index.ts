@@ -33,7 +33,7 @@ export {
 export type { ClearingSubmitter, OpenCycle, Payment } from '../apps/clearing/sdk.js';
 // Toll / ETC (docs/toll.md): typed builders, trip ids, the split, the cross-chain proof check.
 export {
-  tollRecords, tripId, splitTrip, packU32x16, unpackU32x16, legId, tollAnchorRecord, tollAnchorId, tollAnchorMetadata,
+  tollRecords, tripId, splitTrip, packU32x16, unpackU32x16, tollAnchorRecord, tollAnchorId, tollAnchorMetadata,
   verifyTollCrossProof, MODE_FEE, MODE_SHARE, TOLL_CLASSES, TRIP_SECTIONS_MAX,
 } from '../apps/toll/sdk.js';
 export type { TollCrossProof, TollRuleTable } from '../apps/toll/sdk.js';

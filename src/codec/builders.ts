@@ -77,4 +77,13 @@ export const records = {
     build('cycle_regulate', 'records.cycleRegulate', f, s),
   rule: (f: Without<RecordFields> & { ruleId: number; ledger: number; tier: number }, s: Signer) =>
     build('rule', 'records.rule', f, s),
+  // Toll (docs/toll.md; src/apps/toll/sdk.ts has typed helpers over these).
+  tollRule: (f: Without<RecordFields> & { ruleVersion: number; action: number; ledger: number }, s: Signer) =>
+    build('toll_rule', 'records.tollRule', f, s),
+  trip: (f: Without<RecordFields> & {
+    issuerAccountId: bigint; toll: number; ruleVersion: number; vehicleClass: number; sectionCount: number;
+    sections: Uint8Array;
+  }, s: Signer) => build('trip', 'records.trip', f, s),
+  blacklist: (f: Without<RecordFields> & { action: number }, s: Signer) =>
+    build('blacklist', 'records.blacklist', f, s),
 };

@@ -44,16 +44,26 @@ export const STATUS_OBLIGATION = 5;
 export const STATUS_OBLIGATION_REMOVED = 6;
 export const STATUS_QUEUED = 7;
 export const STATUS_QUEUE_EXPIRED = 8;
-// 16..31: reserved for the toll application (src/apps/toll).
-export const STATUS_NAMES: readonly string[] = [
-  'posted', 'pending', 'posted_pending', 'voided', 'expired', 'obligation', 'obligation_removed', 'queued',
-  'queue_expired',
-];
+// 16..31: the toll application (src/apps/toll): one entry per trip (posted: its split moved),
+// flagged when the trip's vehicle or an account was on a `flag` blacklist.
+export const STATUS_TOLL_TRIP = 16;
+export const STATUS_TOLL_TRIP_FLAGGED = 17;
+export const STATUS_NAMES: readonly string[] = (() => {
+  const names = [
+    'posted', 'pending', 'posted_pending', 'voided', 'expired', 'obligation', 'obligation_removed', 'queued',
+    'queue_expired',
+  ];
+  names[STATUS_TOLL_TRIP] = 'toll_trip';
+  names[STATUS_TOLL_TRIP_FLAGGED] = 'toll_trip_flagged';
+  return names;
+})();
 
 // Checked at load: a layout that does not add up fails at once, not in a wrong balance.
 if (ENTRY_WORDS * 4 !== ENTRY_BYTES) throw new Error('entry layout: ENTRY_WORDS × 4 ≠ ENTRY_BYTES');
 if (A_HEIGHT + 1 >= ENTRY_WORDS || T_INDEX >= ENTRY_WORDS) throw new Error('entry layout: a field past the entry');
-if (STATUS_NAMES.length !== STATUS_QUEUE_EXPIRED + 1) throw new Error('entry layout: a status without a name');
+for (const st of [STATUS_QUEUE_EXPIRED, STATUS_TOLL_TRIP_FLAGGED]) {
+  if (STATUS_NAMES[st] === undefined) throw new Error('entry layout: a status without a name');
+}
 
 /** A registered SM2 key (the key registry; docs/storage.md 'K'). */
 export interface KeyEntry {

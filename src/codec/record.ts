@@ -338,7 +338,7 @@ export interface RuleBody {
 }
 
 export interface TollRuleBody {
-  version: number; action: number; mode?: number; code?: number; ledger: number; section?: number;
+  ruleVersion: number; action: number; mode?: number; code?: number; ledger: number; section?: number;
   effectiveHeight?: bigint; operatorAccountId?: bigint; sectionCount?: number; classValues?: Uint8Array;
 }
 export interface TripBody {
@@ -370,9 +370,11 @@ const BODY_FIELDS: Readonly<Record<KindName, readonly string[]>> = {
   cycle_close: ['cycleId'],
   cycle_regulate: ['cycleId', 'action', 'untilMs', 'accountId', 'amount'],
   rule: ['ruleId', 'ledger', 'code', 'tier', 'accountId', 'maxAmount', 'windowMs', 'maxCount', 'maxWindowAmount'],
-  toll_rule: ['version', 'action', 'mode', 'code', 'ledger', 'section', 'effectiveHeight', 'operatorAccountId',
+  toll_rule: ['ruleVersion', 'action', 'mode', 'code', 'ledger', 'section', 'effectiveHeight', 'operatorAccountId',
     'sectionCount', 'classValues'],
-  trip: ['issuerAccountId', 'vehicleId', 'tripTimeMs', 'toll', 'ruleVersion', 'vehicleClass', 'sectionCount', 'sections'],
+  trip: [
+    'issuerAccountId', 'vehicleId', 'tripTimeMs', 'toll', 'ruleVersion', 'vehicleClass', 'sectionCount', 'sections',
+  ],
   blacklist: ['action', 'mode', 'vehicleId', 'accountId'],
 };
 /** Per kind number: the field names encode accepts (null-prototype lookup, no allocation per record). */
@@ -535,7 +537,7 @@ function encodeTollBody(b: Uint8Array, kind: number, f: RecordFields): void {
     else b[at] = x;
   };
   if (kind === Kind.toll_rule) {
-    setU32(b, TRU_VERSION, uintField(f.version, 0xffffffff, 'version'));
+    setU32(b, TRU_VERSION, uintField(f.ruleVersion, 0xffffffff, 'ruleVersion'));
     b[TRU_ACTION] = uintField(f.action, 0xff, 'action');
     opt32(f.mode, TRU_MODE, 0xff, 'mode');
     opt32(f.code, TRU_CODE, 0xffff, 'code');
@@ -569,7 +571,7 @@ function encodeTollBody(b: Uint8Array, kind: number, f: RecordFields): void {
 /** The toll kinds' body fields as decode returns them. */
 function decodeTollBody(b: Uint8Array, kind: number, body: Record<string, unknown>): void {
   if (kind === Kind.toll_rule) {
-    body.version = u32(b, TRU_VERSION); body.action = b[TRU_ACTION]; body.mode = b[TRU_MODE];
+    body.ruleVersion = u32(b, TRU_VERSION); body.action = b[TRU_ACTION]; body.mode = b[TRU_MODE];
     body.code = u16(b, TRU_CODE); body.ledger = u32(b, TRU_LEDGER); body.section = u32(b, TRU_SECTION);
     body.effectiveHeight = u64(b, TRU_EFFECTIVE); body.operatorAccountId = u128(b, TRU_OPERATOR);
     body.sectionCount = u32(b, TRU_SECTION_COUNT); body.classValues = b.slice(TRU_VALUES, TRU_VALUES + 64);

@@ -111,7 +111,38 @@ export const ResultCode = {
   rule_not_found: 154,
   rules_full: 155,
   invalid_rule_window: 156,
-  // 160..199: reserved for the toll application (src/apps/toll, docs/toll.md).
+  // toll (src/apps/toll, docs/toll.md): rule versions
+  toll_rule_invalid: 160,
+  toll_rule_version_sealed: 161,
+  toll_section_exists: 162,
+  toll_operator_account_not_found: 163,
+  toll_rule_ledger_mismatch: 164,
+  toll_rule_incomplete: 165,
+  toll_rule_version_not_increasing: 166,
+  toll_rule_height_overlaps: 167,
+  toll_rule_height_not_future: 168,
+  toll_rules_full: 169,
+  toll_rule_not_found: 170,
+  // toll: trips
+  trip_no_rule_in_force: 172,
+  trip_rule_version_mismatch: 173,
+  trip_section_unknown: 174,
+  trip_sections_invalid: 175,
+  trip_class_invalid: 176,
+  trip_class_not_served: 177,
+  trip_amount_mismatch: 178,
+  trip_amount_must_not_be_zero: 179,
+  trip_issuer_not_found: 180,
+  trip_issuer_ledger_mismatch: 181,
+  trip_vehicle_blacklisted: 182,
+  trip_account_blacklisted: 183,
+  trip_issuer_is_operator: 185,
+  // toll: the blacklist
+  blacklist_invalid: 190,
+  blacklist_entry_exists: 191,
+  blacklist_entry_not_found: 192,
+  blacklist_full: 193,
+  // 194..199: reserved for the toll application.
 } as const;
 
 export type ResultName = keyof typeof ResultCode;

@@ -63,6 +63,7 @@ export const START_USAGE = `usage: gmledger start [options]
   --http-auth           every HTTP route but /status, /metrics and the console needs a signed request
                         (docs/protocol.md, HTTP authentication); accounts only for their controller and
                         oversight. Default off: then only /alerts (the regulator's) needs one
+  --no-console          do not serve the web console at GET / (docs/console.md); default: served
   --nats <url,…>        join a consortium: order blocks on the NATS JetStream cluster at these URLs
                         (the chain must be a consortium's, made by gmledger init --nodes; docs/consortium.md)
   --replicas <n>        with --nats: stream replicas if this node creates the streams (default 1; 3 on a
@@ -96,6 +97,8 @@ export interface StartOptions {
   corsOrigins?: string[];
   /** Every HTTP route but /status, /metrics and the console needs a signed request. */
   httpAuth?: boolean;
+  /** Do not serve the web console at GET / (docs/console.md). */
+  noConsole?: boolean;
   /** Anchor the audit trail on the chain every this many seconds (default 60). */
   auditAnchorS?: number;
   blockMs?: number;
@@ -148,6 +151,7 @@ function applyOption(o: StartOptions, name: string, v: string, label: string): v
     case 'dir': o.dir = v; break;
     case 'dev': o.dev = v === 'true'; break;
     case 'http-auth': o.httpAuth = v === 'true'; break;
+    case 'no-console': o.noConsole = v === 'true'; break;
     case 'host': o.host = v; break;
     case 'tls-cert': o.tlsCert = v; break;
     case 'tls-key': o.tlsKey = v; break;
@@ -278,7 +282,7 @@ export function describeStartOptions(r: ResolvedStartOptions): {
     'log-level': o.logLevel ?? 'info', 'log-format': o.logFormat ?? defaultLogFormat(),
     'tls-cert': o.tlsCert === undefined ? null : resolve(o.tlsCert),
     'tls-key': o.tlsKey === undefined ? null : resolve(o.tlsKey), 'http-auth': o.httpAuth ?? false,
-    'audit-anchor-s': o.auditAnchorS ?? 60,
+    'no-console': o.noConsole ?? false, 'audit-anchor-s': o.auditAnchorS ?? 60,
   };
   const options = Object.fromEntries(Object.entries(values).map(([k, value]) =>
     [k, { value, source: r.sources[k] ?? 'default' as Source }]));
@@ -406,6 +410,7 @@ export async function runNode(
     server = await NodeServer.start({
       backend, host: o.host, port: o.port, gatewayKeys: o.gateways, limits: o.limits, corsOrigins: o.corsOrigins,
       httpAuth: o.httpAuth, tls, log: (line, level = 'error', fields) => log[level](line, fields), audit,
+      console: o.noConsole !== true,
     });
   } catch (e) {
     await audit?.close();

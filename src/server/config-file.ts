@@ -19,6 +19,7 @@ export const START_OPTION_KINDS: Readonly<Record<string, OptionKind>> = {
   'block-ms': 'value', 'block-records': 'value', 'cors-origin': 'repeat', nats: 'list', replicas: 'value',
   limit: 'limits', 'verify-threads': 'value', backend: 'value', 'log-level': 'value', 'log-format': 'value',
   'tls-cert': 'value', 'tls-key': 'value', 'http-auth': 'flag', 'audit-anchor-s': 'value',
+  'no-console': 'flag',
 };
 
 export type Source = 'default' | 'file' | 'env' | 'flag';
