@@ -276,9 +276,15 @@ describe('node server: hostile input', () => {
         return Array.from({ length: v.getUint32(8, true) }, (_, i) => v.getUint16(HEADER_BYTES + i * 16, true));
       });
       expect(new Set(codes)).toEqual(new Set([8])); // bad_signature
-      // The same key on a new connection is still over its window: closed at its next bad batch.
-      const again = await rawAuthed(server.url, k.bob);
-      again.send(submitFrame([fakeTransfer(k.bob, 1n, 2n)], 1));
+      // The key is barred (BAD_SIGNATURES_BAN_MS): a new connection is closed as it logs in.
+      const again = await RawConn.open(server.url);
+      const ch = again.frames[0];
+      const chainId = new DataView(ch.buffer, ch.byteOffset).getUint32(HEADER_BYTES, true);
+      const sig = sm2Backend.sign(authMessage(chainId, ch.slice(HEADER_BYTES + 4, HEADER_BYTES + 36)), k.bob.privateKey);
+      const auth = makeFrame(Frame.auth, 1, 0, 96);
+      auth.set(k.bob.keyId, HEADER_BYTES);
+      auth.set(sig.subarray(0, 64), HEADER_BYTES + 32);
+      again.send(auth);
       await again.until(() => again.closed !== undefined);
       expect(again.closed!.code).toBe(CloseCode.bad_signatures);
       const [r] = await honest.submitBatch([signedTransfer(k.alice, 1n, 2n)]);

@@ -15,6 +15,7 @@ import { FLAG_LINKED, OFF_FLAGS, RECORD_BYTES } from '../codec/record.js';
 export interface BatcherLimits {
   QUEUE_RECORDS_MAX: number;
   QUEUE_RECORDS_PER_SOURCE_MAX: number;
+  SUBMIT_SHARED_RECORDS_MAX: number;
   SUBMIT_RECORDS_MAX: number;
   SUBMITS_IN_FLIGHT_MAX: number;
 }
@@ -39,6 +40,9 @@ export interface BatcherStats {
   /** Milliseconds with at least one submit outstanding (the ledger busy), cumulative. */
   busyMs: number;
 }
+
+/** The error a job dropped with its source gets (dropSource). */
+export const SOURCE_GONE = new Error('the connection closed before the records were submitted');
 
 export class Batcher {
   readonly #backend: NodeBackend;
@@ -97,6 +101,28 @@ export class Batcher {
     return true;
   }
 
+  /**
+   * Drops the jobs of `source` not yet handed to the backend (its connection closed: nobody
+   * would read their results, and a flood's backlog must not be verified after the flooder is
+   * gone). Each dropped job's done() gets `SOURCE_GONE`. Returns the records dropped.
+   */
+  dropSource(source: number): number {
+    const q = this.#sources.get(source);
+    if (q === undefined || q.head === q.jobs.length) return 0;
+    const dropped = q.jobs.slice(q.head);
+    q.jobs = [];
+    q.head = 0;
+    this.#ready = this.#ready.filter((s) => s !== source);
+    let records = 0;
+    for (const j of dropped) records += j.count;
+    q.load -= records;
+    this.#queuedRecords -= records;
+    if (q.load === 0) this.#sources.delete(source);
+    for (const j of dropped) j.done(undefined, SOURCE_GONE);
+    if (this.load === 0) for (const f of this.#idle.splice(0)) f();
+    return records;
+  }
+
   /** Stops admitting; resolves once everything admitted has its outcome. */
   async drain(): Promise<void> {
     this.#closed = true;
@@ -124,8 +150,13 @@ export class Batcher {
     const jobs: Job[] = [];
     let records = 0;
     let took = true;
+    let sources = 0;
     while (took && this.#ready.length > 0) {
+      // Once several sources share this submit, no further round past SUBMIT_SHARED_RECORDS_MAX:
+      // the submit's verification is what every frame in it waits for.
+      if (sources > 1 && records >= this.#limits.SUBMIT_SHARED_RECORDS_MAX) break;
       took = false;
+      sources = 0;
       for (let turn = this.#ready.length; turn > 0; turn--) {
         const source = this.#ready[0];
         const q = this.#sources.get(source)!;
@@ -137,6 +168,7 @@ export class Batcher {
         jobs.push(j);
         records += j.count;
         took = true;
+        sources++;
         q.head++;
         this.#ready.shift();
         if (q.head < q.jobs.length) this.#ready.push(source);

@@ -35,6 +35,12 @@ export const LIMITS = {
   /** Records handed to the ledger in one submit call (one block at most). */
   SUBMIT_RECORDS_MAX: 16 * 1024,
   /**
+   * When frames of several connections share a submit (one each per round), no further round
+   * starts once it holds this many: its verification is what each of them waits for, so a
+   * flooding connection cannot make an honest frame wait for a 16 Ki-record verify.
+   */
+  SUBMIT_SHARED_RECORDS_MAX: 4096,
+  /**
    * Ledger submits outstanding at once. Two lets block N+1 be verified while block N is
    * being applied and synced; more would only queue inside the ledger.
    */
@@ -52,6 +58,11 @@ export const LIMITS = {
    * quarter of it the connection is slowed to one frame in flight; past it, closed (4013).
    */
   BAD_SIGNATURES_PER_WINDOW_MAX: 4_096,
+  /**
+   * A key closed for bad signatures stays barred this long: its connections are closed at
+   * login and at any submit, so a flooder cannot come back every window.
+   */
+  BAD_SIGNATURES_BAN_MS: 60_000,
   /** Open WebSocket connections, node-wide. */
   CONNECTIONS_MAX: 1_024,
   /**

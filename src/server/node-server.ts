@@ -16,7 +16,7 @@ import { HINT_VOUCHED, OFF_HINT, RECORD_BYTES, U128_MAX, encode, type RecordFiel
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { RESULT_APPLY_MIN, ResultCode, resultName } from '../codec/results.js';
 import type { BlockEvent, Json, NodeBackend, SubmitOutcome } from '../pipeline/backend.js';
-import { Batcher } from '../pipeline/batcher.js';
+import { Batcher, SOURCE_GONE } from '../pipeline/batcher.js';
 import { type Identity, topicAccess } from './access.js';
 import type { AuditEvent } from './audit.js';
 import { blockTopics } from './events.js';
@@ -166,7 +166,7 @@ export class NodeServer {
   readonly #corsOrigins: Set<string>;
   readonly #httpAuth: boolean;
   /** Bad-signature windows per key id (hex), over all the key's connections. */
-  readonly #badByKey = new Map<string, { start: number; count: number }>();
+  readonly #badByKey = new Map<string, { start: number; count: number; bannedUntil: number }>();
   readonly #audit: { record(e: AuditEvent): void } | undefined;
   /** The web console's files by URL path, read at start (console-static.ts). */
   readonly #console: Map<string, ConsoleFile>;
@@ -307,6 +307,7 @@ export class NodeServer {
         const c = ws.getUserData();
         c.open = false;
         c.ws = undefined;
+        this.#batcher.dropSource(c.id);
         this.#recordSubscriptions -= c.recordSubscriptions;
         c.recordSubscriptions = 0;
         this.#conns.delete(c);
@@ -485,17 +486,13 @@ export class NodeServer {
     this.#auth(c, requestId, body.slice(0, KEY_ID_BYTES), body.slice(KEY_ID_BYTES), false);
   }
 
-  #submit(
-    c: Conn, requestId: number, batch: Uint8Array, count: number, trusted: boolean, json: boolean, final = false,
-  ): void {
+  /** The per-frame checks before a submit is queued; false (the error sent, or the connection closed) if refused. */
+  #submitAllowed(c: Conn, requestId: number, count: number, trusted: boolean, json: boolean): boolean {
     const L = this.limits;
-    if (c.who !== undefined) {
-      this.#audit?.record({
-        who: toHex(c.who.keyId), via: 'ws', what: `submit ${count} records${trusted ? ' (trusted)' : ''}`,
-        outcome: 'received',
-      });
-    }
-    const fail = (code: number, message: string) => this.#sendError(c, requestId, code, message, json);
+    const fail = (code: number, message: string): false => {
+      this.#sendError(c, requestId, code, message, json);
+      return false;
+    };
     if (this.#closing) return fail(ErrorCode.shutting_down, 'node stopping');
     if (c.who === undefined) return fail(ErrorCode.not_authenticated, 'authenticate before submitting');
     if (count === 0) return fail(ErrorCode.batch_empty, 'a batch needs at least one record');
@@ -514,11 +511,33 @@ export class NodeServer {
         (c.slowed ? ' (slowed: too many bad signatures)' : ''));
     }
     if (c.recordTokens < count) return fail(ErrorCode.rate_limited, `over ${L.RECORDS_PER_SECOND_MAX} records/s`);
+    if (this.#overBadSignatures(c)) {
+      // Its key is past the bad-signature limit on another connection: close before verifying anything.
+      this.metrics.badSignatureCloses++;
+      this.#end(c, CloseCode.bad_signatures, 'too many bad signatures');
+      return false;
+    }
+    return true;
+  }
+
+  #submit(
+    c: Conn, requestId: number, batch: Uint8Array, count: number, trusted: boolean, json: boolean, final = false,
+  ): void {
+    const L = this.limits;
+    if (c.who !== undefined) {
+      this.#audit?.record({
+        who: toHex(c.who.keyId), via: 'ws', what: `submit ${count} records${trusted ? ' (trusted)' : ''}`,
+        outcome: 'received',
+      });
+    }
+    if (!this.#submitAllowed(c, requestId, count, trusted, json)) return;
+    const fail = (code: number, message: string) => this.#sendError(c, requestId, code, message, json);
     const started = performance.now();
     const admitted = this.#batcher.enqueue({
       batch, count, trusted, source: c.id,
       done: (outcome, error) => {
         c.inFlight.delete(requestId);
+        if (error === SOURCE_GONE) return;
         if (outcome === undefined) {
           this.#log(`submit failed: ${(error as Error)?.stack ?? error}`);
           this.#sendError(c, requestId, ErrorCode.internal, 'the ledger failed; outcome unknown', json);
@@ -572,14 +591,21 @@ export class NodeServer {
       const k = toHex(c.who.keyId);
       let e = this.#badByKey.get(k);
       if (e === undefined || now - e.start > L.ERROR_WINDOW_MS) {
-        if (this.#badByKey.size >= L.CONNECTIONS_MAX) this.#badByKey.clear(); // bounded: old windows go
-        e = { start: now, count: 0 };
+        if (this.#badByKey.size >= L.CONNECTIONS_MAX) {
+          // Bounded: windows and bars that ended go first; if all are live, all go.
+          for (const [key, x] of this.#badByKey) {
+            if (now - x.start > L.ERROR_WINDOW_MS && now >= x.bannedUntil) this.#badByKey.delete(key);
+          }
+          if (this.#badByKey.size >= L.CONNECTIONS_MAX) this.#badByKey.clear();
+        }
+        e = { start: now, count: 0, bannedUntil: e?.bannedUntil ?? 0 };
         this.#badByKey.set(k, e);
       }
       e.count += n;
       worst = Math.max(worst, e.count);
     }
     if (worst > L.BAD_SIGNATURES_PER_WINDOW_MAX) {
+      if (c.who !== undefined) this.#badByKey.get(toHex(c.who.keyId))!.bannedUntil = now + L.BAD_SIGNATURES_BAN_MS;
       this.metrics.badSignatureCloses++;
       this.#log(`connection ${c.id}: closed after ${worst} bad signatures in ${L.ERROR_WINDOW_MS} ms`, 'warn',
         { event: 'bad_signatures', connection: c.id, keyId: c.who ? toHex(c.who.keyId) : null });
@@ -587,6 +613,13 @@ export class NodeServer {
     } else if (worst * 4 > L.BAD_SIGNATURES_PER_WINDOW_MAX) {
       c.slowed = true;
     }
+  }
+
+  /** This connection's key is barred for bad signatures (BAD_SIGNATURES_BAN_MS after it passed the limit). */
+  #overBadSignatures(c: Conn): boolean {
+    if (c.who === undefined || this.#badByKey.size === 0) return false;
+    const e = this.#badByKey.get(toHex(c.who.keyId));
+    return e !== undefined && performance.now() < e.bannedUntil;
   }
 
   #countOutcome(o: SubmitOutcome): void {
@@ -665,6 +698,11 @@ export class NodeServer {
       return;
     }
     c.who = { keyId, roles: key!.roles, ledger: key!.ledger };
+    if (this.#overBadSignatures(c)) {
+      this.#audit?.record({ who: toHex(keyId), via: 'ws', what: 'login', outcome: 'bad_signatures' });
+      this.#end(c, CloseCode.bad_signatures, 'this key is barred for bad signatures; retry later');
+      return;
+    }
     this.#audit?.record({ who: toHex(keyId), via: 'ws', what: 'login', outcome: 'ok' });
     c.gateway = this.#gateways.has(toHex(keyId));
     if (json) {
