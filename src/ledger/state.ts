@@ -671,6 +671,13 @@ export class LedgerState {
     w[e + T_LEDGER] = u32(b, o + TR_LEDGER);
     w[e + T_CODE_FLAGS] = (u16(b, o + TR_CODE) | ((u16(b, o + OFF_FLAGS) & ~FLAG_LINKED) << 16)) >>> 0;
     w[e + T_TIMEOUT] = u32(b, o + TR_TIMEOUT);
+    return this.#stampTransfer(t, status, index);
+  }
+
+  /** Finishes new transfer entry `t`: status, block time, height, index; indexed, tracked, undoable. */
+  #stampTransfer(t: number, status: number, index: number): number {
+    const w = this.transfers.words;
+    const e = t * ENTRY_WORDS;
     w[e + T_STATUS] = status;
     w[e + T_TIMESTAMP] = this.timeMs % 0x100000000;
     w[e + T_TIMESTAMP + 1] = Math.floor(this.timeMs / 0x100000000);
@@ -960,15 +967,7 @@ export class LedgerState {
     }
     w[e + T_LEDGER] = ledger;
     w[e + T_CODE_FLAGS] = ((code & 0xffff) | ((flags & 0xffff) << 16)) >>> 0;
-    w[e + T_STATUS] = status;
-    w[e + T_TIMESTAMP] = this.timeMs % 0x100000000;
-    w[e + T_TIMESTAMP + 1] = Math.floor(this.timeMs / 0x100000000);
-    w[e + T_HEIGHT] = this.height >>> 0;
-    w[e + T_INDEX] = index >>> 0;
-    this.transferIndex.insert(t);
-    this.#changed.transfers.add(t);
-    if (this.#inChain) this.#undo.push({ t: 'xfer_new', i: t });
-    return t;
+    return this.#stampTransfer(t, status, index);
   }
 
   /** Queues transfer `t` (pending or queued, with a timeout) for expiry at its deadline. */

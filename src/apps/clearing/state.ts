@@ -273,7 +273,11 @@ export class ClearingState {
     return this.cycles.get(keyOf(b, o + CY_CYCLE));
   }
 
-  #member(b: Uint8Array, o: number, index: number): number {
+  /**
+   * The open cycle a member or close request at `o` names, once its signer may operate it and
+   * its id is new; else the code to refuse it with (an unknown cycle after the id checks).
+   */
+  #openCycleFor(b: Uint8Array, o: number): Cycle | number {
     const st = this.#st;
     const cycle = this.#cycleOf(b, o);
     if (cycle === undefined) {
@@ -283,7 +287,13 @@ export class ClearingState {
     if (!this.#operates(b, o, cycle.ledger)) return R.signer_not_authorized;
     const code = st.appCheckRequest(b, o);
     if (code !== R.ok) return code;
-    if (cycle.status !== 'open') return R.cycle_not_open;
+    return cycle.status !== 'open' ? R.cycle_not_open : cycle;
+  }
+
+  #member(b: Uint8Array, o: number, index: number): number {
+    const st = this.#st;
+    const cycle = this.#openCycleFor(b, o);
+    if (typeof cycle === 'number') return cycle;
     const a = st.findAccount(b, o + CM_ACCOUNT);
     if (a < 0) return R.cycle_member_account_not_found;
     const sameLedger = st.accounts.words[a * ENTRY_WORDS + A_LEDGER] === cycle.ledger;
@@ -370,15 +380,8 @@ export class ClearingState {
 
   #close(b: Uint8Array, o: number, index: number): number {
     const st = this.#st;
-    const cycle = this.#cycleOf(b, o);
-    if (cycle === undefined) {
-      const code = st.appCheckRequest(b, o);
-      return code !== R.ok ? code : R.cycle_not_found;
-    }
-    if (!this.#operates(b, o, cycle.ledger)) return R.signer_not_authorized;
-    const code = st.appCheckRequest(b, o);
-    if (code !== R.ok) return code;
-    if (cycle.status !== 'open') return R.cycle_not_open;
+    const cycle = this.#openCycleFor(b, o);
+    if (typeof cycle === 'number') return cycle;
     if (st.timeMs < cycle.delayUntilMs) return R.cycle_close_delayed;
     if (st.halted.has(cycle.ledger)) return R.ledger_halted;
     const aw = st.accounts.words;
