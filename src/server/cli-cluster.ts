@@ -20,8 +20,12 @@ export const CLUSTER_USAGE = `usage: gmledger cluster up [options]
   --quorum <q>          signatures that make a block final (default floor(nodes / 2) + 1)
   --require-regulator   node 1 is the regulator's node: every certificate must carry its signature
   --block-ms <n>        each node's --block-ms (default 50)
+  --national            a second tier (docs/toll.md): a national chain (one node, <dir>/national) into
+                        which node 1's key anchors the consortium's latest final header every --anchor-ms
+  --anchor-ms <n>       with --national: how often (default 5000)
 prints one JSON line per node ({"event":"node","index","url","http","dir","pid"}), then one
-{"event":"cluster","chainId","adminKeyFile","nats":[…],"dir"}; needs nats-server (docs/consortium.md)`;
+{"event":"cluster","chainId","adminKeyFile","nats":[…],"dir"}, and with --national
+{"event":"national","url","http","dir","chainId","pid"}; needs nats-server (docs/consortium.md)`;
 
 export interface ClusterUpOptions {
   nodes: number;
@@ -31,6 +35,8 @@ export interface ClusterUpOptions {
   quorum?: number;
   requireRegulator?: boolean;
   blockMs?: number;
+  national?: boolean;
+  anchorMs?: number;
 }
 
 export function parseClusterArgs(argv: string[]): ClusterUpOptions {
@@ -58,6 +64,8 @@ export function parseClusterArgs(argv: string[]): ClusterUpOptions {
       case '--quorum': o.quorum = int(next(), 1, 7); break;
       case '--require-regulator': o.requireRegulator = true; break;
       case '--block-ms': o.blockMs = int(next(), 0, 60_000); break;
+      case '--national': o.national = true; break;
+      case '--anchor-ms': o.anchorMs = int(next(), 100, 3_600_000); break;
       default:
         throw new Error(`unknown option ${a}`);
     }
@@ -131,8 +139,30 @@ async function run(o: ClusterUpOptions, dir: string, temp: boolean, signal: Prom
     return 1;
   }
   announce(first.c, dir, temp);
+  const national = o.national ? await startNational(first.c, dir, o.anchorMs).catch((e: Error) => e) : undefined;
+  if (national instanceof Error) {
+    console.error(`gmledger cluster: the national tier did not start: ${national.message}`);
+    await first.c.stop();
+    return 1;
+  }
   console.error(`gmledger cluster: ${await signal}, stopping`);
+  await national?.stop();
   await first.c.stop();
   console.error('gmledger cluster: stopped');
   return 0;
+}
+
+async function startNational(c: LocalCluster, dir: string, anchorMs: number | undefined) {
+  const { startNationalTier } = await import('./national-tier.js');
+  const cli = resolve(import.meta.dirname, '..', 'cli.js');
+  const n = await startNationalTier({
+    base: dir, cli, provincialDir: c.nodes[0].dir, provincialHttp: c.nodes[0].http, anchorEveryMs: anchorMs,
+    log: (line) => console.error(`gmledger cluster: national: ${line}`),
+  });
+  console.log(JSON.stringify({
+    event: 'national', url: n.url, http: n.http, dir: n.dir, chainId: n.chainId, pid: n.pid,
+  }));
+  console.error(`  national chain ${n.chainId}  ${n.url}  ${n.http}/status  (pid ${n.pid}),` +
+    ' anchoring node 1\'s final headers');
+  return n;
 }
