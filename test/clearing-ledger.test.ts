@@ -10,7 +10,7 @@ import { initChain } from '../dist/src/chain/init.js';
 import { Ledger } from '../dist/src/ledger/ledger.js';
 import { records } from '../dist/src/codec/builders.js';
 import {
-  ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS as DMNEC, ROLE_OPERATOR, RULE_ALERT, TRANSFER_QUEUE,
+  ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS as DMNEC, ROLE_OPERATOR, RULE_ALERT, RULE_REFUSE, TRANSFER_QUEUE,
 } from '../dist/src/codec/record.js';
 import { cycleRecords, obligationRecord } from '../dist/src/apps/clearing/sdk.js';
 
@@ -91,6 +91,20 @@ describe('clearing on a ledger', () => {
     const v = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'dist', 'src', 'cli.js'), 'verify', dir],
       { encoding: 'utf8' });
     expect(v.status, v.stdout + v.stderr).toBe(0);
+  }, 60_000);
+
+  it('a rule\'s rolling window survives a restart (checkpointed, then restored)', async () => {
+    const dir = await setup(2, () => 1000n);
+    let ledger = await Ledger.open({ dir, blockMaxMs: 2, checkpointBlocks: 1 });
+    const t = (id: bigint) => records.transfer({ chainId: CHAIN, id, debitAccountId: bank(0), creditAccountId: bank(1),
+      amount: 1n, ledger: L, code: 1 }, op);
+    expect((await ledger.submit([records.rule({ chainId: CHAIN, id: 8500n, ruleId: 9, ledger: L, tier: RULE_REFUSE,
+      accountId: bank(0), windowMs: 3_600_000, maxCount: 2, maxWindowAmount: 10n }, regulator)]))[0].name).toBe('ok');
+    expect((await ledger.submit([t(8501n), t(8502n)])).map((r) => r.name)).toEqual(['ok', 'ok']);
+    await ledger.close();
+    ledger = await Ledger.open({ dir, blockMaxMs: 2 });
+    expect((await ledger.submit([t(8503n)]))[0].name).toBe('rule_max_count');
+    await ledger.close();
   }, 60_000);
 
   it('a SIGKILL during a close leaves the cycle wholly settled or wholly open', async () => {

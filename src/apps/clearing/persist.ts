@@ -54,10 +54,12 @@ export function reportFromJson(r: Record<string, unknown>): CycleReport {
 
 export function ruleJson(r: Rule): Record<string, unknown> {
   // Window entries by debit account index (account indexes never change).
-  const windows: [number, number[], string[] | null][] = [];
+  // Times as base64 of f64 LE (a busy rule's window holds many: a number per payment).
+  const windows: [number, string, string[] | null][] = [];
   for (const [a, w] of [...r.windows].sort((x, y) => x[0] - y[0])) {
     if (w.times.length === w.head) continue; // an empty window needs no line
-    windows.push([a, w.times.slice(w.head), w.amounts === undefined ? null : w.amounts.slice(w.head).map(String)]);
+    const times = Buffer.from(Float64Array.from(w.times.slice(w.head)).buffer).toString('base64');
+    windows.push([a, times, w.amounts === undefined ? null : w.amounts.slice(w.head).map(String)]);
   }
   return {
     ruleId: r.ruleId, ledger: r.ledger, code: r.code, tier: r.tier, accountId: r.accountId.toString(),
@@ -83,3 +85,9 @@ export function alertFromJson(j: Record<string, unknown>): Alert {
   };
 }
 
+
+/** The window times ruleJson wrote (base64 of f64 LE). */
+export function windowTimes(b64: string): number[] {
+  const b = Buffer.from(b64, 'base64');
+  return Array.from(new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+}
