@@ -619,7 +619,7 @@ export class ClearingState {
     const rule: Rule = {
       ruleId, ledger, code: u16(b, o + RU_CODE), tier, account, accountId: u128(b, o + RU_ACCOUNT), maxAmount,
       maxLimbs: maxAmount === 0n ? undefined : limbsOf(maxAmount, new Uint32Array(4)), windowMs, maxCount,
-      maxWindowAmount, height: st.height, windows: new Map(),
+      maxWindowAmount, height: st.height, windows: new Map(), window: undefined, dirty: false,
     };
     if (previous !== undefined) this.#unindex(previous);
     this.rules.set(ruleId, rule);
@@ -818,7 +818,7 @@ export class ClearingState {
           accountId: BigInt(j.accountId as string),
           maxAmount: BigInt(j.maxAmount as string), maxLimbs: undefined, windowMs: j.windowMs as number,
           maxCount: j.maxCount as number, maxWindowAmount: BigInt(j.maxWindowAmount as string),
-          height: j.height as number, windows: new Map(),
+          height: j.height as number, windows: new Map(), window: undefined, dirty: false,
         };
         if (r.maxAmount !== 0n) r.maxLimbs = limbsOf(r.maxAmount, new Uint32Array(4));
         for (const [a, encoded, amounts] of j.windows as [number, string, string[] | null][]) {
