@@ -62,6 +62,26 @@ function payment(k: number): [number, number, bigint] {
   return [from, to, BigInt(1 + ((k * 2654435761) >>> 0) % 1000)];
 }
 
+/**
+ * Payments [first, first + n) of the stream as `template` records (ids from `idBase`), each
+ * handed to `each(from, to, amount)` too.
+ */
+function paymentBatch(template: Uint8Array, idBase: bigint, first: number, n: number,
+  each?: (from: number, to: number, amount: bigint) => void): Uint8Array {
+  const b = new Uint8Array(n * RECORD_BYTES);
+  for (let i = 0; i < n; i++) {
+    const r = b.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES);
+    r.set(template);
+    const [f, t, amount] = payment(first + i);
+    each?.(f, t, amount);
+    setU128(r, OFF_ID, idBase + BigInt(first + i));
+    setU128(r, TR_DEBIT, member(f));
+    setU128(r, TR_CREDIT, member(t));
+    setU128(r, TR_AMOUNT, amount);
+  }
+  return b;
+}
+
 interface World { state: LedgerState; apply(recs: Uint8Array, n: number, timeMs?: number): Uint16Array; op: Signer }
 
 /** A state machine: an operator, FUND, CLEAR, MEMBERS funded members (a tenth short); `unlimited`: no limits. */
@@ -118,18 +138,7 @@ function benchClose(cycleId: bigint): { closeMs: number; loadPerS: number; round
   const t0 = performance.now();
   for (let first = 0; first < OBLIGATIONS; first += BATCH) {
     const n = Math.min(BATCH, OBLIGATIONS - first);
-    const b = new Uint8Array(n * RECORD_BYTES);
-    for (let i = 0; i < n; i++) {
-      const o = i * RECORD_BYTES;
-      b.set(template, o);
-      const [f, t, amount] = payment(first + i);
-      const r = b.subarray(o, o + RECORD_BYTES);
-      setU128(r, OFF_ID, 10_000_000n + BigInt(first + i));
-      setU128(r, TR_DEBIT, member(f));
-      setU128(r, TR_CREDIT, member(t));
-      setU128(r, TR_AMOUNT, amount);
-    }
-    const codes = apply(b, n);
+    const codes = apply(paymentBatch(template, 10_000_000n, first, n), n);
     if (codes.some((c) => c !== 0)) throw new Error('obligations refused');
   }
   const loadPerS = OBLIGATIONS / ((performance.now() - t0) / 1000);
@@ -154,22 +163,13 @@ function benchGross(): { ms: number; peakNeed: bigint; netNeed: bigint } {
   let ms = 0;
   for (let first = 0; first < OBLIGATIONS; first += BATCH) {
     const n = Math.min(BATCH, OBLIGATIONS - first);
-    const b = new Uint8Array(n * RECORD_BYTES);
-    for (let i = 0; i < n; i++) {
-      const o = i * RECORD_BYTES;
-      b.set(template, o);
-      const [f, t, amount] = payment(first + i);
+    // The members have no balance limit here, so no payment waits or is refused; what each
+    // would have needed on hand is `peak`.
+    const b = paymentBatch(template, 20_000_000n, first, n, (f, t, amount) => {
       running[f] += amount;
       running[t] -= amount;
       if (running[f] > peak[f]) peak[f] = running[f];
-      const r = b.subarray(o, o + RECORD_BYTES);
-      setU128(r, OFF_ID, 20_000_000n + BigInt(first + i));
-      // The members have no balance limit here, so no payment waits or is refused; what
-      // each would have needed on hand is `peak`.
-      setU128(r, TR_DEBIT, member(f));
-      setU128(r, TR_CREDIT, member(t));
-      setU128(r, TR_AMOUNT, amount);
-    }
+    });
     const t0 = performance.now();
     const codes = apply(b, n);
     ms += performance.now() - t0;

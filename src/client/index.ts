@@ -31,6 +31,7 @@ export {
   clearing, cycleRecords, obligationRecord, queuedRecord, CYCLE_OPEN_MEMBERS_MAX,
 } from '../apps/clearing/sdk.js';
 export type { ClearingSubmitter, OpenCycle, Payment } from '../apps/clearing/sdk.js';
+export { TRANSFER_DEFERRED, TRANSFER_QUEUE } from '../codec/record.js';
 // Toll / ETC (docs/toll.md): typed builders, trip ids, the split, the cross-chain proof check.
 export {
   tollRecords, tripId, splitTrip, packU32x16, unpackU32x16, tollAnchorRecord, tollAnchorId, tollAnchorMetadata,

@@ -75,6 +75,20 @@ export interface KeyEntry {
   height: number;
 }
 
+/** The map key of the 16-byte id at `b[at..at+16)` (requests, cycles: one char per byte, no hex). */
+export function opKeyOf(b: Uint8Array, at = 0): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[at + i]);
+  return s;
+}
+
+/** The 16-byte id a map key made by opKeyOf stands for. */
+export function opIdOf(key: string): Uint8Array {
+  const id = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) id[i] = key.charCodeAt(i);
+  return id;
+}
+
 /** One privileged act or anchor, kept for idempotency (same id → exists). */
 export interface OpEntry {
   kind: number;

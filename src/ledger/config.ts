@@ -64,9 +64,11 @@ export async function readNodeKey(dir: string): Promise<Uint8Array> {
 
 /**
  * An SM2 private key file (64 hex characters) that only its owner can read; `origin` says
- * where such a file comes from, for the message when it cannot be read.
+ * where such a file comes from, for the message when it cannot be read; `what` names the key
+ * in messages (the node's by default: the CLI's signing keys say "the key").
  */
-export async function readPrivateKeyFile(file: string, origin: string): Promise<Uint8Array> {
+export async function readPrivateKeyFile(file: string, origin: string, what = 'node'): Promise<Uint8Array> {
+  const name = what === 'node' ? 'the node key' : `the ${what} key`;
   let mode: number;
   let text: string;
   try {
@@ -74,16 +76,16 @@ export async function readPrivateKeyFile(file: string, origin: string): Promise<
     text = (await readFile(file, 'utf8')).trim();
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new Error(`${file}: cannot read the node key (${why}); ${origin}`, { cause: err });
+    throw new Error(`${file}: cannot read ${name} (${why}); ${origin}`, { cause: err });
   }
   if ((mode & 0o077) !== 0) {
     const octal = (mode & 0o777).toString(8);
-    throw new Error(`${file}: the node's private key is readable by other users (mode ${octal}); ` +
-      `run chmod 600 ${file}`);
+    throw new Error(`${file}: ${what === 'node' ? 'the node\'s' : `the ${what}`} private key is readable by other ` +
+      `users (mode ${octal}); run chmod 600 ${file}`);
   }
   if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-    throw new Error(`${file}: not a node key (expected 64 hex characters, found ${text.length === 0 ? 'an empty file' :
-      `${text.length} characters`})`);
+    throw new Error(`${file}: not a ${what === 'node' ? 'node' : 'private'} key (expected 64 hex characters, found ${
+      text.length === 0 ? 'an empty file' : `${text.length} characters`})`);
   }
   return fromHex(text);
 }

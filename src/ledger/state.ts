@@ -25,6 +25,7 @@ import {
   A_CONTROLLER, A_TIMESTAMP, A_HEIGHT, T_ID, T_DEBIT, T_CREDIT, T_AMOUNT, T_PENDING_ID, T_USER_DATA, T_LEDGER,
   T_CODE_FLAGS, T_TIMEOUT, T_STATUS, T_TIMESTAMP, T_HEIGHT, T_INDEX, STATUS_POSTED, STATUS_PENDING,
   STATUS_PENDING_POSTED, STATUS_PENDING_VOIDED, STATUS_PENDING_EXPIRED, STATUS_QUEUED, type KeyEntry, type OpEntry,
+  opKeyOf,
 } from '../codec/entries.js';
 import { APP_CLEARING, ClearingState } from '../apps/clearing/state.js';
 import { APP_TOLL, TollState } from '../apps/toll/state.js';
@@ -40,6 +41,7 @@ export {
   STATUS_PENDING_POSTED, STATUS_PENDING_VOIDED, STATUS_PENDING_EXPIRED,
 } from '../codec/entries.js';
 export type { KeyEntry, OpEntry } from '../codec/entries.js';
+export { opIdOf, opKeyOf } from '../codec/entries.js';
 
 export interface StateOptions {
   alg?: HashAlgorithm;
@@ -78,20 +80,6 @@ const U32_MAX_WORD = 0xffffffff;
 /** The ops map key of the record at `o`: its 16-byte id as a string. */
 function opKey(b: Uint8Array, o: number): string {
   return opKeyOf(b, o + OFF_ID);
-}
-
-/** The ops map key of the 16-byte id at `b[at..at+16)`. */
-export function opKeyOf(b: Uint8Array, at = 0): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[at + i]);
-  return s;
-}
-
-/** The 16-byte id an ops map key stands for. */
-export function opIdOf(key: string): Uint8Array {
-  const id = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) id[i] = key.charCodeAt(i);
-  return id;
 }
 
 export class LedgerState {

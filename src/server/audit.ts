@@ -51,7 +51,12 @@ export interface AuditOptions {
 
 /** The hash of `line` (its fields but `hash`, in the order written) after `prev` (hex). */
 export function auditHash(prev: string, line: Omit<AuditLine, 'hash'>): string {
-  const body = enc.encode(JSON.stringify(line));
+  return hashText(prev, JSON.stringify(line));
+}
+
+/** The hash of a line's JSON text without `hash` after `prev` (hex). */
+function hashText(prev: string, text: string): string {
+  const body = enc.encode(text);
   const m = new Uint8Array(32 + body.length);
   m.set(fromHex(prev), 0);
   m.set(body, 32);
@@ -101,9 +106,11 @@ export class AuditTrail {
   /** Appends an event (written within AUDIT_FLUSH_MS, or at once when the buffer is full). */
   record(e: AuditEvent, extra: { anchorId?: string; anchorSeq?: number } = {}): void {
     const line: Omit<AuditLine, 'hash'> = { seq: this.#seq++, timeMs: Date.now(), ...e, ...extra };
-    const hash = auditHash(this.#prev, line);
+    // One serialisation: the hash covers this text, and the written line is it with `hash` last.
+    const text = JSON.stringify(line);
+    const hash = hashText(this.#prev, text);
     this.#prev = hash;
-    this.#buffer.push(JSON.stringify({ ...line, hash }));
+    this.#buffer.push(`${text.slice(0, -1)},"hash":"${hash}"}`);
     if (this.#buffer.length >= AUDIT_BUFFER_MAX) void this.flush();
   }
 

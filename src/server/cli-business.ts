@@ -3,7 +3,8 @@
 // interactive console — all over a node's WebSocket and HTTP APIs with the SDK, with keys
 // from files. Nothing here touches a chain directory.
 
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { readPrivateKeyFile } from '../ledger/config.js';
 import { parseArgs } from 'node:util';
 import { Client, ClientError, authSigner, httpGet, type Result } from '../client/index.js';
 import { records, signerFromKeyPair, type Signer } from '../codec/builders.js';
@@ -76,29 +77,22 @@ function uint(name: string, v: string | undefined, max: number, required = true)
   return Number(v);
 }
 
-function randomId(): bigint {
+/** A random u128 record id (never 0 or 2¹²⁸−1). */
+export function randomId(): bigint {
   const b = crypto.getRandomValues(new Uint8Array(16));
   let v = 0n;
   for (const x of b) v = (v << 8n) | BigInt(x);
   return v === 0n || v === U128_MAX ? 1n : v;
 }
 
-/** A private key file (64 hex characters, readable by its owner only), as a Signer. */
+/** A private key file (64 hex characters, readable by its owner only), as a Signer; a bad file is a usage error. */
 export async function readSigner(file: string): Promise<Signer> {
-  let text: string;
-  let mode: number;
+  let privateKey: Uint8Array;
   try {
-    mode = (await stat(file)).mode;
-    text = (await readFile(file, 'utf8')).trim();
+    privateKey = await readPrivateKeyFile(file, 'gmledger keygen <base> makes one', 'signing');
   } catch (e) {
-    throw new Usage(`${file}: cannot read the key (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Usage((e as Error).message);
   }
-  if ((mode & 0o077) !== 0) {
-    throw new Usage(`${file}: the private key is readable by other users (mode ${(mode & 0o777).toString(8)}); ` +
-      `run chmod 600 ${file}`);
-  }
-  if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new Usage(`${file}: not a private key (expected 64 hex characters)`);
-  const privateKey = fromHex(text);
   return signerFromKeyPair({ privateKey, publicKey: sm2Backend.getPublicKey(privateKey) });
 }
 

@@ -11,23 +11,20 @@ import repl from 'node:repl';
 import * as sdk from '../client/index.js';
 import type { Signer } from '../codec/builders.js';
 import { toHex } from '../crypto/bytes.js';
+import { randomId } from './cli-business.js';
 
 const HISTORY_FILE = join(homedir(), '.gmledger_history');
 
 export async function consoleCommand(url: string, signer: Signer, httpBase: string): Promise<number> {
   const client = await sdk.Client.connect(url, { signer: sdk.authSigner(signer) });
-  const http = async (path: string): Promise<unknown> => {
-    const r = await fetch(httpBase + (path.startsWith('/') ? path : `/${path}`));
-    return r.status === 404 ? undefined : r.json();
-  };
+  // Signed with the console's key (sdk.httpGet), so it works on a node started with --http-auth.
+  const auth = { signer: sdk.authSigner(signer), chainId: client.chainId };
+  const http = (path: string): Promise<unknown> =>
+    sdk.httpGet(httpBase, path.startsWith('/') ? path : `/${path}`, auth);
   const submit = async (recs: Uint8Array | Uint8Array[]): Promise<string[]> =>
     (await client.submitBatch(Array.isArray(recs) ? recs : [recs]))
       .map((r) => (r.height >= 0 ? `${r.result}@${r.height}#${r.index}` : r.result));
-  const id = (): bigint => {
-    let v = 0n;
-    for (const x of crypto.getRandomValues(new Uint8Array(16))) v = (v << 8n) | BigInt(x);
-    return v === 0n ? 1n : v;
-  };
+  const id = randomId;
   const scope = {
     client, signer, chainId: client.chainId, records: sdk.records, clearing: sdk.clearing, sdk, http, submit, id,
   };

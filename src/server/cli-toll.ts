@@ -9,12 +9,13 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { FeedError, csvHeader, parseFeedLine } from '../apps/toll/feed.js';
 import { tollRecords } from '../apps/toll/sdk.js';
-import { type Signer, signerFromKeyPair } from '../codec/builders.js';
+import type { Signer } from '../codec/builders.js';
 import { concatRecords } from '../codec/record.js';
 import { resultName } from '../codec/results.js';
 import { vouchBatch } from '../codec/vouch.js';
-import { sm2Backend } from '../crypto/sm2-backend.js';
-import { readPrivateKeyFile } from '../ledger/config.js';
+import { BATCH_RECORDS_MAX } from '../ledger/sequencer.js';
+import { LIMITS } from '../protocol/limits.js';
+import { readSigner } from './cli-business.js';
 
 export const TOLL_USAGE = `usage: gmledger toll feed <file> (--dir <dir> | --url <ws url>) --key <base> [options]
   replay a trip feed file (docs/toll.md, The feed): one trip record per good line, signed by the
@@ -22,7 +23,7 @@ export const TOLL_USAGE = `usage: gmledger toll feed <file> (--dir <dir> | --url
   --dir <dir>             the chain directory, opened in-process (no node may be running on it)
   --url <ws url>          or a running node's WebSocket address (ws://host:port/ws)
   --format csv|ndjson     default: from the file name (.csv, else NDJSON)
-  --batch <n>             trips per submit, 1..8189 (default 1000)
+  --batch <n>             trips per submit, 1..8189 (default 1000; 1..1023 with --trusted --url)
   --trusted               trusted-gateway mode: one gateway signature per batch (a vouch group) instead of
                           one per trip; through a node, the node must list the key with --gateway
   --progress-file <file>  where the last acknowledged line is kept (default <file>.progress)
@@ -96,8 +97,11 @@ function options(argv: string[]): { file: string; values: Record<string, string 
   if (values.format !== undefined && values.format !== 'csv' && values.format !== 'ndjson') {
     throw new Usage('--format must be csv or ndjson');
   }
-  if (values.batch !== undefined && (!/^\d+$/.test(values.batch) || +values.batch < 1 || +values.batch > 8189)) {
-    throw new Usage('--batch must be an integer in [1, 8189]');
+  // A trusted batch is one vouch group with its vouch: a ledger batch (BATCH_RECORDS_MAX) on --dir,
+  // one frame (LIMITS.BATCH_RECORDS_MAX) through a node.
+  const batchMax = (values.trusted && values.url !== undefined ? LIMITS.BATCH_RECORDS_MAX : BATCH_RECORDS_MAX) - 1;
+  if (values.batch !== undefined && (!/^\d+$/.test(values.batch) || +values.batch < 1 || +values.batch > batchMax)) {
+    throw new Usage(`--batch must be an integer in [1, ${batchMax}]`);
   }
   return { file: positionals[1], values };
 }
@@ -112,8 +116,13 @@ export async function tollCommand(argv: string[]): Promise<number> {
   }
   if (o.values.help) { console.log(TOLL_USAGE); return 0; }
   const { file, values } = o;
-  const priv = await readPrivateKeyFile(`${String(values.key)}.key`, 'gmledger keygen <base> makes one');
-  const signer = signerFromKeyPair({ privateKey: priv, publicKey: sm2Backend.getPublicKey(priv) });
+  let signer: Signer;
+  try {
+    signer = await readSigner(`${String(values.key)}.key`);
+  } catch (e) {
+    console.error(`gmledger toll: ${(e as Error).message}`);
+    return 2;
+  }
   const progressFile = String(values['progress-file'] ?? `${file}.progress`);
   const start: Progress = !values.restart && existsSync(progressFile)
     ? JSON.parse(readFileSync(progressFile, 'utf8')) as Progress : { line: 0, ok: 0, exists: 0, refused: {}, bad: 0 };

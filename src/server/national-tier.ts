@@ -11,12 +11,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { initChain } from '../chain/init.js';
 import { Client, authSigner } from '../client/index.js';
-import { records, signerFromKeyPair, type Signer } from '../codec/builders.js';
+import { records } from '../codec/builders.js';
 import { ROLE_PARTICIPANT } from '../codec/record.js';
 import { fromHex } from '../crypto/bytes.js';
-import { sm2Backend } from '../crypto/sm2-backend.js';
-import { readPrivateKeyFile } from '../ledger/config.js';
 import { tollAnchorRecord } from '../apps/toll/sdk.js';
+import { readSigner } from './cli-business.js';
 
 export const ANCHOR_EVERY_MS_DEFAULT = 5_000;
 
@@ -29,11 +28,6 @@ export interface NationalTier {
   /** The provincial height last anchored (−1: none yet). */
   anchoredHeight(): number;
   stop(): Promise<void>;
-}
-
-async function signerFromFile(file: string): Promise<Signer> {
-  const privateKey = await readPrivateKeyFile(file, 'made by gmledger init');
-  return signerFromKeyPair({ privateKey, publicKey: sm2Backend.getPublicKey(privateKey) });
 }
 
 /** `gmledger start` on `dir`; resolves with its URLs once it prints its listening line. */
@@ -61,8 +55,8 @@ export async function startNationalTier(o: {
 }): Promise<NationalTier> {
   const dir = join(o.base, 'national');
   if (!existsSync(join(dir, 'db'))) await initChain({ dir });
-  const admin = await signerFromFile(join(dir, 'keys', 'admin.key'));
-  const provincial = await signerFromFile(join(o.provincialDir, 'keys', 'node.key'));
+  const admin = await readSigner(join(dir, 'keys', 'admin.key'));
+  const provincial = await readSigner(join(o.provincialDir, 'keys', 'node.key'));
   const node = await startNode(o.cli, dir);
   const chainId = ((await (await fetch(`${node.http}/status`)).json()) as { chainId: number }).chainId;
   const adminClient = await Client.connect(node.url, { signer: authSigner(admin) });

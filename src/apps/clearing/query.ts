@@ -2,9 +2,11 @@
 // their reports, the rules, the queues and the alerts, as JSON-ready objects. Used by the
 // embedded API (Ledger.clearing) and the HTTP endpoints /cycles, /rules, /queues.
 
-import { A_ID, ENTRY_WORDS, readTransfer, wordsU128 } from '../../codec/entries.js';
+import {
+  A_ID, ENTRY_WORDS, STATUS_OBLIGATION_REMOVED, T_STATUS, readTransfer, wordsU128,
+} from '../../codec/entries.js';
 import type { AppHost } from '../host.js';
-import { alertJson } from './persist.js';
+import { alertJson, findAccountBig } from './persist.js';
 import type { ClearingState, Cycle, Rule } from './state.js';
 
 /** The ledger's state machine with its clearing application (LedgerState is one). */
@@ -14,15 +16,6 @@ export type ClearingView = AppHost & { readonly clearing: ClearingState };
 export const VIEW_ITEMS_MAX = 1000;
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
-
-function idBig(id: bigint): { w: (k: number) => number } {
-  return { w: (k: number) => Number((id >> BigInt(32 * k)) & 0xffffffffn) };
-}
-
-function accountIndex(st: ClearingView, id: bigint): number {
-  const { w } = idBig(id);
-  return st.accountIndex.find(w(0), w(1), w(2), w(3));
-}
 
 const accountId = (st: ClearingView, a: number): string =>
   wordsU128(st.accounts.words, a * ENTRY_WORDS + A_ID).toString();
@@ -35,7 +28,7 @@ export function cycleView(st: ClearingView, c: Cycle): JsonValue {
   if (c.report !== undefined && c.report.removedCount > 0) {
     for (let k = 0; k < c.n; k++) {
       const t = c.obl[k];
-      if (st.clearing.obligationStatus(t) !== 'obligation_removed') continue;
+      if (tw[t * ENTRY_WORDS + T_STATUS] !== STATUS_OBLIGATION_REMOVED) continue;
       if (removed.length === VIEW_ITEMS_MAX) { removedMore = true; break; }
       removed.push(wordsU128(tw, t * ENTRY_WORDS).toString());
     }
@@ -67,7 +60,7 @@ export function ruleView(r: Rule): JsonValue {
 
 /** The transfers waiting in an account's queue, in the order they will settle (at most VIEW_ITEMS_MAX). */
 export function queueView(st: ClearingView, id: bigint): JsonValue | undefined {
-  const a = accountIndex(st, id);
+  const a = findAccountBig(st, id);
   if (a < 0) return undefined;
   const items = st.clearing.queueOf(a);
   return {

@@ -12,12 +12,13 @@ import {
   CM_ACCOUNT, CO_CLEARING, CO_CODE, CO_LEDGER, CR_ACCOUNT, CR_ACTION, CR_AMOUNT, CR_UNTIL, CY_CYCLE, CYCLE_CAP,
   CYCLE_DELAY, CYCLE_REFUSE, Kind, OFF_ID, OFF_KIND, ROLE_ADMIN, ROLE_OPERATOR, ROLE_REGULATOR, RULE_ALERT,
   RULE_REFUSE, RULE_REMOVE, RU_ACCOUNT, RU_CODE, RU_LEDGER, RU_MAX_AMOUNT, RU_MAX_COUNT, RU_MAX_WINDOW_AMOUNT,
-  RU_RULE, RU_TIER, RU_WINDOW, TR_AMOUNT, TR_CODE, TR_DEBIT, TR_PENDING_ID, TR_TIMEOUT, isZero, u128, u16, u32, u64,
+  RU_RULE, RU_TIER, RU_WINDOW, TR_AMOUNT, TR_CODE, TR_DEBIT, TR_PENDING_ID, TR_TIMEOUT, isZero, setU128, u128, u16, u32,
+  u64,
 } from '../../codec/record.js';
 import {
   A_CODE_FLAGS, A_ID, A_LEDGER, ENTRY_WORDS, T_AMOUNT,
   T_CREDIT, T_DEBIT, T_LEDGER, T_PENDING_ID, STATUS_OBLIGATION, STATUS_OBLIGATION_REMOVED, STATUS_POSTED, STATUS_QUEUED,
-  STATUS_QUEUE_EXPIRED, T_STATUS, wordsU128,
+  STATUS_QUEUE_EXPIRED, T_STATUS, opKeyOf, wordsU128,
 } from '../../codec/entries.js';
 import { ACCOUNT_FROZEN } from '../../codec/record.js';
 import { ResultCode as R, resultName } from '../../codec/results.js';
@@ -170,26 +171,19 @@ function accountAt(st: AppHost, w: Uint32Array, at: number): number {
   return st.accountIndex.find(w[at], w[at + 1], w[at + 2], w[at + 3]);
 }
 
-function keyOf(b: Uint8Array, at: number): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[at + i]);
-  return s;
-}
-
+/** The cycles map key of a u128 id (as opKeyOf makes from its 16 bytes). */
 function keyOfBig(v: bigint): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) s += String.fromCharCode(Number((v >> BigInt(8 * i)) & 0xffn));
-  return s;
+  const b = new Uint8Array(16);
+  setU128(b, 0, v);
+  return opKeyOf(b);
 }
 
 /** The id of a cycle's settlement transfer for one member: SM3('gmledger/cycle' ‖ cycle id ‖ account id)[0..16). */
 export function settlementTransferId(cycleId: bigint, accountId: bigint): Uint8Array {
   const m = new Uint8Array(14 + 32);
   m.set(new TextEncoder().encode('gmledger/cycle'));
-  for (let i = 0; i < 16; i++) {
-    m[14 + i] = Number((cycleId >> BigInt(8 * i)) & 0xffn);
-    m[30 + i] = Number((accountId >> BigInt(8 * i)) & 0xffn);
-  }
+  setU128(m, 14, cycleId);
+  setU128(m, 30, accountId);
   return sm3(m).slice(0, 16);
 }
 
@@ -262,7 +256,7 @@ export class ClearingState {
     if (!sameLedger) return R.transfer_must_have_the_same_ledger_as_accounts;
     if (st.halted.has(ledger)) return R.ledger_halted;
     if (this.#openCycles >= CYCLES_OPEN_MAX) return R.cycles_open_full;
-    const key = keyOf(b, o + OFF_ID);
+    const key = opKeyOf(b, o + OFF_ID);
     const cycle = new Cycle(u128(b, o + OFF_ID), key, ledger, u16(b, o + CO_CODE), clearing, st.height);
     this.cycles.set(key, cycle);
     this.#openCycles++;
@@ -273,7 +267,7 @@ export class ClearingState {
   }
 
   #cycleOf(b: Uint8Array, o: number): Cycle | undefined {
-    return this.cycles.get(keyOf(b, o + CY_CYCLE));
+    return this.cycles.get(opKeyOf(b, o + CY_CYCLE));
   }
 
   /**
@@ -320,7 +314,7 @@ export class ClearingState {
    */
   obligation(b: Uint8Array, o: number, index: number, dr: number, cr: number): number {
     const st = this.#st;
-    const cycle = this.cycles.get(keyOf(b, o + TR_PENDING_ID));
+    const cycle = this.cycles.get(opKeyOf(b, o + TR_PENDING_ID));
     if (cycle === undefined) return R.cycle_not_found;
     if (cycle.status !== 'open') return R.cycle_not_open;
     if (cycle.ledger !== st.accounts.words[dr * ENTRY_WORDS + A_LEDGER]) {

@@ -11,13 +11,13 @@ import {
 } from '../../codec/block.js';
 import { hash, sm3 } from '../../crypto/hash.js';
 import { verifyMerkleProof } from '../../crypto/merkle.js';
-import { MODE_FEE, MODE_SHARE, TOLL_CLASSES, TRIP_SECTIONS_MAX, splitShares } from './split.js';
+import {
+  BLACKLIST_ADD_ACCOUNT, BLACKLIST_ADD_VEHICLE, BLACKLIST_FLAG, BLACKLIST_REFUSE, MODE_FEE, MODE_SHARE, RULE_ACTIVATE,
+  RULE_SECTION, TOLL_CLASSES, TRIP_SECTIONS_MAX, splitShares,
+} from './split.js';
+import { equalBytes } from '../../crypto/bytes.js';
 
 export { MODE_FEE, MODE_SHARE, TOLL_CLASSES, TRIP_SECTIONS_MAX } from './split.js';
-export {
-  RULE_SECTION, RULE_ACTIVATE, BLACKLIST_ADD_VEHICLE, BLACKLIST_REMOVE_VEHICLE, BLACKLIST_ADD_ACCOUNT,
-  BLACKLIST_REMOVE_ACCOUNT, BLACKLIST_REFUSE, BLACKLIST_FLAG,
-} from './split.js';
 
 const enc = new TextEncoder();
 
@@ -67,14 +67,14 @@ export const tollRecords = {
   section(f: Base & { ruleVersion: number; ledger: number; section: number; operatorAccountId: bigint;
     values: readonly number[] }, signer: Signer): Uint8Array {
     const { values, ...rest } = f;
-    return records.tollRule({ ...rest, action: 1, classValues: packU32x16(values, 'values') }, signer);
+    return records.tollRule({ ...rest, action: RULE_SECTION, classValues: packU32x16(values, 'values') }, signer);
   },
   /** Activates (seals) a version from block `effectiveHeight` on; `mode` fee or share; `code` of the trips' entries. */
   activate(f: Base & { ruleVersion: number; ledger: number; mode: 'fee' | 'share'; code: number;
     effectiveHeight: bigint; sectionCount: number }, signer: Signer): Uint8Array {
     const { mode, ...rest } = f;
     if (mode !== 'fee' && mode !== 'share') throw new TypeError(`mode must be 'fee' or 'share', got ${String(mode)}`);
-    return records.tollRule({ ...rest, action: 2, mode: mode === 'fee' ? MODE_FEE : MODE_SHARE }, signer);
+    return records.tollRule({ ...rest, action: RULE_ACTIVATE, mode: mode === 'fee' ? MODE_FEE : MODE_SHARE }, signer);
   },
   trip(f: Base & { issuerAccountId: bigint; vehicleId?: bigint; tripTimeMs?: bigint; toll: number;
     ruleVersion: number; vehicleClass: number; sections: readonly number[] }, signer: Signer): Uint8Array {
@@ -97,9 +97,10 @@ export const tollRecords = {
     signer: Signer): Uint8Array {
     const { action, mode, ...rest } = f;
     const vehicle = f.vehicleId !== undefined;
-    const code = (vehicle ? 1 : 3) + (action === 'remove' ? 1 : 0);
+    // The remove actions follow their add actions (split.ts).
+    const code = (vehicle ? BLACKLIST_ADD_VEHICLE : BLACKLIST_ADD_ACCOUNT) + (action === 'remove' ? 1 : 0);
     return records.blacklist({
-      ...rest, action: code, mode: action === 'remove' ? 0 : mode === 'flag' ? 2 : 1,
+      ...rest, action: code, mode: action === 'remove' ? 0 : mode === 'flag' ? BLACKLIST_FLAG : BLACKLIST_REFUSE,
     }, signer);
   },
 };
@@ -192,10 +193,6 @@ export interface TollCrossProof {
   anchor: InclusionProof;
 }
 
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 function provincialChainOk(p: TollCrossProof): Uint8Array | undefined {
   let prev = p.trip.header;
   for (const h of p.links) {
@@ -204,7 +201,7 @@ function provincialChainOk(p: TollCrossProof): Uint8Array | undefined {
     const pv = new DataView(prev.buffer, prev.byteOffset, HEADER_BYTES);
     if (dv.getUint32(H_CHAIN_ID, true) !== pv.getUint32(H_CHAIN_ID, true)) return undefined;
     if (dv.getBigUint64(H_HEIGHT, true) !== pv.getBigUint64(H_HEIGHT, true) + 1n) return undefined;
-    if (!same(h.subarray(H_PREV, H_PREV + 32), headerHash(prev))) return undefined;
+    if (!equalBytes(h.subarray(H_PREV, H_PREV + 32), headerHash(prev))) return undefined;
     prev = h;
   }
   return prev;
@@ -226,8 +223,8 @@ export function verifyTollCrossProof(p: TollCrossProof, nationalNodePublicKey: U
     if (a[OFF_KIND] !== Kind.anchor) return false;
     const anchored = provincialChainOk(p);
     if (anchored === undefined) return false;
-    if (!same(a.subarray(AN_DIGEST, AN_DIGEST + 32), headerHash(anchored))) return false;
-    if (!same(a.subarray(AN_METADATA, AN_METADATA + 32), tollAnchorMetadata(anchored))) return false;
+    if (!equalBytes(a.subarray(AN_DIGEST, AN_DIGEST + 32), headerHash(anchored))) return false;
+    if (!equalBytes(a.subarray(AN_METADATA, AN_METADATA + 32), tollAnchorMetadata(anchored))) return false;
     const h = p.trip.header;
     if (!verifyInclusionProof(p.trip)) return false;
     const r = p.trip.record;

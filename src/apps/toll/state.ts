@@ -84,6 +84,8 @@ export class TollState {
    */
   rows = new Uint32Array(4096);
   rowCount = 0;
+  /** Undoes a #pushRow (one function for all trips: no closure per trip). */
+  readonly #popRow = (): void => { this.rowCount--; };
   #rowsStored = 0;
   // Scratch for the trip being applied.
   readonly #sections = new Uint32Array(TRIP_SECTIONS_MAX);
@@ -355,7 +357,7 @@ export class TollState {
     this.rows.fill(0, at, at + TRIP_SECTIONS_MAX);
     for (let k = 0; k < n; k++) this.rows[at + k] = this.#sections[k];
     this.rowCount++;
-    this.#st.appOnUndo(() => { this.rowCount--; });
+    if (this.#st.inChain) this.#st.appOnUndo(this.#popRow);
     return row;
   }
 
